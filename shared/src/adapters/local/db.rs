@@ -1,0 +1,113 @@
+use anyhow::Context;
+use rusqlite::Connection;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE users (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    pwd_hash   TEXT NOT NULL,
+    created_us INTEGER NOT NULL
+);
+-- Session ids are stored only as SHA-256 digests: a copy of the database signs nobody in.
+CREATE TABLE sessions (
+    id_hash    TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL,
+    user_name  TEXT NOT NULL,
+    expires_us INTEGER NOT NULL
+);
+CREATE INDEX sessions_by_user ON sessions (user_id);
+CREATE INDEX sessions_by_expiry ON sessions (expires_us);
+CREATE TABLE sign_in_failures (
+    user_name TEXT NOT NULL,
+    client    TEXT NOT NULL,
+    at_us     INTEGER NOT NULL
+);
+CREATE INDEX sign_in_failures_by_pair ON sign_in_failures (user_name, client, at_us);
+CREATE TABLE videos (
+    id           TEXT PRIMARY KEY,
+    author_id    TEXT NOT NULL,
+    author_name  TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    created_us   INTEGER NOT NULL,
+    status       TEXT NOT NULL,
+    size         INTEGER NOT NULL DEFAULT 0,
+    content_type TEXT
+);
+CREATE INDEX videos_by_author ON videos (author_id, created_us DESC, id DESC);
+CREATE TABLE comments (
+    id          TEXT PRIMARY KEY,
+    video_id    TEXT NOT NULL,
+    author_id   TEXT NOT NULL,
+    author_name TEXT NOT NULL,
+    content     TEXT NOT NULL,
+    time_us     INTEGER NOT NULL
+);
+CREATE INDEX comments_by_video ON comments (video_id, time_us DESC, id DESC);
+-- A deleted video's row leaves `videos` in the same transaction that writes this record,
+-- so it vanishes from every read at once; the deletion pipeline removes the rest.
+CREATE TABLE deletion_records (
+    video_id      TEXT PRIMARY KEY,
+    author_id     TEXT NOT NULL,
+    requested_us  INTEGER NOT NULL,
+    dispatched_us INTEGER
+);
+"#];
+
+/// Every embedded port, over one SQLite database.
+///
+/// One connection behind a mutex, used from the blocking pool: SQLite serialises writers
+/// anyway, and the local server's load is one machine's.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database and brings its schema up to date.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        let mut conn = Connection::open(path)
+            .with_context(|| format!("opening database {}", path.display()))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: a committed (acknowledged) write survives a power cut, not only a crash.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        migrate(&mut conn)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `work` on the connection in the blocking pool.
+    pub(super) async fn call<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<anyhow::Error> + Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn
+                .lock()
+                .map_err(|_| anyhow::anyhow!("database mutex poisoned"))?;
+            work(&mut guard)
+        })
+        .await
+        .map_err(|e| E::from(anyhow::Error::new(e).context("database task failed")))?
+    }
+}
+
+fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    let done: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let tx = conn.transaction()?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        tx.execute_batch(sql)
+            .with_context(|| format!("applying migration {}", i + 1))?;
+    }
+    tx.pragma_update(None, "user_version", MIGRATIONS.len())?;
+    tx.commit()?;
+    Ok(())
+}

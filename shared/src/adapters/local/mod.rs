@@ -1,0 +1,15 @@
+//! The embedded adapters: SQLite (WAL) for metadata, the filesystem for video bytes.
+//! This is what a newcomer runs first and what a single-machine self-hoster keeps.
+
+mod blobs;
+mod comments;
+mod db;
+mod deletions;
+mod secret;
+mod sessions;
+mod users;
+mod videos;
+
+pub use blobs::{BlobFile, BlobQuery, LocalBlobs, UploadError, UrlError};
+pub use db::SqliteStore;
+pub use secret::load_or_create_key;

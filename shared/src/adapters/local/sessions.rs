@@ -1,0 +1,114 @@
+use super::db::SqliteStore;
+use crate::domain::{SessionId, Timestamp, UserId, UserName};
+use crate::ports::{Session, Sessions};
+use anyhow::Context;
+use async_trait::async_trait;
+use rusqlite::{params, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+/// Only a digest of the session id is stored.
+fn digest(id: &SessionId) -> String {
+    Sha256::digest(id.as_str().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[async_trait]
+impl Sessions for SqliteStore {
+    async fn create(&self, id: &SessionId, session: &Session) -> anyhow::Result<()> {
+        let (key, s) = (digest(id), session.clone());
+        self.call(move |conn| {
+            // Expired sessions are swept as new ones are made, so the table stays small.
+            conn.execute(
+                "DELETE FROM sessions WHERE expires_us <= ?1",
+                [crate::domain::Timestamp::now().as_micros()],
+            )?;
+            conn.execute(
+                "INSERT INTO sessions (id_hash, user_id, user_name, expires_us) VALUES (?1, ?2, ?3, ?4)",
+                params![key, s.user_id.to_string(), s.user_name.as_str(), s.expires.as_micros()],
+            )
+            .context("inserting session")?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get(&self, id: &SessionId, now: Timestamp) -> anyhow::Result<Option<Session>> {
+        let key = digest(id);
+        self.call(move |conn| {
+            let row = conn
+                .query_row(
+                    "SELECT user_id, user_name, expires_us FROM sessions
+                     WHERE id_hash = ?1 AND expires_us > ?2",
+                    params![key, now.as_micros()],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?)),
+                )
+                .optional()
+                .context("reading session")?;
+            row.map(|(user_id, user_name, expires)| {
+                Ok(Session {
+                    user_id: UserId::parse(&user_id).context("stored user id")?,
+                    user_name: UserName::parse(&user_name).context("stored user name")?,
+                    expires: Timestamp::from_micros(expires),
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn delete(&self, id: &SessionId) -> anyhow::Result<()> {
+        let key = digest(id);
+        self.call(move |conn| {
+            conn.execute("DELETE FROM sessions WHERE id_hash = ?1", [key])
+                .context("deleting session")?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn record_sign_in_failure(
+        &self,
+        name: &UserName,
+        client: &str,
+        at: Timestamp,
+    ) -> anyhow::Result<()> {
+        let (name, client) = (name.to_string(), client.to_owned());
+        self.call(move |conn| {
+            conn.execute(
+                "INSERT INTO sign_in_failures (user_name, client, at_us) VALUES (?1, ?2, ?3)",
+                params![name, client, at.as_micros()],
+            )
+            .context("recording sign-in failure")?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn sign_in_failures(
+        &self,
+        name: &UserName,
+        client: &str,
+        since: Timestamp,
+    ) -> anyhow::Result<u32> {
+        let (name, client) = (name.to_string(), client.to_owned());
+        self.call(move |conn| {
+            // Failures older than any window still in use are of no interest to anyone.
+            conn.execute(
+                "DELETE FROM sign_in_failures WHERE user_name = ?1 AND client = ?2 AND at_us < ?3",
+                params![name, client, since.as_micros()],
+            )?;
+            let n: u32 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM sign_in_failures
+                     WHERE user_name = ?1 AND client = ?2 AND at_us >= ?3",
+                    params![name, client, since.as_micros()],
+                    |r| r.get(0),
+                )
+                .context("counting sign-in failures")?;
+            Ok(n)
+        })
+        .await
+    }
+}

@@ -1,0 +1,83 @@
+use super::db::SqliteStore;
+use crate::domain::{PasswordHash, Timestamp, User, UserId, UserName, VideoId};
+use crate::ports::{StoreError, Users};
+use anyhow::Context;
+use async_trait::async_trait;
+use rusqlite::{params, ErrorCode, OptionalExtension};
+
+#[async_trait]
+impl Users for SqliteStore {
+    async fn create(&self, user: &User) -> Result<(), StoreError> {
+        let user = user.clone();
+        self.call(move |conn| {
+            let inserted = conn.execute(
+                "INSERT INTO users (id, name, pwd_hash, created_us) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    user.id.to_string(),
+                    user.name.as_str(),
+                    user.password_hash.as_str(),
+                    user.created.as_micros()
+                ],
+            );
+            match inserted {
+                Ok(_) => Ok(()),
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == ErrorCode::ConstraintViolation =>
+                {
+                    Err(StoreError::AlreadyExists)
+                }
+                Err(e) => Err(anyhow::Error::new(e).context("inserting user").into()),
+            }
+        })
+        .await
+    }
+
+    async fn by_name(&self, name: &UserName) -> anyhow::Result<Option<User>> {
+        let name = name.clone();
+        self.call(move |conn| {
+            let row = conn
+                .query_row(
+                    "SELECT id, pwd_hash, created_us FROM users WHERE name = ?1",
+                    [name.as_str()],
+                    |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()
+                .context("reading user")?;
+            row.map(|(id, hash, created)| {
+                Ok(User {
+                    id: UserId::parse(&id).context("stored user id")?,
+                    name,
+                    password_hash: PasswordHash::from_stored(hash),
+                    created: Timestamp::from_micros(created),
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn delete_account(&self, user: &UserId, now: Timestamp) -> anyhow::Result<Vec<VideoId>> {
+        let user = user.to_string();
+        self.call(move |conn| {
+            let tx = conn.transaction()?;
+            let videos: Vec<String> = tx
+                .prepare("SELECT id FROM videos WHERE author_id = ?1")?
+                .query_map([&user], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            tx.execute(
+                "INSERT OR IGNORE INTO deletion_records (video_id, author_id, requested_us)
+                 SELECT id, author_id, ?2 FROM videos WHERE author_id = ?1",
+                params![user, now.as_micros()],
+            )?;
+            tx.execute("DELETE FROM videos WHERE author_id = ?1", [&user])?;
+            tx.execute("DELETE FROM sessions WHERE user_id = ?1", [&user])?;
+            tx.execute("DELETE FROM users WHERE id = ?1", [&user])?;
+            tx.commit().context("deleting account")?;
+            videos
+                .iter()
+                .map(|id| VideoId::parse(id).context("stored video id"))
+                .collect()
+        })
+        .await
+    }
+}

@@ -1,0 +1,2 @@
+//! Adapters behind the ports. `local`: SQLite + filesystem, the embedded default.
+pub mod local;

@@ -1,0 +1,33 @@
+//! Parse-don't-validate types: once a value of one of these types exists it is valid,
+//! so handlers and adapters never re-check it.
+
+mod comment_content;
+mod content_type;
+mod ids;
+mod page;
+mod password;
+mod records;
+mod timestamp;
+mod user_name;
+mod video_name;
+
+pub use comment_content::CommentContent;
+pub use content_type::VideoContentType;
+pub use ids::{CommentId, SessionId, UserId, VideoId};
+pub use page::{Limit, Page};
+pub use password::{Password, PasswordHash};
+pub use records::{Comment, DeletionRecord, User, Video, VideoStatus};
+pub use timestamp::Timestamp;
+pub use user_name::UserName;
+pub use video_name::VideoName;
+
+/// Why a piece of input was refused; the message is safe to show to the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+impl ParseError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}

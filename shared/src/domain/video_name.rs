@@ -1,0 +1,44 @@
+use super::ParseError;
+
+/// A video's display name: 1–200 characters after trimming, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VideoName(String);
+
+impl VideoName {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let trimmed = raw.trim();
+        let len = trimmed.chars().count();
+        if !(1..=200).contains(&len) {
+            return Err(ParseError::new("name must be 1 to 200 characters"));
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(ParseError::new("name must not contain control characters"));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_and_bounds() {
+        assert_eq!(VideoName::parse("  My trip ").unwrap().as_str(), "My trip");
+        assert!(VideoName::parse("x").is_ok());
+        assert!(VideoName::parse(&"é".repeat(200)).is_ok());
+        assert!(VideoName::parse("").is_err());
+        assert!(VideoName::parse("   ").is_err());
+        assert!(VideoName::parse(&"x".repeat(201)).is_err());
+        assert!(VideoName::parse("a\nb").is_err());
+    }
+
+    #[test]
+    fn markup_is_just_text() {
+        assert_eq!(VideoName::parse("<script>").unwrap().as_str(), "<script>");
+    }
+}

@@ -1,0 +1,180 @@
+//! The JSON shapes of the API: request bodies as received (parsed into domain types by
+//! the handlers) and the views sent back.
+
+use crate::domain::{Comment, User, Video};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Sign-up and sign-in body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Credentials {
+    /// 3–64 characters of `[A-Za-z0-9_.-]`.
+    pub user_name: String,
+    /// 8–256 characters.
+    pub pwd: String,
+}
+
+/// Account deletion body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordConfirmation {
+    pub pwd: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SessionCreated {
+    pub success: bool,
+    pub session_id: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub user_name: String,
+    /// RFC 3339, UTC.
+    pub create_time: String,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id.to_string(),
+            user_name: u.name.to_string(),
+            create_time: u.created.rfc3339(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewVideo {
+    /// 1–200 characters after trimming.
+    pub name: String,
+    /// Optional, for compatibility; must be the signed-in user's id.
+    #[serde(default)]
+    pub author_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct VideoView {
+    pub id: String,
+    pub author_id: String,
+    pub author: String,
+    pub name: String,
+    /// `Jan 02 2006, 15:04:05` (UTC).
+    pub display_ctime: String,
+    /// RFC 3339, UTC.
+    pub create_time: String,
+    /// `pending` until the bytes have landed, then `ready`.
+    pub status: String,
+    /// Bytes stored (0 while pending).
+    pub size: u64,
+}
+
+impl From<&Video> for VideoView {
+    fn from(v: &Video) -> Self {
+        Self {
+            id: v.id.to_string(),
+            author_id: v.author_id.to_string(),
+            author: v.author.to_string(),
+            name: v.name.as_str().to_owned(),
+            display_ctime: v.created.display(),
+            create_time: v.created.rfc3339(),
+            status: v.status.as_str().to_owned(),
+            size: v.size,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct VideoList {
+    pub videos: Vec<VideoView>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UploadRequest {
+    /// The exact number of bytes that will be sent.
+    pub size: u64,
+    /// Must be `video/*`.
+    pub content_type: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UploadGrant {
+    /// Where to send the bytes.
+    pub url: String,
+    /// Always `PUT`.
+    pub method: String,
+    /// Headers to send with exactly these values.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// RFC 3339, UTC.
+    pub expires_at: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewComment {
+    /// 1–2000 characters after trimming.
+    pub content: String,
+    /// Optional, for compatibility; must be the signed-in user's id.
+    #[serde(default)]
+    pub author_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CommentView {
+    pub id: String,
+    pub video_id: String,
+    pub author: String,
+    pub author_id: String,
+    pub content: String,
+    /// RFC 3339, UTC.
+    pub time: String,
+}
+
+impl From<&Comment> for CommentView {
+    fn from(c: &Comment) -> Self {
+        Self {
+            id: c.id.to_string(),
+            video_id: c.video_id.to_string(),
+            author: c.author.to_string(),
+            author_id: c.author_id.to_string(),
+            content: c.content.as_str().to_owned(),
+            time: c.time.rfc3339(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CommentList {
+    pub comments: Vec<CommentView>,
+    pub next_cursor: Option<String>,
+}
+
+/// `limit` and `cursor` of list routes, as raw strings so that errors are ours.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// 1–100, default 50.
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Comment list parameters.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CommentParams {
+    /// Unix seconds, exclusive.
+    pub from: Option<String>,
+    /// Unix seconds, inclusive.
+    pub to: Option<String>,
+    /// 1–100, default 50.
+    pub limit: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+}

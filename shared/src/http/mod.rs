@@ -1,0 +1,107 @@
+//! The HTTP layer: one `router()` per feature, shared extractors and errors, and the
+//! layers every host applies. Lambda functions serve one feature's router; the local
+//! server merges them all (`local_app`).
+
+pub mod blobs;
+pub mod comments;
+pub mod cursor;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod openapi;
+mod passwords;
+pub mod reply;
+pub mod sessions;
+mod state;
+pub mod stream;
+pub mod uploads;
+pub mod users;
+pub mod videos;
+
+pub use state::AppState;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath};
+use axum::http::{HeaderName, Request};
+use axum::Router;
+use std::time::Duration;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+/// JSON routes refuse bodies over this (413 `009`).
+pub const JSON_BODY_LIMIT: usize = 64 * 1024;
+
+/// Every API feature's router, merged (what the local server serves besides bytes).
+pub fn api_router() -> Router<AppState> {
+    Router::new()
+        .merge(users::router())
+        .merge(sessions::router())
+        .merge(videos::router())
+        .merge(uploads::router())
+        .merge(stream::router())
+        .merge(comments::router())
+}
+
+/// Body limit and timeout for JSON API routes (not for byte transfers, which may be
+/// long and large).
+pub fn api_limits<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    timeout: Duration,
+) -> Router<S> {
+    router
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+}
+
+/// Request ids, one log line per request, and JSON replies for unknown routes and
+/// methods. Applied by every host to its finished router.
+pub fn with_common_layers(router: Router) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|req: &Request<_>| {
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_else(|| "unmatched".to_owned());
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", request_id = %id, method = %req.method(), route = %route)
+        })
+        .on_request(())
+        .on_failure(())
+        .on_response(
+            DefaultOnResponse::new()
+                .level(Level::INFO)
+                .latency_unit(tower_http::LatencyUnit::Millis),
+        );
+    router
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(trace)
+                .layer(PropagateRequestIdLayer::new(request_id)),
+        )
+}
+
+/// The whole site for the local server: every API router, health, OpenAPI, and the
+/// local byte endpoint.
+pub fn local_app(state: AppState, blobs: blobs::BlobEndpoint) -> Router {
+    let timeout = Duration::from_secs(state.config.request_timeout_secs);
+    let api = api_limits(api_router(), timeout)
+        .merge(health::router())
+        .merge(openapi::router())
+        .with_state(state);
+    with_common_layers(api.merge(blobs::router(blobs)))
+}

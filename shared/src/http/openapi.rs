@@ -1,0 +1,58 @@
+//! `GET /openapi.json`: the OpenAPI 3.1 document, generated from the handlers'
+//! annotations and the DTO types, so it cannot drift from the code silently
+//! (`tests/openapi.rs` checks every documented operation against the routers).
+
+use super::{comments, dto, error, health, sessions, stream, uploads, users, videos};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Reel", description = "Video sharing: sign up, upload, watch with seeking, comment, delete. \
+Errors are `{\"error\", \"error_code\"}` with codes 001–010. State-changing requests need the `X-Session-Id` header; \
+GET/HEAD may use the `session` cookie instead."),
+    paths(
+        users::sign_up, users::get_user, users::delete_account,
+        sessions::sign_in, sessions::sign_out,
+        videos::create_video, videos::list_videos, videos::video_info, videos::delete_video,
+        uploads::grant_upload,
+        stream::stream_video,
+        comments::post_comment, comments::list_comments, comments::delete_comment,
+        health::health, openapi_json,
+    ),
+    components(schemas(error::ErrorBody, dto::Credentials, dto::PasswordConfirmation, dto::SessionCreated,
+        dto::UserView, dto::NewVideo, dto::VideoView, dto::VideoList, dto::UploadRequest, dto::UploadGrant,
+        dto::NewComment, dto::CommentView, dto::CommentList, dto::Health)),
+    modifiers(&SessionSchemes),
+)]
+pub struct ApiDoc;
+
+struct SessionSchemes;
+
+impl Modify for SessionSchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session_header",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Session-Id"))),
+        );
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("session"))),
+        );
+    }
+}
+
+pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new().route("/openapi.json", get(openapi_json))
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json")))]
+pub async fn openapi_json() -> axum::response::Response {
+    super::reply::json(StatusCode::OK, &ApiDoc::openapi())
+}

@@ -1,0 +1,158 @@
+//! Narrow async traits the HTTP layer and the jobs talk to. Each has two real adapters:
+//! embedded (SQLite + files, `adapters::local`) and AWS (DynamoDB, S3, SQS).
+//! Every adapter passes the same contract suite (`tests/contract.rs`).
+
+use crate::domain::{
+    Comment, CommentId, DeletionRecord, Limit, Page, SessionId, Timestamp, User, UserId, UserName,
+    Video, VideoContentType, VideoId,
+};
+use async_trait::async_trait;
+
+/// What can go wrong in a store beyond "it failed".
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness condition refused the write (e.g. the user name is taken).
+    #[error("already exists")]
+    AlreadyExists,
+    #[error(transparent)]
+    Backend(#[from] anyhow::Error),
+}
+
+/// Position in a newest-first listing: the item's time and id (the tie-breaker).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    pub at: Timestamp,
+    pub id: String,
+}
+
+#[async_trait]
+pub trait Users: Send + Sync {
+    /// Fails with `AlreadyExists` when the name is taken.
+    async fn create(&self, user: &User) -> Result<(), StoreError>;
+    async fn by_name(&self, name: &UserName) -> anyhow::Result<Option<User>>;
+    /// Deletes the account and its sessions, and hides every video of the user while
+    /// writing its deletion record, so the pipeline removes bytes and comments later.
+    /// Returns the ids of the videos scheduled.
+    async fn delete_account(&self, user: &UserId, now: Timestamp) -> anyhow::Result<Vec<VideoId>>;
+}
+
+/// A live session: who it belongs to and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub user_id: UserId,
+    pub user_name: UserName,
+    pub expires: Timestamp,
+}
+
+#[async_trait]
+pub trait Sessions: Send + Sync {
+    async fn create(&self, id: &SessionId, session: &Session) -> anyhow::Result<()>;
+    /// `None` for unknown and for expired sessions (expiry is checked on every read).
+    async fn get(&self, id: &SessionId, now: Timestamp) -> anyhow::Result<Option<Session>>;
+    async fn delete(&self, id: &SessionId) -> anyhow::Result<()>;
+    /// Records one failed sign-in of `name` from `client`.
+    async fn record_sign_in_failure(
+        &self,
+        name: &UserName,
+        client: &str,
+        at: Timestamp,
+    ) -> anyhow::Result<()>;
+    /// Failed sign-ins of `name` from `client` at or after `since`.
+    async fn sign_in_failures(
+        &self,
+        name: &UserName,
+        client: &str,
+        since: Timestamp,
+    ) -> anyhow::Result<u32>;
+}
+
+#[async_trait]
+pub trait Videos: Send + Sync {
+    async fn create(&self, video: &Video) -> anyhow::Result<()>;
+    /// `None` for unknown and for deleted videos.
+    async fn get(&self, id: &VideoId) -> anyhow::Result<Option<Video>>;
+    /// The author's videos, newest first, starting after `after`.
+    async fn list_by_author(
+        &self,
+        author: &UserId,
+        after: Option<&SortKey>,
+        limit: Limit,
+    ) -> anyhow::Result<Page<Video, SortKey>>;
+    /// Records that the bytes have landed. `false` if the video no longer exists.
+    async fn mark_ready(
+        &self,
+        id: &VideoId,
+        size: u64,
+        content_type: &VideoContentType,
+    ) -> anyhow::Result<bool>;
+    /// Hides the video from every read and writes its deletion record, atomically.
+    /// `false` if it did not exist (or was already deleted).
+    async fn delete(&self, id: &VideoId, now: Timestamp) -> anyhow::Result<bool>;
+}
+
+/// Which comments of a video to list: Unix seconds, `from` exclusive, `to` inclusive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeWindow {
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+#[async_trait]
+pub trait Comments: Send + Sync {
+    async fn create(&self, comment: &Comment) -> anyhow::Result<()>;
+    async fn get(&self, id: &CommentId) -> anyhow::Result<Option<Comment>>;
+    /// The video's comments in the window, newest first, starting after `after`.
+    async fn list(
+        &self,
+        video: &VideoId,
+        window: TimeWindow,
+        after: Option<&SortKey>,
+        limit: Limit,
+    ) -> anyhow::Result<Page<Comment, SortKey>>;
+    /// `false` if there was no such comment.
+    async fn delete(&self, id: &CommentId) -> anyhow::Result<bool>;
+}
+
+#[async_trait]
+pub trait Deletions: Send + Sync {
+    /// Pending deletion records in video-id order, starting after `after`.
+    async fn list(
+        &self,
+        after: Option<&VideoId>,
+        limit: Limit,
+    ) -> anyhow::Result<Vec<DeletionRecord>>;
+    /// Removes the record once its video's bytes and comments are gone.
+    async fn remove(&self, video: &VideoId) -> anyhow::Result<()>;
+}
+
+/// A request the client makes itself, straight to the object store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresignedRequest {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub expires: Timestamp,
+}
+
+#[async_trait]
+pub trait Blobs: Send + Sync {
+    /// A URL to PUT exactly `size` bytes of `content_type` as the video's object.
+    /// `origin` is the site's own origin (`http://host:port`), used by the local store.
+    async fn presign_put(
+        &self,
+        origin: &str,
+        video: &VideoId,
+        size: u64,
+        content_type: &VideoContentType,
+        now: Timestamp,
+    ) -> anyhow::Result<PresignedRequest>;
+    /// A short-lived URL that serves the object with `Range` support.
+    async fn presign_get(
+        &self,
+        origin: &str,
+        video: &VideoId,
+        content_type: Option<&str>,
+        now: Timestamp,
+    ) -> anyhow::Result<PresignedRequest>;
+    /// Removes the object; a missing object is success.
+    async fn delete(&self, video: &VideoId) -> anyhow::Result<()>;
+}
