@@ -109,9 +109,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             return Err(ApiError::Forbidden("cross-site requests are refused"));
         }
         let bytes = Bytes::from_request(req, state).await?;
-        serde_json::from_slice(&bytes)
-            .map(ApiJson)
-            .map_err(|e| ApiError::bad_request(format!("request body is not correct: {e}")))
+        let invalid = |e: serde_json::Error| {
+            ApiError::bad_request(format!("request body is not correct: {e}"))
+        };
+        // Bodies are JSON objects; serde would otherwise also accept an array by position.
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(invalid)?;
+        if !value.is_object() {
+            return Err(ApiError::bad_request("request body must be a JSON object"));
+        }
+        serde_json::from_value(value).map(ApiJson).map_err(invalid)
     }
 }
 

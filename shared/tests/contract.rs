@@ -1,0 +1,491 @@
+//! The ports' contract: one suite, run against every adapter set. The embedded adapters
+//! run it here; the AWS adapters (on a moto server) run the same functions.
+
+use reel::adapters::local::{load_or_create_key, LocalBlobs, SqliteStore};
+use reel::domain::*;
+use reel::ports::*;
+use reel::signing::Signer;
+use std::sync::Arc;
+
+pub struct Ports {
+    pub users: Arc<dyn Users>,
+    pub sessions: Arc<dyn Sessions>,
+    pub videos: Arc<dyn Videos>,
+    pub comments: Arc<dyn Comments>,
+    pub deletions: Arc<dyn Deletions>,
+    pub blobs: Arc<dyn Blobs>,
+    _keep: Box<dyn std::any::Any + Send>,
+}
+
+fn local_ports() -> Ports {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("reel.db")).unwrap());
+    let key = load_or_create_key(dir.path()).unwrap();
+    let blobs = Arc::new(LocalBlobs::open(dir.path(), Signer::new(key), 60, 60).unwrap());
+    Ports {
+        users: store.clone(),
+        sessions: store.clone(),
+        videos: store.clone(),
+        comments: store.clone(),
+        deletions: store,
+        blobs,
+        _keep: Box::new(dir),
+    }
+}
+
+fn user(name: &str) -> User {
+    User {
+        id: UserId::new(),
+        name: UserName::parse(name).unwrap(),
+        password_hash: PasswordHash::from_stored("$argon2id$stub".into()),
+        created: Timestamp::now(),
+    }
+}
+
+fn video(author: &User, name: &str, at: Timestamp) -> Video {
+    Video {
+        id: VideoId::new(),
+        author_id: author.id,
+        author: author.name.clone(),
+        name: VideoName::parse(name).unwrap(),
+        created: at,
+        status: VideoStatus::Pending,
+        size: 0,
+        content_type: None,
+    }
+}
+
+fn comment(video: &Video, author: &User, text: &str, at: Timestamp) -> Comment {
+    Comment {
+        id: CommentId::new(),
+        video_id: video.id,
+        author_id: author.id,
+        author: author.name.clone(),
+        content: CommentContent::parse(text).unwrap(),
+        time: at,
+    }
+}
+
+fn limit(n: u32) -> Limit {
+    Limit::parse(&n.to_string()).unwrap()
+}
+
+pub async fn user_names_are_unique(p: Ports) {
+    let alice = user("alice");
+    p.users.create(&alice).await.unwrap();
+    let again = user("alice");
+    assert!(matches!(
+        p.users.create(&again).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    let found = p.users.by_name(&alice.name).await.unwrap().unwrap();
+    assert_eq!(
+        (found.id, found.password_hash),
+        (alice.id, alice.password_hash)
+    );
+    assert!(p
+        .users
+        .by_name(&UserName::parse("nobody").unwrap())
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn sessions_expire_and_end(p: Ports) {
+    let alice = user("alice");
+    let now = Timestamp::now();
+    let (live, stale) = (SessionId::generate(), SessionId::generate());
+    let session = |expires| Session {
+        user_id: alice.id,
+        user_name: alice.name.clone(),
+        expires,
+    };
+    p.sessions
+        .create(&live, &session(now.plus_seconds(60)))
+        .await
+        .unwrap();
+    p.sessions
+        .create(&stale, &session(now.plus_seconds(-1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        p.sessions.get(&live, now).await.unwrap().unwrap().user_id,
+        alice.id
+    );
+    assert!(
+        p.sessions.get(&stale, now).await.unwrap().is_none(),
+        "expired"
+    );
+    assert!(
+        p.sessions
+            .get(&live, now.plus_seconds(61))
+            .await
+            .unwrap()
+            .is_none(),
+        "checked on read"
+    );
+    assert!(p
+        .sessions
+        .get(&SessionId::generate(), now)
+        .await
+        .unwrap()
+        .is_none());
+    p.sessions.delete(&live).await.unwrap();
+    assert!(p.sessions.get(&live, now).await.unwrap().is_none());
+}
+
+pub async fn sign_in_failures_count_per_pair_within_window(p: Ports) {
+    let name = UserName::parse("alice").unwrap();
+    let t0 = Timestamp::from_unix_seconds(10_000);
+    for offset in [0, 10, 20] {
+        p.sessions
+            .record_sign_in_failure(&name, "1.2.3.4", t0.plus_seconds(offset))
+            .await
+            .unwrap();
+    }
+    p.sessions
+        .record_sign_in_failure(&name, "5.6.7.8", t0)
+        .await
+        .unwrap();
+    assert_eq!(
+        p.sessions
+            .sign_in_failures(&name, "1.2.3.4", t0)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        p.sessions
+            .sign_in_failures(&name, "1.2.3.4", t0.plus_seconds(5))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        p.sessions
+            .sign_in_failures(&name, "5.6.7.8", t0)
+            .await
+            .unwrap(),
+        1
+    );
+    let other = UserName::parse("bob").unwrap();
+    assert_eq!(
+        p.sessions
+            .sign_in_failures(&other, "1.2.3.4", t0)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+pub async fn videos_list_newest_first_in_pages(p: Ports) {
+    let (alice, bob) = (user("alice"), user("bob"));
+    let t0 = Timestamp::from_unix_seconds(1_000_000);
+    let mut made = Vec::new();
+    for i in 0..5 {
+        let v = video(&alice, &format!("v{i}"), t0.plus_seconds(i));
+        p.videos.create(&v).await.unwrap();
+        made.push(v.id);
+    }
+    // Same instant: the id breaks the tie, and paging must neither skip nor repeat.
+    let twin = video(&alice, "twin", t0.plus_seconds(2));
+    p.videos.create(&twin).await.unwrap();
+    made.push(twin.id);
+    p.videos.create(&video(&bob, "bob's", t0)).await.unwrap();
+
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = p
+            .videos
+            .list_by_author(&alice.id, after.as_ref(), limit(2))
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.iter().map(|v| (v.created, v.id)));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 6, "every video exactly once");
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.to_string().cmp(&a.1.to_string())));
+    assert_eq!(seen, sorted, "newest first");
+    let all = p
+        .videos
+        .list_by_author(&alice.id, None, limit(100))
+        .await
+        .unwrap();
+    assert_eq!((all.items.len(), all.next), (6, None));
+    let none = p
+        .videos
+        .list_by_author(&UserId::new(), None, limit(10))
+        .await
+        .unwrap();
+    assert!(none.items.is_empty() && none.next.is_none());
+}
+
+pub async fn videos_turn_ready_and_deleting_hides_and_records(p: Ports) {
+    let alice = user("alice");
+    let v = video(&alice, "clip", Timestamp::now());
+    p.videos.create(&v).await.unwrap();
+    let got = p.videos.get(&v.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.status, got.size, got.name.as_str()),
+        (VideoStatus::Pending, 0, "clip")
+    );
+    let mp4 = VideoContentType::parse("video/mp4").unwrap();
+    assert!(p.videos.mark_ready(&v.id, 1234, &mp4).await.unwrap());
+    let got = p.videos.get(&v.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.status, got.size, got.content_type.as_deref()),
+        (VideoStatus::Ready, 1234, Some("video/mp4"))
+    );
+
+    let now = Timestamp::now();
+    assert!(p.videos.delete(&v.id, now).await.unwrap());
+    assert!(p.videos.get(&v.id).await.unwrap().is_none());
+    assert!(p
+        .videos
+        .list_by_author(&alice.id, None, limit(10))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    assert!(
+        !p.videos.delete(&v.id, now).await.unwrap(),
+        "second delete finds nothing"
+    );
+    assert!(
+        !p.videos.mark_ready(&v.id, 1, &mp4).await.unwrap(),
+        "a deleted video stays deleted"
+    );
+    let records = p.deletions.list(None, limit(10)).await.unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        (records[0].video_id, records[0].author_id),
+        (v.id, alice.id)
+    );
+    p.deletions.remove(&v.id).await.unwrap();
+    assert!(p.deletions.list(None, limit(10)).await.unwrap().is_empty());
+}
+
+pub async fn deletion_records_page_in_id_order(p: Ports) {
+    let alice = user("alice");
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let v = video(&alice, &format!("v{i}"), Timestamp::now());
+        p.videos.create(&v).await.unwrap();
+        p.videos.delete(&v.id, Timestamp::now()).await.unwrap();
+        ids.push(v.id);
+    }
+    ids.sort_by_key(|id| id.to_string());
+    let first = p.deletions.list(None, limit(3)).await.unwrap();
+    let rest = p
+        .deletions
+        .list(Some(&first[2].video_id), limit(3))
+        .await
+        .unwrap();
+    let listed: Vec<_> = first.iter().chain(&rest).map(|r| r.video_id).collect();
+    assert_eq!(listed, ids);
+}
+
+pub async fn comments_list_by_window_newest_first(p: Ports) {
+    let (alice, bob) = (user("alice"), user("bob"));
+    let v = video(&alice, "clip", Timestamp::now());
+    let other = video(&alice, "other", Timestamp::now());
+    // Comments at 100.0 s, 100.5 s, 101.0 s, 102.999 s, 103.0 s.
+    let micros = [
+        100_000_000,
+        100_500_000,
+        101_000_000,
+        102_999_000,
+        103_000_000,
+    ];
+    let mut made = Vec::new();
+    for (i, m) in micros.iter().enumerate() {
+        let c = comment(
+            &v,
+            if i % 2 == 0 { &alice } else { &bob },
+            &format!("c{i}"),
+            Timestamp::from_micros(*m),
+        );
+        p.comments.create(&c).await.unwrap();
+        made.push(c);
+    }
+    p.comments
+        .create(&comment(
+            &other,
+            &bob,
+            "elsewhere",
+            Timestamp::from_micros(101_000_000),
+        ))
+        .await
+        .unwrap();
+    let texts = |page: &Page<Comment, SortKey>| {
+        page.items
+            .iter()
+            .map(|c| c.content.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let all = p
+        .comments
+        .list(&v.id, TimeWindow::default(), None, limit(50))
+        .await
+        .unwrap();
+    assert_eq!(texts(&all), ["c4", "c3", "c2", "c1", "c0"]);
+    // from exclusive, to inclusive, at whole seconds: (100, 102] holds 101.0 and 102.999.
+    let window = TimeWindow {
+        from: Some(100),
+        to: Some(102),
+    };
+    let some = p
+        .comments
+        .list(&v.id, window, None, limit(50))
+        .await
+        .unwrap();
+    assert_eq!(texts(&some), ["c3", "c2"]);
+    let up_to_100 = TimeWindow {
+        from: None,
+        to: Some(100),
+    };
+    assert_eq!(
+        texts(
+            &p.comments
+                .list(&v.id, up_to_100, None, limit(50))
+                .await
+                .unwrap()
+        ),
+        ["c1", "c0"]
+    );
+
+    let first = p
+        .comments
+        .list(&v.id, TimeWindow::default(), None, limit(2))
+        .await
+        .unwrap();
+    assert_eq!(texts(&first), ["c4", "c3"]);
+    let second = p
+        .comments
+        .list(&v.id, TimeWindow::default(), first.next.as_ref(), limit(2))
+        .await
+        .unwrap();
+    assert_eq!(texts(&second), ["c2", "c1"]);
+    let third = p
+        .comments
+        .list(&v.id, TimeWindow::default(), second.next.as_ref(), limit(2))
+        .await
+        .unwrap();
+    assert_eq!((texts(&third), third.next), (vec!["c0".to_owned()], None));
+
+    let got = p.comments.get(&made[1].id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.author_id, got.video_id, got.time),
+        (bob.id, v.id, made[1].time)
+    );
+    assert!(p.comments.delete(&made[1].id).await.unwrap());
+    assert!(!p.comments.delete(&made[1].id).await.unwrap());
+    assert!(p.comments.get(&made[1].id).await.unwrap().is_none());
+}
+
+pub async fn deleting_an_account_schedules_its_videos(p: Ports) {
+    let (alice, bob) = (user("alice"), user("bob"));
+    p.users.create(&alice).await.unwrap();
+    p.users.create(&bob).await.unwrap();
+    let (a1, a2, b1) = (
+        video(&alice, "a1", Timestamp::now()),
+        video(&alice, "a2", Timestamp::now()),
+        video(&bob, "b1", Timestamp::now()),
+    );
+    for v in [&a1, &a2, &b1] {
+        p.videos.create(v).await.unwrap();
+    }
+    let sid = SessionId::generate();
+    let session = Session {
+        user_id: alice.id,
+        user_name: alice.name.clone(),
+        expires: Timestamp::now().plus_seconds(60),
+    };
+    p.sessions.create(&sid, &session).await.unwrap();
+
+    let mut scheduled = p
+        .users
+        .delete_account(&alice.id, Timestamp::now())
+        .await
+        .unwrap();
+    scheduled.sort_by_key(|v| v.to_string());
+    let mut expected = vec![a1.id, a2.id];
+    expected.sort_by_key(|v| v.to_string());
+    assert_eq!(scheduled, expected);
+    assert!(p.users.by_name(&alice.name).await.unwrap().is_none());
+    assert!(p
+        .sessions
+        .get(&sid, Timestamp::now())
+        .await
+        .unwrap()
+        .is_none());
+    assert!(p.videos.get(&a1.id).await.unwrap().is_none());
+    assert!(
+        p.videos.get(&b1.id).await.unwrap().is_some(),
+        "other users untouched"
+    );
+    let records: Vec<_> = p
+        .deletions
+        .list(None, limit(10))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.video_id)
+        .collect();
+    assert_eq!(records.len(), 2);
+    assert!(records.contains(&a1.id) && records.contains(&a2.id));
+}
+
+pub async fn blob_urls_are_presigned(p: Ports) {
+    let vid = VideoId::new();
+    let mp4 = VideoContentType::parse("video/mp4").unwrap();
+    let now = Timestamp::now();
+    let put = p
+        .blobs
+        .presign_put("http://127.0.0.1:1", &vid, 42, &mp4, now)
+        .await
+        .unwrap();
+    assert!(put.url.contains(&vid.to_string()));
+    assert!(put.expires > now);
+    assert!(put
+        .headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v == "video/mp4"));
+    let get = p
+        .blobs
+        .presign_get("http://127.0.0.1:1", &vid, Some("video/mp4"), now)
+        .await
+        .unwrap();
+    assert!(get.url.contains(&vid.to_string()) && get.expires > now);
+    p.blobs.delete(&vid).await.unwrap(); // a missing object is success
+}
+
+/// One `#[tokio::test]` per contract check, for an adapter set built by `$ports`.
+macro_rules! contract_suite {
+    ($module:ident, $ports:expr) => {
+        mod $module {
+            use super::*;
+            contract_suite!(@tests $ports; user_names_are_unique, sessions_expire_and_end,
+                sign_in_failures_count_per_pair_within_window, videos_list_newest_first_in_pages,
+                videos_turn_ready_and_deleting_hides_and_records, deletion_records_page_in_id_order,
+                comments_list_by_window_newest_first, deleting_an_account_schedules_its_videos,
+                blob_urls_are_presigned);
+        }
+    };
+    (@tests $ports:expr; $($check:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $check() {
+                super::$check($ports).await;
+            }
+        )*
+    };
+}
+
+contract_suite!(local, local_ports());
