@@ -26,6 +26,7 @@ use axum::http::{HeaderName, Request};
 use axum::Router;
 use std::time::Duration;
 use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -91,7 +92,8 @@ pub fn with_common_layers(router: Router) -> Router {
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
                 .layer(trace)
-                .layer(PropagateRequestIdLayer::new(request_id)),
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(CatchPanicLayer::custom(panic_reply)),
         )
 }
 
@@ -104,4 +106,17 @@ pub fn local_app(state: AppState, blobs: blobs::BlobEndpoint) -> Router {
         .merge(openapi::router())
         .with_state(state);
     with_common_layers(api.merge(blobs::router(blobs)))
+}
+
+/// A handler panic becomes a 500 `004` in the envelope (and one error log line), not a
+/// dropped connection.
+fn panic_reply(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    axum::response::IntoResponse::into_response(error::ApiError::Internal(anyhow::anyhow!(
+        "handler panicked: {message}"
+    )))
 }
