@@ -1288,3 +1288,45 @@ async fn the_openapi_document_matches_the_routers() {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
 }
+
+// ---------- failures inside ----------
+
+#[tokio::test]
+async fn database_failures_are_500_003_without_internals() {
+    let app = App::new();
+    let alice = app.sign_up("alice").await;
+    let v = id(&app.create_video(&alice, "alice", "clip").await);
+    let db = rusqlite::Connection::open(app._dir.path().join("reel.db")).unwrap();
+    db.execute_batch("DROP TABLE comments").unwrap();
+    let r = app.comment(&alice, &v, "hello").await;
+    r.assert_error(StatusCode::INTERNAL_SERVER_ERROR, "003");
+    let text = String::from_utf8_lossy(&r.body).to_lowercase();
+    for leak in ["sql", "table", "comments", "rusqlite"] {
+        assert!(!text.contains(leak), "leaks {leak}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn storage_failures_are_500_004_and_lose_nothing() {
+    let app = App::new();
+    let alice = app.sign_up("alice").await;
+    let v = id(&app.create_video(&alice, "alice", "clip").await);
+    std::fs::remove_dir_all(app._dir.path().join("tmp")).unwrap();
+    let r = app.upload(&alice, &v, MP4).await;
+    r.assert_error(StatusCode::INTERNAL_SERVER_ERROR, "004");
+    assert!(!String::from_utf8_lossy(&r.body).contains("tmp"));
+    let info = app
+        .send(Call::new(Method::GET, &format!("/videos/{v}/info")).session(&alice))
+        .await
+        .json();
+    assert_eq!(
+        info["status"], "pending",
+        "a failed upload leaves the video pending, to retry"
+    );
+    std::fs::create_dir(app._dir.path().join("tmp")).unwrap();
+    assert_eq!(
+        app.upload(&alice, &v, MP4).await.status,
+        StatusCode::OK,
+        "and the retry works"
+    );
+}
