@@ -82,7 +82,7 @@ impl Call {
         self.body = bytes.into();
         self
     }
-    fn from_ip(mut self, ip: [u8; 4]) -> Self {
+    fn client_ip(mut self, ip: [u8; 4]) -> Self {
         self.builder = self
             .builder
             .extension(ConnectInfo(SocketAddr::from((ip, 40000))));
@@ -477,7 +477,7 @@ async fn failed_sign_ins_are_throttled_per_name_and_address() {
     app.sign_up("alice").await;
     let attempt = |pwd: &str, ip: [u8; 4]| {
         Call::new(Method::POST, "/user/alice")
-            .from_ip(ip)
+            .client_ip(ip)
             .json(json!({"user_name": "alice", "pwd": pwd}))
     };
     let attacker = [10, 0, 0, 66];
