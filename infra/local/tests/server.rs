@@ -1,0 +1,464 @@
+//! Black-box tests: the real `reel` binary on a free loopback port with a temporary
+//! data directory, driven over HTTP like any client would.
+
+use reqwest::{header, redirect::Policy, Client, StatusCode};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const MP4: &[u8] = include_bytes!("../../../shared/tests/fixtures/sample.mp4");
+
+/// A running server; killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(data_dir: &Path, extra: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_reel"))
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the reel binary starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Server { child, base }
+    }
+
+    /// SIGTERM, as a service manager would, and wait for a clean exit.
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "graceful shutdown exits 0, got {status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A client of one server: no automatic redirects, so the 307 can be checked.
+struct Api {
+    http: Client,
+    base: String,
+}
+
+impl Api {
+    fn new(server: &Server) -> Self {
+        let http = Client::builder().redirect(Policy::none()).build().unwrap();
+        Api {
+            http,
+            base: server.base.clone(),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        sid: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(sid) = sid {
+            req = req.header("x-session-id", sid);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let bytes = res.bytes().await.unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn get(&self, path: &str, sid: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::GET, path, Some(sid), None).await
+    }
+
+    async fn post(&self, path: &str, sid: Option<&str>, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, sid, Some(body))
+            .await
+    }
+
+    async fn sign_up(&self, name: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/user",
+                None,
+                json!({"user_name": name, "pwd": "password1"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        body["session_id"].as_str().unwrap().to_owned()
+    }
+
+    async fn create_video(&self, sid: &str, owner: &str, name: &str) -> String {
+        let (status, body) = self
+            .post(
+                &format!("/user/{owner}/videos"),
+                Some(sid),
+                json!({"name": name}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Grants an upload and PUTs `bytes` to the signed URL with the granted headers.
+    async fn upload(&self, sid: &str, vid: &str, bytes: Vec<u8>) {
+        let (status, grant) = self
+            .post(
+                &format!("/upload/{vid}"),
+                Some(sid),
+                json!({"size": bytes.len(), "content_type": "video/mp4"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let mut put = self.http.put(grant["url"].as_str().unwrap()).body(bytes);
+        for (k, v) in grant["headers"].as_object().unwrap() {
+            put = put.header(k.as_str(), v.as_str().unwrap());
+        }
+        assert_eq!(put.send().await.unwrap().status(), StatusCode::OK);
+    }
+
+    /// Follows `GET /videos/{vid}` to its signed byte URL.
+    async fn blob_url(&self, sid: &str, vid: &str) -> String {
+        let res = self
+            .http
+            .get(format!("{}/videos/{vid}", self.base))
+            .header("x-session-id", sid)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::TEMPORARY_REDIRECT);
+        res.headers()[header::LOCATION].to_str().unwrap().to_owned()
+    }
+
+    async fn fetch(
+        &self,
+        url: &str,
+        range: Option<&str>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let mut req = self.http.get(url);
+        if let Some(r) = range {
+            req = req.header(header::RANGE, r);
+        }
+        let res = req.send().await.unwrap();
+        let (status, headers) = (res.status(), res.headers().clone());
+        (status, headers, res.bytes().await.unwrap().to_vec())
+    }
+
+    /// Every comment of a video, following cursors `limit` at a time.
+    async fn all_comments(&self, sid: &str, vid: &str, query: &str, limit: u32) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let (status, page) = self
+                .get(
+                    &format!("/videos/{vid}/comments?limit={limit}{query}{cursor}"),
+                    sid,
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            let items = page["comments"].as_array().expect("comments is an array");
+            assert!(items.len() <= limit as usize);
+            out.extend(items.iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = format!("&cursor={c}"),
+                None => return out,
+            }
+        }
+    }
+}
+
+fn seconds_of(comment: &Value) -> i64 {
+    let t = comment["time"].as_str().unwrap();
+    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+        .unwrap()
+        .unix_timestamp()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_journey_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let api = Api::new(&server);
+    let sid = api.sign_up("alice").await;
+    let vid = api.create_video(&sid, "alice", "Holiday").await;
+    let second = api.create_video(&sid, "alice", "Second").await;
+    api.upload(&sid, &vid, MP4.to_vec()).await;
+    let (_, info) = api.get(&format!("/videos/{vid}/info"), &sid).await;
+    assert_eq!(
+        (info["status"].as_str(), info["size"].as_u64()),
+        (Some("ready"), Some(MP4.len() as u64))
+    );
+
+    let url = api.blob_url(&sid, &vid).await;
+    let (status, headers, body) = api.fetch(&url, None).await;
+    assert_eq!((status, body.as_slice()), (StatusCode::OK, MP4));
+    assert_eq!(headers[header::ACCEPT_RANGES], "bytes");
+    let (status, headers, body) = api.fetch(&url, Some("bytes=1000-4999")).await;
+    assert_eq!(
+        (status, body.as_slice()),
+        (StatusCode::PARTIAL_CONTENT, &MP4[1000..5000])
+    );
+    assert_eq!(
+        headers[header::CONTENT_RANGE],
+        format!("bytes 1000-4999/{}", MP4.len())
+    );
+    let (status, _, body) = api.fetch(&url, Some("bytes=-500")).await;
+    assert_eq!(
+        (status, body.as_slice()),
+        (StatusCode::PARTIAL_CONTENT, &MP4[MP4.len() - 500..])
+    );
+
+    // Comments in three separate seconds, to test the from/to window for real.
+    let mut posted = Vec::new();
+    for group in [2, 2, 1] {
+        for _ in 0..group {
+            let n = posted.len();
+            let (status, c) = api
+                .post(
+                    &format!("/videos/{vid}/comments"),
+                    Some(&sid),
+                    json!({"content": format!("comment {n}")}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED);
+            posted.push(c);
+        }
+        let last = seconds_of(posted.last().unwrap());
+        while time::OffsetDateTime::now_utc().unix_timestamp() <= last {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let ids = |list: &[Value]| {
+        list.iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let newest_first: Vec<String> = ids(&posted).into_iter().rev().collect();
+    assert_eq!(
+        ids(&api.all_comments(&sid, &vid, "", 2).await),
+        newest_first,
+        "pages of 2 hold each comment once, newest first"
+    );
+    let first_second = seconds_of(&posted[0]);
+    let after_first = api
+        .all_comments(&sid, &vid, &format!("&from={first_second}"), 50)
+        .await;
+    assert_eq!(ids(&after_first), newest_first[..3], "from is exclusive");
+    let up_to_first = api
+        .all_comments(&sid, &vid, &format!("&to={first_second}"), 50)
+        .await;
+    assert_eq!(ids(&up_to_first), newest_first[3..], "to is inclusive");
+    let (_, none) = api.get(&format!("/videos/{second}/comments"), &sid).await;
+    assert_eq!(none["comments"], json!([]), "an empty list is [] not null");
+    let (_, page) = api.get("/user/alice/videos?limit=1", &sid).await;
+    assert_eq!(page["videos"][0]["id"], second.as_str(), "newest first");
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (_, page) = api
+        .get(&format!("/user/alice/videos?limit=1&cursor={cursor}"), &sid)
+        .await;
+    assert_eq!(
+        (page["videos"][0]["id"].as_str(), &page["next_cursor"]),
+        (Some(vid.as_str()), &Value::Null)
+    );
+
+    // Everything acknowledged is still there after a restart on the same data dir.
+    let old_base = server.base.clone();
+    server.stop();
+    let server = Server::start(dir.path(), &[]);
+    let api = Api::new(&server);
+    let url = url.replace(&old_base, &server.base); // a new port, the same signed path
+    let (status, _) = api.get("/user/alice", &sid).await;
+    assert_eq!(status, StatusCode::OK, "the session survives");
+    let (_, list) = api.get("/user/alice/videos", &sid).await;
+    assert_eq!(list["videos"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        ids(&api.all_comments(&sid, &vid, "", 50).await),
+        newest_first
+    );
+    assert_eq!(
+        api.fetch(&url, None).await.2,
+        MP4,
+        "URLs signed before the restart still work"
+    );
+    let fresh = api.blob_url(&sid, &vid).await;
+    assert_eq!(api.fetch(&fresh, Some("bytes=0-99")).await.2, &MP4[..100]);
+
+    // Deleting hides the video everywhere at once.
+    let (status, _) = api
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/user/alice/videos/{vid}"),
+            Some(&sid),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    for path in [
+        format!("/videos/{vid}/info"),
+        format!("/videos/{vid}/comments"),
+        format!("/videos/{vid}"),
+    ] {
+        let (status, body) = api.get(&path, &sid).await;
+        assert_eq!(
+            (status, body["error_code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("005")),
+            "{path}"
+        );
+    }
+    let (_, list) = api.get("/user/alice/videos", &sid).await;
+    assert_eq!(list["videos"].as_array().unwrap().len(), 1);
+    server.stop();
+}
+
+/// Sends a GET on a raw connection and reads only the status line and headers: a client
+/// that is slow to read its body, holding its slot.
+async fn slow_reader(url: &str) -> (u16, TcpStream) {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut conn = TcpStream::connect(host).await.unwrap();
+    conn.write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            conn.read(&mut byte).await.unwrap(),
+            1,
+            "connection closed early"
+        );
+        head.push(byte[0]);
+    }
+    let status = String::from_utf8_lossy(&head[9..12]).parse().unwrap();
+    (status, conn)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_limiter_refuses_exactly_the_surplus_and_frees_slots() {
+    const LIMIT: usize = 4;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--stream-concurrency", &LIMIT.to_string()]);
+    let api = Api::new(&server);
+    let sid = api.sign_up("alice").await;
+    let vid = api.create_video(&sid, "alice", "big").await;
+    // Large enough that no response can finish into the socket buffers.
+    let big: Vec<u8> = (0..48 * 1024 * 1024)
+        .map(|i: u32| (i % 251) as u8)
+        .collect();
+    api.upload(&sid, &vid, big).await;
+    let url = api.blob_url(&sid, &vid).await;
+
+    let readers = futures_util::future::join_all((0..2 * LIMIT).map(|_| slow_reader(&url))).await;
+    let ok = readers.iter().filter(|(s, _)| *s == 200).count();
+    let refused = readers.iter().filter(|(s, _)| *s == 429).count();
+    assert_eq!(
+        (ok, refused),
+        (LIMIT, LIMIT),
+        "exactly the surplus is refused"
+    );
+    let (status, _, body) = api.fetch(&url, None).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap()["error_code"],
+        "008"
+    );
+
+    drop(readers); // the clients go away mid-body
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let again = futures_util::future::join_all((0..LIMIT).map(|_| slow_reader(&url))).await;
+        if again.iter().all(|(s, _)| *s == 200) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "slots did not come back after the clients left"
+        );
+        drop(again);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, _, body) = api.fetch(&url, Some("bytes=0-9")).await;
+    assert_eq!((status, body.len()), (StatusCode::PARTIAL_CONTENT, 10));
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_and_limits_over_the_wire() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let api = Api::new(&server);
+    let res = api
+        .http
+        .get(format!("{}/no/such/route", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        res.headers()[header::CONTENT_TYPE],
+        "application/json; charset=utf-8"
+    );
+    assert!(res.headers().contains_key("x-request-id"));
+    let sid = api.sign_up("alice").await;
+    let big = json!({"name": "x".repeat(70 * 1024)});
+    let (status, body) = api.post("/user/alice/videos", Some(&sid), big).await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("009"))
+    );
+    let cookie_only = api
+        .http
+        .post(format!("{}/user/alice/videos", api.base))
+        .header(header::COOKIE, format!("session={sid}"))
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cookie_only.status(), StatusCode::UNAUTHORIZED);
+    let (status, health) = api.call(reqwest::Method::GET, "/healthz", None, None).await;
+    assert_eq!((status, health), (StatusCode::OK, json!({"status": "ok"})));
+    let (_, doc) = api
+        .call(reqwest::Method::GET, "/openapi.json", None, None)
+        .await;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    server.stop();
+}
