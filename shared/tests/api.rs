@@ -745,44 +745,45 @@ async fn upload_grants_check_owner_state_size_and_type() {
     ))
     .await
     .assert_error(StatusCode::FORBIDDEN, "007");
+    let unknown = uuid::Uuid::new_v4().to_string();
     app.send(grant(
         &alice,
-        &uuid::Uuid::new_v4().to_string(),
+        &unknown,
         json!({"size": 10, "content_type": "video/mp4"}),
     ))
     .await
     .assert_error(StatusCode::NOT_FOUND, "005");
-    app.send(grant(
-        &alice,
-        &v,
-        json!({"size": 1_000_001, "content_type": "video/mp4"}),
-    ))
-    .await
-    .assert_error(StatusCode::PAYLOAD_TOO_LARGE, "009");
-    app.send(grant(
-        &alice,
-        &v,
-        json!({"size": 10, "content_type": "image/png"}),
-    ))
-    .await
-    .assert_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "010");
-    app.send(grant(
-        &alice,
-        &v,
-        json!({"size": 0, "content_type": "video/mp4"}),
-    ))
-    .await
-    .assert_error(StatusCode::BAD_REQUEST, "001");
-    app.send(grant(
-        &alice,
-        &v,
-        json!({"size": -1, "content_type": "video/mp4"}),
-    ))
-    .await
-    .assert_error(StatusCode::BAD_REQUEST, "001");
-    app.send(grant(&alice, &v, json!({"content_type": "video/mp4"})))
-        .await
-        .assert_error(StatusCode::BAD_REQUEST, "001");
+    for (body, status, code) in [
+        (
+            json!({"size": 1_000_001, "content_type": "video/mp4"}),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "009",
+        ),
+        (
+            json!({"size": 10, "content_type": "image/png"}),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "010",
+        ),
+        (
+            json!({"size": 0, "content_type": "video/mp4"}),
+            StatusCode::BAD_REQUEST,
+            "001",
+        ),
+        (
+            json!({"size": -1, "content_type": "video/mp4"}),
+            StatusCode::BAD_REQUEST,
+            "001",
+        ),
+        (
+            json!({"content_type": "video/mp4"}),
+            StatusCode::BAD_REQUEST,
+            "001",
+        ),
+    ] {
+        app.send(grant(&alice, &v, body))
+            .await
+            .assert_error(status, code);
+    }
     let cookie_only = Call::new(Method::POST, &format!("/upload/{v}"))
         .header("cookie", &format!("session={alice}"))
         .json(json!({"size": 10, "content_type": "video/mp4"}));
