@@ -18,3 +18,22 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== cargo test"
 cargo test --workspace --locked
+
+# Browser tests: Debian's Chromium driven by playwright-core, against the debug server
+# that `cargo test` has just built. Chromium is installed when missing (as root).
+echo "== browser tests (Chromium + Playwright)"
+need node "install Node.js 18+ and npm (Debian: apt-get install nodejs npm)"
+need npm "install npm (Debian: apt-get install npm)"
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian's chromium"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "error: chromium is required for the browser tests: apt-get install chromium" >&2
+    exit 1
+  fi
+fi
+browser_tests=infra/local/tests/browser
+(cd "$browser_tests" && npm ci --no-audit --no-fund --loglevel=error)
+cargo build --locked -p reel-local
+(cd "$browser_tests" && REEL_BIN="$PWD/../../../../target/debug/reel" node --test --test-concurrency=1)

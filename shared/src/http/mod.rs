@@ -18,16 +18,18 @@ pub mod stream;
 pub mod uploads;
 pub mod users;
 pub mod videos;
+pub mod web;
 
 pub use state::AppState;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath};
-use axum::http::{HeaderName, Request};
+use axum::http::{header, HeaderName, HeaderValue, Request};
 use axum::Router;
 use std::time::Duration;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -93,6 +95,14 @@ pub fn with_common_layers(router: Router) -> Router {
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
                 .layer(trace)
                 .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ))
+                .layer(SetResponseHeaderLayer::if_not_present(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("same-origin"),
+                ))
                 .layer(CatchPanicLayer::custom(panic_reply)),
         )
 }
@@ -104,6 +114,7 @@ pub fn local_app(state: AppState, blobs: blobs::BlobEndpoint) -> Router {
     let api = api_limits(api_router(), timeout)
         .merge(health::router())
         .merge(openapi::router())
+        .merge(web::router())
         .with_state(state);
     with_common_layers(api.merge(blobs::router(blobs)))
 }
