@@ -22,6 +22,13 @@ test('register, upload, play, seek, comment, share, delete', { timeout: 120_000 
   await page.waitForSelector('#videos-empty:not([hidden])');
   await screenshotBoth(page, 'userhome-empty');
 
+  // A file that is not a video is refused before any byte is sent.
+  await page.setInputFiles('#upload-file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+  await page.click('#upload-start');
+  await page.waitForFunction(() => /not a video/.test(document.getElementById('upload-status').textContent));
+  assert.equal(await page.locator('.video-item').count(), 0);
+  await page.fill('#upload-name', '');
+
   // Upload: the progress bar reaches 100% and the video turns ready.
   await page.setInputFiles('#upload-file', sampleMp4);
   assert.equal(await page.inputValue('#upload-name'), 'sample', 'the name defaults to the file name');
