@@ -33,6 +33,14 @@ pub struct Config {
     pub public_url: Option<String>,
     /// `REEL_LOG_FORMAT`: `json` or `pretty` (default `json` on Lambda, else `pretty`).
     pub log_json: bool,
+    /// `REEL_DELETION_INTERVAL_SECS`: how often the local dispatcher runs.
+    pub deletion_interval_secs: u64,
+    /// `REEL_DELETION_GRACE_SECS`: a dispatched record still pending this long is re-sent.
+    pub deletion_grace_secs: i64,
+    /// `REEL_QUEUE_VISIBILITY_SECS`: how long a received deletion stays hidden.
+    pub queue_visibility_secs: i64,
+    /// `REEL_QUEUE_MAX_RECEIVES`: receives before a deletion goes to the dead-letter queue.
+    pub queue_max_receives: u32,
 }
 
 impl Default for Config {
@@ -50,6 +58,10 @@ impl Default for Config {
             request_timeout_secs: 30,
             public_url: None,
             log_json: false,
+            deletion_interval_secs: 3,
+            deletion_grace_secs: 600,
+            queue_visibility_secs: 30,
+            queue_max_receives: 5,
         }
     }
 }
@@ -91,6 +103,18 @@ impl Config {
             request_timeout_secs: parse(&get, "REEL_REQUEST_TIMEOUT_SECS", d.request_timeout_secs)?,
             public_url,
             log_json,
+            deletion_interval_secs: parse(
+                &get,
+                "REEL_DELETION_INTERVAL_SECS",
+                d.deletion_interval_secs,
+            )?,
+            deletion_grace_secs: parse(&get, "REEL_DELETION_GRACE_SECS", d.deletion_grace_secs)?,
+            queue_visibility_secs: parse(
+                &get,
+                "REEL_QUEUE_VISIBILITY_SECS",
+                d.queue_visibility_secs,
+            )?,
+            queue_max_receives: parse(&get, "REEL_QUEUE_MAX_RECEIVES", d.queue_max_receives)?,
         };
         config.check()?;
         Ok(config)
@@ -106,6 +130,8 @@ impl Config {
             ("REEL_UPLOAD_URL_TTL_SECS", self.upload_url_ttl_secs),
             ("REEL_STREAM_URL_TTL_SECS", self.stream_url_ttl_secs),
             ("REEL_SIGN_IN_WINDOW_SECS", self.sign_in_window_secs),
+            ("REEL_DELETION_GRACE_SECS", self.deletion_grace_secs),
+            ("REEL_QUEUE_VISIBILITY_SECS", self.queue_visibility_secs),
         ] {
             if value <= 0 {
                 bail!("{name} must be positive");
@@ -113,6 +139,9 @@ impl Config {
         }
         if self.max_upload_bytes == 0 || self.request_timeout_secs == 0 {
             bail!("REEL_MAX_UPLOAD_BYTES and REEL_REQUEST_TIMEOUT_SECS must be positive");
+        }
+        if self.deletion_interval_secs == 0 || self.queue_max_receives == 0 {
+            bail!("REEL_DELETION_INTERVAL_SECS and REEL_QUEUE_MAX_RECEIVES must be positive");
         }
         Ok(())
     }

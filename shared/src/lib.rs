@@ -8,6 +8,7 @@ pub mod adapters;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod jobs;
 pub mod local_host;
 pub mod ports;
 pub mod signing;

@@ -1,9 +1,11 @@
 //! The local host: every router on the embedded adapters, in one process.
 
-use crate::adapters::local::{load_or_create_key, LocalBlobs, SqliteStore};
+use crate::adapters::local::{load_or_create_key, LocalBlobs, SqliteQueue, SqliteStore};
 use crate::config::Config;
 use crate::http::blobs::BlobEndpoint;
 use crate::http::{local_app, AppState};
+use crate::jobs::{runner, Dispatcher, Worker};
+use crate::ports::Queue;
 use crate::signing::Signer;
 use anyhow::Context;
 use std::future::Future;
@@ -16,8 +18,21 @@ use tokio::sync::Semaphore;
 /// How long in-flight requests (e.g. a slow stream) may run on after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// Opens the data directory and builds the whole site.
+/// The whole local site: the HTTP app and the deletion pipeline's two halves.
+pub struct Site {
+    pub app: axum::Router,
+    pub dispatcher: Dispatcher,
+    pub worker: Worker,
+    pub queue: Arc<dyn Queue>,
+}
+
+/// Opens the data directory and builds the whole site (HTTP only; see [`build_site`]).
 pub fn build_app(config: &Config) -> anyhow::Result<axum::Router> {
+    Ok(build_site(config)?.app)
+}
+
+/// Opens the data directory and builds the site with its deletion pipeline.
+pub fn build_site(config: &Config) -> anyhow::Result<Site> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let key = load_or_create_key(&config.data_dir)?;
@@ -38,21 +53,59 @@ pub fn build_app(config: &Config) -> anyhow::Result<axum::Router> {
         config: Arc::new(config.clone()),
         cursors: Signer::new(key),
     };
+    let queue: Arc<dyn Queue> = Arc::new(SqliteQueue::new(
+        (*store).clone(),
+        config.queue_max_receives,
+    ));
+    let dispatcher = Dispatcher::new(store.clone(), queue.clone(), config.deletion_grace_secs);
+    let worker = Worker::new(blobs.clone(), store.clone(), store.clone());
     let endpoint = BlobEndpoint {
         blobs,
         videos: store,
         limiter: Arc::new(Semaphore::new(config.stream_concurrency)),
     };
-    Ok(local_app(state, endpoint))
+    Ok(Site {
+        app: local_app(state, endpoint),
+        dispatcher,
+        worker,
+        queue,
+    })
 }
 
-/// Serves until `shutdown` resolves, then lets in-flight requests finish for a grace
-/// period. Prints `listening on http://ADDR` on stdout once bound (port 0 picks a port).
+/// Serves the site and runs the deletion pipeline until `shutdown` resolves. Prints
+/// `listening on http://ADDR` on stdout once bound (port 0 picks a port).
 pub async fn serve(
     config: &Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let app = build_app(config)?;
+    let site = build_site(config)?;
+    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+    let every = Duration::from_secs(config.deletion_interval_secs);
+    let dispatcher = tokio::spawn(runner::run_dispatcher(
+        site.dispatcher,
+        every,
+        jobs_stopped.clone(),
+    ));
+    let visibility = config.queue_visibility_secs;
+    let worker = tokio::spawn(runner::run_worker(
+        site.worker,
+        site.queue,
+        visibility,
+        jobs_stopped,
+    ));
+    let served = serve_http(config, site.app, shutdown).await;
+    let _ = stop_jobs.send(true);
+    // The queue is durable: whatever a job had not finished is picked up after a restart.
+    let _ = tokio::join!(dispatcher, worker);
+    served
+}
+
+/// Serves `app` until `shutdown`, then lets in-flight requests finish for a grace period.
+async fn serve_http(
+    config: &Config,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("binding {}", config.addr))?;

@@ -111,18 +111,52 @@ pub trait Comments: Send + Sync {
     ) -> anyhow::Result<Page<Comment, SortKey>>;
     /// `false` if there was no such comment.
     async fn delete(&self, id: &CommentId) -> anyhow::Result<bool>;
+    /// Deletes every comment of the video, in batches; returns how many were deleted.
+    /// Repeating it is harmless.
+    async fn delete_all_of_video(&self, video: &VideoId) -> anyhow::Result<u64>;
 }
 
 #[async_trait]
 pub trait Deletions: Send + Sync {
-    /// Pending deletion records in video-id order, starting after `after`.
+    /// Pending deletion records in video-id order, starting after `after`: those never
+    /// dispatched, and those last dispatched before `dispatched_before` (pass a time in
+    /// the future for every record).
     async fn list(
         &self,
+        dispatched_before: Timestamp,
         after: Option<&VideoId>,
         limit: Limit,
     ) -> anyhow::Result<Vec<DeletionRecord>>;
+    /// Notes that these records were sent to the queue at `at`.
+    async fn mark_dispatched(&self, videos: &[VideoId], at: Timestamp) -> anyhow::Result<()>;
     /// Removes the record once its video's bytes and comments are gone.
     async fn remove(&self, video: &VideoId) -> anyhow::Result<()>;
+}
+
+/// One message taken from the deletion queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessage {
+    /// Acknowledges this delivery (and only this one: a later delivery has another).
+    pub receipt: String,
+    /// The video id to delete, as sent; a worker must cope with a malformed one.
+    pub body: String,
+    /// How many times the message has been delivered, this time included.
+    pub receive_count: u32,
+}
+
+/// The deletion queue, with SQS semantics: a received message is hidden for a visibility
+/// timeout and comes back unless acknowledged; after the queue's maximum number of
+/// receives it moves to a dead-letter queue instead.
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Sends up to 10 video ids as one batch.
+    async fn send_batch(&self, videos: &[VideoId]) -> anyhow::Result<()>;
+    /// Up to `max` (≤ 10) visible messages, each then hidden for `visibility_secs`.
+    async fn receive(&self, max: u32, visibility_secs: i64) -> anyhow::Result<Vec<QueueMessage>>;
+    /// Deletes a delivered message for good.
+    async fn ack(&self, receipt: &str) -> anyhow::Result<()>;
+    /// Messages in the dead-letter queue (what an alarm watches).
+    async fn dead_letters(&self) -> anyhow::Result<u64>;
 }
 
 /// A request the client makes itself, straight to the object store.

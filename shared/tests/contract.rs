@@ -1,7 +1,7 @@
 //! The ports' contract: one suite, run against every adapter set. The embedded adapters
 //! run it here; the AWS adapters (on a moto server) run the same functions.
 
-use reel::adapters::local::{load_or_create_key, LocalBlobs, SqliteStore};
+use reel::adapters::local::{load_or_create_key, LocalBlobs, SqliteQueue, SqliteStore};
 use reel::domain::*;
 use reel::ports::*;
 use reel::signing::Signer;
@@ -14,6 +14,8 @@ pub struct Ports {
     pub comments: Arc<dyn Comments>,
     pub deletions: Arc<dyn Deletions>,
     pub blobs: Arc<dyn Blobs>,
+    /// Configured with a maximum of `MAX_RECEIVES` receives before the dead-letter queue.
+    pub queue: Arc<dyn Queue>,
     _keep: Box<dyn std::any::Any + Send>,
 }
 
@@ -27,10 +29,18 @@ fn local_ports() -> Ports {
         sessions: store.clone(),
         videos: store.clone(),
         comments: store.clone(),
-        deletions: store,
+        deletions: store.clone(),
         blobs,
+        queue: Arc::new(SqliteQueue::new((*store).clone(), MAX_RECEIVES)),
         _keep: Box::new(dir),
     }
+}
+
+const MAX_RECEIVES: u32 = 3;
+
+/// A `dispatched_before` that includes every pending record.
+fn any_time() -> Timestamp {
+    Timestamp::from_micros(i64::MAX)
 }
 
 fn user(name: &str) -> User {
@@ -261,14 +271,19 @@ pub async fn videos_turn_ready_and_deleting_hides_and_records(p: Ports) {
         !p.videos.mark_ready(&v.id, 1, &mp4).await.unwrap(),
         "a deleted video stays deleted"
     );
-    let records = p.deletions.list(None, limit(10)).await.unwrap();
+    let records = p.deletions.list(any_time(), None, limit(10)).await.unwrap();
     assert_eq!(records.len(), 1);
     assert_eq!(
         (records[0].video_id, records[0].author_id),
         (v.id, alice.id)
     );
     p.deletions.remove(&v.id).await.unwrap();
-    assert!(p.deletions.list(None, limit(10)).await.unwrap().is_empty());
+    assert!(p
+        .deletions
+        .list(any_time(), None, limit(10))
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 pub async fn deletion_records_page_in_id_order(p: Ports) {
@@ -281,10 +296,10 @@ pub async fn deletion_records_page_in_id_order(p: Ports) {
         ids.push(v.id);
     }
     ids.sort_by_key(|id| id.to_string());
-    let first = p.deletions.list(None, limit(3)).await.unwrap();
+    let first = p.deletions.list(any_time(), None, limit(3)).await.unwrap();
     let rest = p
         .deletions
-        .list(Some(&first[2].video_id), limit(3))
+        .list(any_time(), Some(&first[2].video_id), limit(3))
         .await
         .unwrap();
     let listed: Vec<_> = first.iter().chain(&rest).map(|r| r.video_id).collect();
@@ -432,7 +447,7 @@ pub async fn deleting_an_account_schedules_its_videos(p: Ports) {
     );
     let records: Vec<_> = p
         .deletions
-        .list(None, limit(10))
+        .list(any_time(), None, limit(10))
         .await
         .unwrap()
         .into_iter()
@@ -466,6 +481,116 @@ pub async fn blob_urls_are_presigned(p: Ports) {
     p.blobs.delete(&vid).await.unwrap(); // a missing object is success
 }
 
+pub async fn deletion_records_track_dispatch(p: Ports) {
+    let alice = user("alice");
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let v = video(&alice, &format!("v{i}"), Timestamp::now());
+        p.videos.create(&v).await.unwrap();
+        p.videos.delete(&v.id, Timestamp::now()).await.unwrap();
+        ids.push(v.id);
+    }
+    let t = Timestamp::from_unix_seconds(5_000_000_000);
+    p.deletions.mark_dispatched(&ids[..2], t).await.unwrap();
+    let due = p.deletions.list(t, None, limit(10)).await.unwrap();
+    assert_eq!(
+        due.iter().map(|r| r.video_id).collect::<Vec<_>>(),
+        vec![ids[2]],
+        "dispatched ones wait out the grace"
+    );
+    let later = p
+        .deletions
+        .list(t.plus_seconds(1), None, limit(10))
+        .await
+        .unwrap();
+    assert_eq!(later.len(), 3);
+    assert!(later.iter().filter(|r| r.dispatched == Some(t)).count() == 2);
+}
+
+pub async fn a_videos_comments_are_deleted_in_bulk(p: Ports) {
+    let alice = user("alice");
+    let (v, other) = (
+        video(&alice, "v", Timestamp::now()),
+        video(&alice, "other", Timestamp::now()),
+    );
+    for i in 0..1200 {
+        p.comments
+            .create(&comment(
+                &v,
+                &alice,
+                &format!("c{i}"),
+                Timestamp::from_micros(i),
+            ))
+            .await
+            .unwrap();
+    }
+    let keep = comment(&other, &alice, "keep", Timestamp::now());
+    p.comments.create(&keep).await.unwrap();
+    assert_eq!(p.comments.delete_all_of_video(&v.id).await.unwrap(), 1200);
+    assert_eq!(
+        p.comments.delete_all_of_video(&v.id).await.unwrap(),
+        0,
+        "repeating is harmless"
+    );
+    assert!(p
+        .comments
+        .list(&v.id, TimeWindow::default(), None, limit(10))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    assert!(
+        p.comments.get(&keep.id).await.unwrap().is_some(),
+        "other videos untouched"
+    );
+}
+
+pub async fn the_queue_has_sqs_semantics(p: Ports) {
+    let ids: Vec<VideoId> = (0..3).map(|_| VideoId::new()).collect();
+    p.queue.send_batch(&ids).await.unwrap();
+    assert!(
+        p.queue
+            .send_batch(&(0..11).map(|_| VideoId::new()).collect::<Vec<_>>())
+            .await
+            .is_err(),
+        "10 at most"
+    );
+    let first = p.queue.receive(10, 60).await.unwrap();
+    let mut bodies: Vec<_> = first.iter().map(|m| m.body.clone()).collect();
+    bodies.sort();
+    let mut expected: Vec<_> = ids.iter().map(|v| v.to_string()).collect();
+    expected.sort();
+    assert_eq!(bodies, expected);
+    assert!(first.iter().all(|m| m.receive_count == 1));
+    assert!(
+        p.queue.receive(10, 60).await.unwrap().is_empty(),
+        "received messages are hidden"
+    );
+    p.queue.ack(&first[0].receipt).await.unwrap();
+
+    // A second queue state: the other two come back once their visibility lapses.
+    let ids: Vec<VideoId> = (0..2).map(|_| VideoId::new()).collect();
+    p.queue.send_batch(&ids).await.unwrap();
+    let mut delivered = p.queue.receive(10, 0).await.unwrap();
+    assert_eq!(delivered.len(), 2);
+    for round in 2..=MAX_RECEIVES {
+        let again = p.queue.receive(10, 0).await.unwrap();
+        assert_eq!(again.len(), 2, "redelivered in round {round}");
+        assert!(again.iter().all(|m| m.receive_count == round));
+        if round == 2 {
+            // A receipt from an earlier delivery no longer acknowledges anything.
+            p.queue.ack(&delivered[0].receipt).await.unwrap();
+        }
+        delivered = again;
+    }
+    p.queue.ack(&delivered[0].receipt).await.unwrap();
+    assert!(
+        p.queue.receive(10, 0).await.unwrap().is_empty(),
+        "exhausted: moved to the dead-letter queue"
+    );
+    assert_eq!(p.queue.dead_letters().await.unwrap(), 1);
+}
+
 /// One `#[tokio::test]` per contract check, for an adapter set built by `$ports`.
 macro_rules! contract_suite {
     ($module:ident, $ports:expr) => {
@@ -475,7 +600,8 @@ macro_rules! contract_suite {
                 sign_in_failures_count_per_pair_within_window, videos_list_newest_first_in_pages,
                 videos_turn_ready_and_deleting_hides_and_records, deletion_records_page_in_id_order,
                 comments_list_by_window_newest_first, deleting_an_account_schedules_its_videos,
-                blob_urls_are_presigned);
+                blob_urls_are_presigned, deletion_records_track_dispatch,
+                a_videos_comments_are_deleted_in_bulk, the_queue_has_sqs_semantics);
         }
     };
     (@tests $ports:expr; $($check:ident),*) => {

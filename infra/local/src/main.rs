@@ -29,6 +29,9 @@ struct ServeArgs {
     /// Simultaneous byte-serving responses before 429 [env: REEL_STREAM_CONCURRENCY] [default: 64]
     #[arg(long)]
     stream_concurrency: Option<usize>,
+    /// Seconds between runs of the deletion dispatcher [env: REEL_DELETION_INTERVAL_SECS] [default: 3]
+    #[arg(long)]
+    deletion_interval: Option<u64>,
 }
 
 #[tokio::main]
@@ -40,6 +43,9 @@ async fn main() -> anyhow::Result<()> {
     config.addr = args.addr.unwrap_or(config.addr);
     config.data_dir = args.data_dir.unwrap_or(config.data_dir);
     config.stream_concurrency = args.stream_concurrency.unwrap_or(config.stream_concurrency);
+    config.deletion_interval_secs = args
+        .deletion_interval
+        .unwrap_or(config.deletion_interval_secs);
     config.check()?;
     reel::telemetry::init(config.log_json);
     reel::local_host::serve(&config, reel::local_host::shutdown_signal()).await

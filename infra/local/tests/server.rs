@@ -61,6 +61,14 @@ impl Server {
     }
 }
 
+impl Server {
+    /// `kill -9`: no shutdown, no flushing, as in a crash.
+    fn crash(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -460,5 +468,111 @@ async fn errors_and_limits_over_the_wire() {
         .call(reqwest::Method::GET, "/openapi.json", None, None)
         .await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    server.stop();
+}
+
+/// Counts rows in the server's database (opened read-only beside the running server).
+fn count(data_dir: &Path, sql: &str) -> i64 {
+    let db = rusqlite::Connection::open_with_flags(
+        data_dir.join("reel.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    db.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+fn blob_files(data_dir: &Path) -> usize {
+    std::fs::read_dir(data_dir.join("blobs")).unwrap().count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletions_survive_a_crash_mid_pipeline() {
+    use futures_util::StreamExt;
+    const N: usize = 1000;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--deletion-interval", "1"]);
+    let api = Api::new(&server);
+    let sid = api.sign_up("alice").await;
+    let kept = api.create_video(&sid, "alice", "keep me").await;
+    api.upload(&sid, &kept, MP4.to_vec()).await;
+    api.post(
+        &format!("/videos/{kept}/comments"),
+        Some(&sid),
+        json!({"content": "stays"}),
+    )
+    .await;
+
+    let api_ref = &api;
+    let sid_ref = sid.as_str();
+    let videos: Vec<String> = futures_util::stream::iter(0..N)
+        .map(|i| async move {
+            let vid = api_ref
+                .create_video(sid_ref, "alice", &format!("v{i}"))
+                .await;
+            api_ref
+                .upload(sid_ref, &vid, format!("bytes of video {i}").into_bytes())
+                .await;
+            if i % 10 == 0 {
+                api_ref
+                    .post(
+                        &format!("/videos/{vid}/comments"),
+                        Some(sid_ref),
+                        json!({"content": "bye"}),
+                    )
+                    .await;
+            }
+            vid
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    assert_eq!(blob_files(dir.path()), N + 1);
+    futures_util::stream::iter(&videos)
+        .for_each_concurrent(16, |vid| async move {
+            let (status, _) = api_ref
+                .call(
+                    reqwest::Method::DELETE,
+                    &format!("/user/alice/videos/{vid}"),
+                    Some(sid_ref),
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::NO_CONTENT);
+        })
+        .await;
+
+    // Crash once the pipeline is under way, but before it is done.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let remaining_at_crash = loop {
+        let remaining = count(dir.path(), "SELECT COUNT(*) FROM deletion_records");
+        if remaining < N as i64 {
+            break remaining;
+        }
+        assert!(Instant::now() < deadline, "the pipeline never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    server.crash();
+    assert!(remaining_at_crash > 0, "crashed mid-pipeline");
+
+    // After a restart every deletion completes; nothing else is touched.
+    let server = Server::start(dir.path(), &["--deletion-interval", "1"]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while count(dir.path(), "SELECT COUNT(*) FROM deletion_records") > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "deletions did not complete after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        blob_files(dir.path()),
+        1,
+        "only the kept video's bytes remain"
+    );
+    assert_eq!(count(dir.path(), "SELECT COUNT(*) FROM comments"), 1);
+    assert_eq!(count(dir.path(), "SELECT COUNT(*) FROM dead_letters"), 0);
+    let api = Api::new(&server);
+    let url = api.blob_url(&sid, &kept).await;
+    assert_eq!(api.fetch(&url, None).await.2, MP4);
     server.stop();
 }

@@ -1,23 +1,29 @@
 // The API client every page uses. The session id comes from a meta tag rendered by the
-// server (the cookie is HttpOnly and never read here) and is sent as X-Session-Id, which
-// the API requires for every state-changing request.
+// server (the cookie is HttpOnly and never read here) and is sent as X-Session-Id: the
+// API accepts the cookie alone only for GET/HEAD, as a CSRF defence.
+
+import { el } from './format.js';
 
 const sessionMeta = document.querySelector('meta[name="reel-session"]');
 const userMeta = document.querySelector('meta[name="reel-user"]');
 
-/** The signed-in user, or null on the sign-in page. */
+/** The signed-in user ({ name, id }), or null on the sign-in page. */
 export const me = userMeta ? { name: userMeta.content, id: userMeta.dataset.id } : null;
 
-/** An error reply of the API, in its envelope. */
+/** An error reply of the API: HTTP status, `error_code` and the server's message. */
 export class ApiError extends Error {
   constructor(status, code, message) {
     super(message);
+    this.name = 'ApiError';
     this.status = status;
     this.code = code;
   }
 }
 
-/** Calls the API; resolves with the parsed JSON (or null for 204), rejects with ApiError. */
+/**
+ * Calls the API with a JSON body (if any); resolves with the parsed JSON reply (null for
+ * 204), rejects with an ApiError carrying the server's envelope.
+ */
 export async function api(method, path, body) {
   const headers = { Accept: 'application/json' };
   if (sessionMeta) headers['X-Session-Id'] = sessionMeta.content;
@@ -36,15 +42,34 @@ export async function api(method, path, body) {
   if (response.status === 204) return null;
   const data = await response.json().catch(() => null);
   if (!response.ok) {
-    throw new ApiError(response.status, data?.error_code ?? 'unknown', data?.error ?? `Request failed (${response.status})`);
+    // A signed-in page whose session has ended: say so instead of the bare 401 text.
+    const message = response.status === 401 && sessionMeta
+      ? 'Your session has ended. Sign in again to continue.'
+      : data?.error ?? `Request failed (HTTP ${response.status}).`;
+    throw new ApiError(response.status, data?.error_code ?? 'unknown', message);
   }
   return data;
 }
 
-/** Shows `message` in an error element (or hides it when empty). */
+/** Shows `message` in an error element, or hides the element when `message` is empty. */
 export function showError(element, message) {
   element.textContent = message || '';
   element.hidden = !message;
+}
+
+/** A short message in the corner of the page for failures that have no place of their own. */
+export function toast(message) {
+  let box = document.getElementById('toast');
+  if (!box) {
+    box = el('p', 'toast');
+    box.id = 'toast';
+    box.setAttribute('role', 'alert');
+    document.body.append(box);
+  }
+  box.textContent = message;
+  box.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { box.hidden = true; }, 8000);
 }
 
 // Every signed-in page has the sign-out button in its header.
@@ -53,8 +78,14 @@ document.getElementById('sign-out')?.addEventListener('click', async (event) => 
   button.disabled = true;
   try {
     await api('DELETE', `/user/${encodeURIComponent(me.name)}/session`);
-  } catch {
-    // Even if the server already forgot the session, leave the page.
+  } catch (error) {
+    // 401: the session was already gone, so the visitor is signed out anyway. Anything
+    // else would leave the cookie valid and "/" would bounce back here: say so instead.
+    if (error.status !== 401) {
+      button.disabled = false;
+      toast(`Could not sign out: ${error.message}`);
+      return;
+    }
   }
   location.assign('/');
 });

@@ -1,5 +1,6 @@
-// The user's home: their videos (newest first), the player with comments, uploads with
-// progress straight to the presigned URL, and deletion with confirmation.
+// The user's home: their videos (newest first, "load more"), the player with the
+// selected video's comments, uploads with progress straight to the presigned URL, and
+// deletion with a confirmation dialog.
 
 import { api, me, showError } from './api.js';
 import { mountComments } from './comments.js';
@@ -7,8 +8,9 @@ import { el, formatBytes, formatSpeed } from './format.js';
 
 const PAGE = 12;
 const home = document.getElementById('home');
-const maxUpload = Number(home.dataset.maxUpload);
+const maxUpload = Number(home.dataset.maxUpload) || Infinity;
 const userPath = `/user/${encodeURIComponent(me.name)}`;
+const videoPath = (id) => `${userPath}/videos/${encodeURIComponent(id)}`;
 
 // ---- the list ----
 
@@ -24,39 +26,53 @@ function refreshEmptyState() {
 }
 
 function renderVideo(video) {
+  const ready = video.status === 'ready';
   const item = el('li', 'video-item');
   item.dataset.id = video.id;
   item.dataset.status = video.status;
+  if (video.id === playing) item.classList.add('selected');
+
   const open = el('button', 'video-open');
   open.type = 'button';
-  open.append(el('span', 'video-thumb', '▶'), el('span', 'video-name', video.name));
-  open.disabled = video.status !== 'ready';
-  open.title = video.status === 'ready' ? `Play ${video.name}` : 'Not ready yet';
+  open.append(el('span', 'video-thumb', ready ? '▶' : '…'), el('span', 'video-name', video.name));
+  open.disabled = !ready;
+  open.title = ready ? `Play “${video.name}”` : 'Not ready to play yet';
   open.addEventListener('click', () => play(video));
+
   const meta = el('p', 'video-meta muted');
-  meta.append(
-    el('span', `badge ${video.status}`, video.status === 'ready' ? 'Ready' : 'Processing'),
-    document.createTextNode(` ${video.display_ctime}${video.size ? ` · ${formatBytes(video.size)}` : ''}`),
-  );
+  const time = el('time', '', video.display_ctime);
+  time.dateTime = video.create_time;
+  meta.append(el('span', `badge ${video.status}`, ready ? 'Ready' : 'Pending'), time);
+  if (ready) meta.append(el('span', 'size', formatBytes(video.size)));
+
   const actions = el('div', 'video-actions');
   const watch = el('a', 'button ghost small', 'Watch page');
-  watch.href = `/watch/${video.id}`;
+  watch.href = `/watch/${encodeURIComponent(video.id)}`;
   const remove = el('button', 'button danger small', 'Delete');
   remove.type = 'button';
-  remove.setAttribute('aria-label', `Delete ${video.name}`);
-  remove.addEventListener('click', () => confirmDelete(video, item));
+  remove.setAttribute('aria-label', `Delete “${video.name}”`);
+  remove.addEventListener('click', () => confirmDelete(video, item, remove));
   actions.append(watch, remove);
+
   item.append(open, meta, actions);
   return item;
 }
 
-async function loadVideos() {
+/** Loads the next page of videos; `fresh` starts over from the newest. */
+async function loadVideos(fresh = false) {
   more.disabled = true;
+  more.textContent = 'Loading…';
+  if (fresh) {
+    cursor = null;
+    loading.hidden = false;
+  }
   try {
     const query = new URLSearchParams({ limit: String(PAGE) });
     if (cursor) query.set('cursor', cursor);
     const page = await api('GET', `${userPath}/videos?${query}`);
-    list.append(...page.videos.map(renderVideo));
+    const items = page.videos.map(renderVideo);
+    if (fresh) list.replaceChildren(...items);
+    else list.append(...items);
     cursor = page.next_cursor;
     more.hidden = !cursor;
     showError(listError, '');
@@ -65,29 +81,40 @@ async function loadVideos() {
   } finally {
     loading.hidden = true;
     more.disabled = false;
+    more.textContent = 'Load more';
     refreshEmptyState();
   }
 }
 
-more.addEventListener('click', loadVideos);
+more.addEventListener('click', () => loadVideos());
 
 // ---- the player ----
 
 const playerCard = document.getElementById('player-card');
 const player = document.getElementById('player');
+const playerError = document.getElementById('player-error');
 let playing = null;
 
 function play(video) {
   playing = video.id;
+  for (const item of list.children) item.classList.toggle('selected', item.dataset.id === video.id);
   playerCard.hidden = false;
+  showError(playerError, '');
   document.getElementById('player-title').textContent = video.name;
   document.getElementById('player-meta').textContent = `${video.display_ctime} · ${formatBytes(video.size)}`;
-  document.getElementById('player-watch-link').href = `/watch/${video.id}`;
-  player.src = `/videos/${video.id}`;
+  document.getElementById('player-watch-link').href = `/watch/${encodeURIComponent(video.id)}`;
+  // The cookie authenticates this GET; the server answers 307 to a Range-capable URL.
+  player.src = `/videos/${encodeURIComponent(video.id)}`;
   player.dataset.videoId = video.id;
+  // Chosen by a click, so the browser allows playback to start at once.
+  player.play().catch(() => { /* blocked or interrupted: the controls are there */ });
   mountComments(document.getElementById('player-comments'), video.id, video.author_id);
   playerCard.scrollIntoView({ behavior: 'smooth', block: 'start' });
 }
+
+player.addEventListener('error', () => {
+  if (player.getAttribute('src')) showError(playerError, 'This video cannot be played right now. Try again in a moment.');
+});
 
 function stopPlayer() {
   player.pause();
@@ -100,26 +127,40 @@ function stopPlayer() {
 // ---- deletion ----
 
 const dialog = document.getElementById('confirm-delete');
+let pendingDelete = null;
 
-function confirmDelete(video, item) {
+function confirmDelete(video, item, button) {
+  pendingDelete = { video, item, button };
   document.getElementById('confirm-delete-name').textContent = video.name;
   dialog.returnValue = '';
   dialog.showModal();
-  dialog.addEventListener('close', async () => {
-    if (dialog.returnValue !== 'delete') return;
-    try {
-      await api('DELETE', `${userPath}/videos/${video.id}`);
-      item.remove();
-      if (playing === video.id) stopPlayer();
-      refreshEmptyState();
-    } catch (e) {
-      showError(listError, `Could not delete “${video.name}”: ${e.message}`);
-    }
-  }, { once: true });
 }
+
+// One listener for the one dialog: "Delete" closes it with returnValue "delete"; "Keep
+// it", Escape and the backdrop leave everything as it was.
+dialog.addEventListener('close', async () => {
+  const target = pendingDelete;
+  pendingDelete = null;
+  if (!target || dialog.returnValue !== 'delete') return;
+  const { video, item, button } = target;
+  button.disabled = true;
+  item.classList.add('busy');
+  try {
+    await api('DELETE', videoPath(video.id));
+    item.remove();
+    if (playing === video.id) stopPlayer();
+    refreshEmptyState();
+    showError(listError, '');
+  } catch (e) {
+    button.disabled = false;
+    item.classList.remove('busy');
+    showError(listError, `Could not delete “${video.name}”: ${e.message}`);
+  }
+});
 
 // ---- uploads ----
 
+const uploadCard = document.getElementById('upload-card');
 const form = document.getElementById('upload-form');
 const fileInput = document.getElementById('upload-file');
 const nameInput = document.getElementById('upload-name');
@@ -130,72 +171,123 @@ const progress = document.getElementById('upload-progress');
 const percent = document.getElementById('upload-percent');
 const speed = document.getElementById('upload-speed');
 const status = document.getElementById('upload-status');
-let inFlight = null;
+let upload = null; // { xhr, cancelled } while an upload runs
+let autoName = ''; // the name we filled in from the file, replaced when the file changes
 
-fileInput.addEventListener('change', () => {
-  const file = fileInput.files[0];
-  if (file && !nameInput.value.trim()) nameInput.value = file.name.replace(/\.[^.]+$/, '');
-  status.textContent = '';
-});
+document.getElementById('upload-limit').textContent = Number.isFinite(maxUpload)
+  ? `Any video file up to ${formatBytes(maxUpload)}.`
+  : 'Any video file.';
 
 function setStatus(message, kind = '') {
   status.textContent = message;
-  status.className = `status ${kind}`;
+  status.className = `status ${kind}`.trim();
 }
+
+function chose(file) {
+  setStatus('');
+  if (!file) return;
+  // Default the name to the file name without its extension, unless the user typed one.
+  if (!nameInput.value.trim() || nameInput.value === autoName) {
+    autoName = file.name.replace(/\.[^.]+$/, '') || file.name;
+    nameInput.value = autoName;
+  }
+  const problem = refusal(file);
+  if (problem) setStatus(problem, 'error');
+}
+
+fileInput.addEventListener('change', () => chose(fileInput.files[0]));
+
+// Dropping a file on the upload card is the same as choosing it.
+uploadCard.addEventListener('dragover', (event) => {
+  if (upload || !event.dataTransfer?.types.includes('Files')) return;
+  event.preventDefault();
+  uploadCard.classList.add('dropping');
+});
+uploadCard.addEventListener('dragleave', () => uploadCard.classList.remove('dropping'));
+uploadCard.addEventListener('drop', (event) => {
+  uploadCard.classList.remove('dropping');
+  if (upload || !event.dataTransfer?.files.length) return;
+  event.preventDefault();
+  fileInput.files = event.dataTransfer.files;
+  chose(fileInput.files[0]);
+});
 
 /** Why this file cannot be uploaded, or null. Checked before any byte is sent. */
 function refusal(file) {
   if (!file) return 'Choose a video file first.';
-  if (!file.type.startsWith('video/')) return `“${file.name}” is not a video file.`;
+  if (!file.type.startsWith('video/')) return `“${file.name}” is not a video file. Choose an MP4, WebM or other video.`;
   if (file.size === 0) return `“${file.name}” is empty.`;
-  if (file.size > maxUpload) return `“${file.name}” is ${formatBytes(file.size)}; the limit is ${formatBytes(maxUpload)}.`;
+  if (file.size > maxUpload) {
+    return `“${file.name}” is ${formatBytes(file.size)}; the largest video you can upload is ${formatBytes(maxUpload)}.`;
+  }
   return null;
 }
 
-/** PUTs the file to the presigned URL, reporting progress; resolves when stored. */
+class Cancelled extends Error {}
+
+/** PUTs the file to the presigned URL with the grant's headers, showing progress. */
 function put(grant, file) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    inFlight = xhr;
-    const started = performance.now();
-    xhr.open(grant.method, grant.url);
-    for (const [name, value] of Object.entries(grant.headers)) xhr.setRequestHeader(name, value);
+    upload.xhr = xhr;
+    let started = 0;
+    xhr.open(grant.method || 'PUT', grant.url);
+    for (const [name, value] of Object.entries(grant.headers || {})) xhr.setRequestHeader(name, value);
+    xhr.upload.addEventListener('loadstart', () => { started = performance.now(); });
     xhr.upload.addEventListener('progress', (event) => {
-      if (!event.lengthComputable) return;
-      const done = Math.round((event.loaded / event.total) * 100);
+      if (!event.lengthComputable || event.total === 0) return;
+      const done = Math.floor((event.loaded / event.total) * 100);
       progress.value = done;
       percent.textContent = `${done}%`;
-      const seconds = (performance.now() - started) / 1000;
-      if (seconds > 0) speed.textContent = formatSpeed(event.loaded / seconds);
+      const seconds = (performance.now() - (started || performance.now())) / 1000;
+      if (seconds > 0.05) speed.textContent = formatSpeed(event.loaded / seconds);
     });
     xhr.addEventListener('load', () => {
       if (xhr.status >= 200 && xhr.status < 300) {
         progress.value = 100;
         percent.textContent = '100%';
         resolve();
-      } else {
-        let message = `the store answered ${xhr.status}`;
-        try { message = JSON.parse(xhr.responseText).error || message; } catch { /* not JSON */ }
-        reject(new Error(message));
+        return;
       }
+      let message = `the storage answered HTTP ${xhr.status}`;
+      try { message = JSON.parse(xhr.responseText).error || message; } catch { /* S3 answers XML */ }
+      reject(new Error(message));
     });
-    xhr.addEventListener('error', () => reject(new Error('the connection failed')));
-    xhr.addEventListener('abort', () => reject(new Error('cancelled')));
+    xhr.addEventListener('error', () => reject(new Error('the connection to the storage failed')));
+    xhr.addEventListener('abort', () => reject(new Cancelled('cancelled')));
     xhr.send(file);
   });
 }
 
+/** Polls the video until the storage has told the server its bytes landed. */
 async function waitUntilReady(id) {
-  for (let attempt = 0; attempt < 60; attempt += 1) {
-    const video = await api('GET', `/videos/${id}/info`);
+  const deadline = Date.now() + 5 * 60 * 1000;
+  let delay = 250;
+  for (;;) {
+    const video = await api('GET', `/videos/${encodeURIComponent(id)}/info`);
     if (video.status === 'ready') return video;
-    await new Promise((r) => setTimeout(r, 1000));
+    if (Date.now() > deadline) throw new Error('the video is still processing; it will appear here when ready');
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 3000);
   }
-  throw new Error('the video did not become ready in time');
 }
+
+function setBusy(busy) {
+  startButton.disabled = busy;
+  fileInput.disabled = busy;
+  nameInput.disabled = busy;
+  cancelButton.hidden = !busy;
+  cancelButton.disabled = false;
+}
+
+// Leaving the page would silently drop an upload in flight: ask first.
+window.addEventListener('beforeunload', (event) => {
+  if (upload) event.preventDefault();
+});
 
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
+  if (upload) return;
   const file = fileInput.files[0];
   const problem = refusal(file);
   if (problem) {
@@ -203,39 +295,54 @@ form.addEventListener('submit', async (event) => {
     return;
   }
   const name = nameInput.value.trim() || file.name;
-  startButton.disabled = true;
-  cancelButton.hidden = false;
+  const current = { xhr: null, cancelled: false };
+  upload = current;
+  const checkCancelled = () => { if (current.cancelled) throw new Cancelled('cancelled'); };
+  setBusy(true);
   progressRow.hidden = false;
   progress.value = 0;
   percent.textContent = '0%';
   speed.textContent = '';
   setStatus(`Uploading “${name}”…`);
   let video = null;
+  let landed = false;
   try {
     video = await api('POST', `${userPath}/videos`, { name });
-    const grant = await api('POST', `/upload/${video.id}`, { size: file.size, content_type: file.type });
+    checkCancelled();
+    const grant = await api('POST', `/upload/${encodeURIComponent(video.id)}`, { size: file.size, content_type: file.type });
+    checkCancelled();
     await put(grant, file);
+    landed = true;
+    cancelButton.disabled = true; // the bytes are stored: nothing left to cancel
     setStatus('Processing…');
     const ready = await waitUntilReady(video.id);
-    list.prepend(renderVideo(ready));
-    refreshEmptyState();
-    setStatus(`Ready: “${ready.name}” is uploaded.`, 'ok');
     form.reset();
+    autoName = '';
+    await loadVideos(true);
+    setStatus(`Ready — “${ready.name}” is in your videos.`, 'ok');
   } catch (e) {
-    if (video && e.message === 'cancelled') {
+    if (video && !landed) {
       // Do not leave an empty, never-ready video behind.
-      await api('DELETE', `${userPath}/videos/${video.id}`).catch(() => {});
-      setStatus('Upload cancelled.');
+      await api('DELETE', videoPath(video.id)).catch(() => {});
+    }
+    if (e instanceof Cancelled) {
+      setStatus('Upload cancelled. Nothing was kept.');
+      progressRow.hidden = true;
     } else {
       setStatus(`Upload failed: ${e.message}`, 'error');
     }
   } finally {
-    inFlight = null;
-    startButton.disabled = false;
-    cancelButton.hidden = true;
+    upload = null;
+    setBusy(false);
   }
 });
 
-cancelButton.addEventListener('click', () => inFlight?.abort());
+cancelButton.addEventListener('click', () => {
+  if (!upload) return;
+  upload.cancelled = true;
+  cancelButton.disabled = true;
+  setStatus('Cancelling…');
+  upload.xhr?.abort();
+});
 
-loadVideos();
+loadVideos(true);

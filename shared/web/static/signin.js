@@ -1,42 +1,68 @@
-// The welcome page: sign in or create an account, then go where the visitor was headed.
+// The welcome page: sign in or create an account, then go where the visitor was headed
+// (`next`, already restricted to same-site paths by the server).
 
 import { api, showError } from './api.js';
 
 const next = document.getElementById('auth').dataset.next || '/userhome';
 
-const MESSAGES = {
-  '006': 'That user name is taken — pick another one.',
-  '002': 'Wrong user name or password.',
-  '008': 'Too many failed attempts. Wait a few minutes and try again.',
-};
+// The API's rules (API.md): checked here too, so the visitor learns which field is wrong
+// without a round trip; the server checks again either way.
+const NAME_RULE = /^[A-Za-z0-9_.-]{3,64}$/;
+const NAME_HELP = 'The user name must be 3–64 characters: letters, digits, “_”, “.” or “-”.';
+const PWD_HELP = 'The password must be 8–256 characters.';
 
-function explain(error) {
-  if (MESSAGES[error.code]) return MESSAGES[error.code];
-  if (error.code === '001') {
-    return 'Check your details: the user name is 3–64 letters, digits, “_”, “.” or “-”, and the password at least 8 characters.';
-  }
-  return error.message;
+/** What is wrong with these credentials, or null. */
+function invalid(userName, pwd) {
+  if (!NAME_RULE.test(userName)) return NAME_HELP;
+  if (pwd.length < 8 || pwd.length > 256) return PWD_HELP;
+  return null;
 }
 
-function wire(formId, prefix, path) {
-  const form = document.getElementById(formId);
+/** A sentence for each error the API may answer on these two routes. */
+function explain(error, userName, pwd) {
+  switch (error.code) {
+    case '006': return `The user name “${userName}” is taken — pick another one.`;
+    case '002': return 'Wrong user name or password.';
+    case '008': return 'Too many failed attempts for this user name. Wait a few minutes, then try again.';
+    case '001': return invalid(userName, pwd) ?? `Check your details: ${error.message}`;
+    default: return error.message;
+  }
+}
+
+function wire(prefix, path, checkFormat) {
+  const form = document.getElementById(`${prefix}-form`);
+  const nameInput = document.getElementById(`${prefix}-name`);
+  const pwdInput = document.getElementById(`${prefix}-pwd`);
   const errorBox = document.getElementById(`${prefix}-error`);
+  const button = form.querySelector('button[type="submit"]');
+  const label = button.textContent;
+
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    const userName = document.getElementById(`${prefix}-name`).value.trim();
-    const pwd = document.getElementById(`${prefix}-pwd`).value;
-    const button = form.querySelector('button[type="submit"]');
+    const userName = nameInput.value.trim();
+    const pwd = pwdInput.value;
+    let problem = !userName || !pwd ? 'Enter a user name and a password.' : null;
+    if (!problem && checkFormat) problem = invalid(userName, pwd);
+    if (problem) {
+      showError(errorBox, problem);
+      (NAME_RULE.test(userName) ? pwdInput : nameInput).focus();
+      return;
+    }
     button.disabled = true;
+    button.textContent = 'Please wait…';
     showError(errorBox, '');
     try {
       await api('POST', path(userName), { user_name: userName, pwd });
+      // The reply also set the HttpOnly session cookie, so the next page is signed in.
       location.assign(next);
     } catch (error) {
-      showError(errorBox, explain(error));
+      showError(errorBox, explain(error, userName, pwd));
       button.disabled = false;
+      button.textContent = label;
     }
   });
 }
 
-wire('signin-form', 'signin', (name) => `/user/${encodeURIComponent(name)}`);
-wire('register-form', 'register', () => '/user');
+// Signing in does not check the format first: a wrong name is just a failed sign-in.
+wire('signin', (name) => `/user/${encodeURIComponent(name)}`, false);
+wire('register', () => '/user', true);

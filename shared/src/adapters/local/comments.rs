@@ -132,6 +132,28 @@ impl Comments for SqliteStore {
         .await
     }
 
+    async fn delete_all_of_video(&self, video: &VideoId) -> anyhow::Result<u64> {
+        let video = video.to_string();
+        self.call(move |conn| {
+            // In batches, so one video with many comments never holds the lock for long.
+            let mut total = 0u64;
+            loop {
+                let n = conn
+                    .execute(
+                        "DELETE FROM comments WHERE rowid IN
+                         (SELECT rowid FROM comments WHERE video_id = ?1 LIMIT 500)",
+                        [&video],
+                    )
+                    .context("deleting a video's comments")?;
+                total += n as u64;
+                if n == 0 {
+                    return Ok(total);
+                }
+            }
+        })
+        .await
+    }
+
     async fn delete(&self, id: &CommentId) -> anyhow::Result<bool> {
         let id = id.to_string();
         self.call(move |conn| {

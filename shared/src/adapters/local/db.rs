@@ -4,7 +4,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE users (
     id         TEXT PRIMARY KEY,
     name       TEXT NOT NULL UNIQUE,
@@ -54,7 +55,28 @@ CREATE TABLE deletion_records (
     requested_us  INTEGER NOT NULL,
     dispatched_us INTEGER
 );
-"#];
+"#,
+    r#"
+-- The durable deletion queue (SQS semantics): a received message is hidden until
+-- `visible_us`; after the maximum number of receives it moves to `dead_letters`.
+CREATE TABLE queue_messages (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    body          TEXT NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    visible_us    INTEGER NOT NULL,
+    sent_us       INTEGER NOT NULL
+);
+CREATE INDEX queue_messages_by_visibility ON queue_messages (visible_us);
+CREATE TABLE dead_letters (
+    id            INTEGER PRIMARY KEY,
+    body          TEXT NOT NULL,
+    receive_count INTEGER NOT NULL,
+    sent_us       INTEGER NOT NULL,
+    moved_us      INTEGER NOT NULL
+);
+CREATE INDEX deletion_records_by_dispatch ON deletion_records (dispatched_us);
+"#,
+];
 
 /// Every embedded port, over one SQLite database.
 ///
@@ -82,7 +104,7 @@ impl SqliteStore {
     }
 
     /// Runs `work` on the connection in the blocking pool.
-    pub(super) async fn call<T, E, F>(&self, work: F) -> Result<T, E>
+    pub(crate) async fn call<T, E, F>(&self, work: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<anyhow::Error> + Send + 'static,

@@ -9,17 +9,20 @@ use rusqlite::params;
 impl Deletions for SqliteStore {
     async fn list(
         &self,
+        dispatched_before: Timestamp,
         after: Option<&VideoId>,
         limit: Limit,
     ) -> anyhow::Result<Vec<DeletionRecord>> {
         let after = after.map(|v| v.to_string()).unwrap_or_default();
+        let before = dispatched_before.as_micros();
         self.call(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT video_id, author_id, requested_us, dispatched_us FROM deletion_records
-                 WHERE video_id > ?1 ORDER BY video_id LIMIT ?2",
+                 WHERE video_id > ?1 AND (dispatched_us IS NULL OR dispatched_us < ?3)
+                 ORDER BY video_id LIMIT ?2",
             )?;
             let rows = stmt
-                .query_map(params![after, limit.get()], |r| {
+                .query_map(params![after, limit.get(), before], |r| {
                     Ok((
                         r.get::<_, String>(0)?,
                         r.get::<_, String>(1)?,
@@ -39,6 +42,24 @@ impl Deletions for SqliteStore {
                     })
                 })
                 .collect()
+        })
+        .await
+    }
+
+    async fn mark_dispatched(&self, videos: &[VideoId], at: Timestamp) -> anyhow::Result<()> {
+        let ids: Vec<String> = videos.iter().map(|v| v.to_string()).collect();
+        self.call(move |conn| {
+            let tx = conn.transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "UPDATE deletion_records SET dispatched_us = ?2 WHERE video_id = ?1",
+                )?;
+                for id in &ids {
+                    stmt.execute(params![id, at.as_micros()])?;
+                }
+            }
+            tx.commit().context("marking deletion records dispatched")?;
+            Ok(())
         })
         .await
     }

@@ -5,6 +5,7 @@ mod blobs;
 mod comments;
 mod db;
 mod deletions;
+mod queue;
 mod secret;
 mod sessions;
 mod users;
@@ -12,4 +13,5 @@ mod videos;
 
 pub use blobs::{BlobFile, BlobQuery, LocalBlobs, UploadError, UrlError};
 pub use db::SqliteStore;
+pub use queue::SqliteQueue;
 pub use secret::load_or_create_key;

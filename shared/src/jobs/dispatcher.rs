@@ -1,0 +1,54 @@
+use crate::domain::{Limit, Timestamp, VideoId};
+use crate::ports::{Deletions, Queue};
+use std::sync::Arc;
+
+/// Records read per page while dispatching.
+const PAGE: u32 = 100;
+/// SQS's largest batch.
+const BATCH: usize = 10;
+
+/// Sends pending deletion records to the queue in batches of 10, marking each as
+/// dispatched; a record is sent again only if it is still pending `grace_secs` later (its
+/// message was lost, or ended in the dead-letter queue and the cause has been fixed).
+#[derive(Clone)]
+pub struct Dispatcher {
+    deletions: Arc<dyn Deletions>,
+    queue: Arc<dyn Queue>,
+    grace_secs: i64,
+}
+
+impl Dispatcher {
+    pub fn new(deletions: Arc<dyn Deletions>, queue: Arc<dyn Queue>, grace_secs: i64) -> Self {
+        Self {
+            deletions,
+            queue,
+            grace_secs,
+        }
+    }
+
+    /// One pass over every due record; returns how many were sent. A failure stops the
+    /// pass; what was not marked is simply sent by the next one.
+    pub async fn run_once(&self, now: Timestamp) -> anyhow::Result<usize> {
+        let due_before = now.plus_seconds(-self.grace_secs);
+        let limit = Limit::parse(&PAGE.to_string()).expect("PAGE is a valid limit");
+        let mut after: Option<VideoId> = None;
+        let mut sent = 0;
+        loop {
+            let page = self
+                .deletions
+                .list(due_before, after.as_ref(), limit)
+                .await?;
+            for chunk in page.chunks(BATCH) {
+                let ids: Vec<VideoId> = chunk.iter().map(|r| r.video_id).collect();
+                // Send, then mark: a crash in between only means one more (harmless) send.
+                self.queue.send_batch(&ids).await?;
+                self.deletions.mark_dispatched(&ids, now).await?;
+                sent += ids.len();
+            }
+            match page.last() {
+                Some(last) if page.len() == PAGE as usize => after = Some(last.video_id),
+                _ => return Ok(sent),
+            }
+        }
+    }
+}

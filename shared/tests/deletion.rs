@@ -1,0 +1,297 @@
+//! The deletion pipeline on the embedded adapters: dispatcher → durable queue → worker.
+
+use async_trait::async_trait;
+use reel::adapters::local::{load_or_create_key, LocalBlobs, SqliteQueue, SqliteStore};
+use reel::domain::*;
+use reel::jobs::{Dispatcher, Worker};
+use reel::ports::*;
+use reel::signing::Signer;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+/// A blob store that fails to delete the objects of chosen videos (fault injection).
+struct FailingBlobs {
+    inner: Arc<LocalBlobs>,
+    fail_for: Mutex<HashSet<VideoId>>,
+}
+
+#[async_trait]
+impl Blobs for FailingBlobs {
+    async fn presign_put(
+        &self,
+        o: &str,
+        v: &VideoId,
+        s: u64,
+        c: &VideoContentType,
+        n: Timestamp,
+    ) -> anyhow::Result<PresignedRequest> {
+        self.inner.presign_put(o, v, s, c, n).await
+    }
+    async fn presign_get(
+        &self,
+        o: &str,
+        v: &VideoId,
+        c: Option<&str>,
+        n: Timestamp,
+    ) -> anyhow::Result<PresignedRequest> {
+        self.inner.presign_get(o, v, c, n).await
+    }
+    async fn delete(&self, video: &VideoId) -> anyhow::Result<()> {
+        if self.fail_for.lock().unwrap().contains(video) {
+            anyhow::bail!("injected failure deleting {video}");
+        }
+        self.inner.delete(video).await
+    }
+}
+
+struct Fixture {
+    store: Arc<SqliteStore>,
+    local_blobs: Arc<LocalBlobs>,
+    blobs: Arc<FailingBlobs>,
+    queue: Arc<SqliteQueue>,
+    dispatcher: Dispatcher,
+    worker: Worker,
+    author: User,
+    _dir: tempfile::TempDir,
+}
+
+const MAX_RECEIVES: u32 = 3;
+const GRACE: i64 = 600;
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("reel.db")).unwrap());
+        let key = load_or_create_key(dir.path()).unwrap();
+        let local_blobs = Arc::new(LocalBlobs::open(dir.path(), Signer::new(key), 60, 60).unwrap());
+        let blobs = Arc::new(FailingBlobs {
+            inner: local_blobs.clone(),
+            fail_for: Mutex::default(),
+        });
+        let queue = Arc::new(SqliteQueue::new((*store).clone(), MAX_RECEIVES));
+        let dispatcher = Dispatcher::new(store.clone(), queue.clone(), GRACE);
+        let worker = Worker::new(blobs.clone(), store.clone(), store.clone());
+        let author = User {
+            id: UserId::new(),
+            name: UserName::parse("alice").unwrap(),
+            password_hash: PasswordHash::from_stored("x".into()),
+            created: Timestamp::now(),
+        };
+        Self {
+            store,
+            local_blobs,
+            blobs,
+            queue,
+            dispatcher,
+            worker,
+            author,
+            _dir: dir,
+        }
+    }
+
+    /// A ready video with stored bytes and `comments` comments.
+    async fn video_with_comments(&self, comments: usize) -> VideoId {
+        let video = Video {
+            id: VideoId::new(),
+            author_id: self.author.id,
+            author: self.author.name.clone(),
+            name: VideoName::parse("clip").unwrap(),
+            created: Timestamp::now(),
+            status: VideoStatus::Pending,
+            size: 0,
+            content_type: None,
+        };
+        Videos::create(&*self.store, &video).await.unwrap();
+        let body = futures_util::stream::iter([Ok::<_, std::io::Error>(
+            bytes::Bytes::from_static(b"video bytes"),
+        )]);
+        self.local_blobs.write(&video.id, body, 11).await.unwrap();
+        let mp4 = VideoContentType::parse("video/mp4").unwrap();
+        Videos::mark_ready(&*self.store, &video.id, 11, &mp4)
+            .await
+            .unwrap();
+        for i in 0..comments {
+            let c = Comment {
+                id: CommentId::new(),
+                video_id: video.id,
+                author_id: self.author.id,
+                author: self.author.name.clone(),
+                content: CommentContent::parse(&format!("comment {i}")).unwrap(),
+                time: Timestamp::now(),
+            };
+            Comments::create(&*self.store, &c).await.unwrap();
+        }
+        video.id
+    }
+
+    async fn leftovers(&self, video: &VideoId) -> (bool, usize, bool) {
+        let blob = self
+            .local_blobs
+            .open_for_read(video)
+            .await
+            .unwrap()
+            .is_some();
+        let comments = Comments::list(
+            &*self.store,
+            video,
+            TimeWindow::default(),
+            None,
+            Limit::parse("100").unwrap(),
+        )
+        .await
+        .unwrap()
+        .items
+        .len();
+        let far = Timestamp::from_micros(i64::MAX);
+        let record = Deletions::list(&*self.store, far, None, Limit::parse("100").unwrap())
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| &r.video_id == video);
+        (blob, comments, record)
+    }
+
+    /// Receives and processes until the queue has nothing visible (visibility 0, so
+    /// failures come straight back), as the worker loop would.
+    async fn drain(&self) -> usize {
+        let mut rounds = 0;
+        loop {
+            let batch = self.queue.receive(10, 0).await.unwrap();
+            if batch.is_empty() {
+                return rounds;
+            }
+            let outcome = self.worker.process_batch(&batch).await;
+            for receipt in &outcome.done {
+                self.queue.ack(receipt).await.unwrap();
+            }
+            rounds += 1;
+            assert!(rounds < 100, "the queue never drained");
+        }
+    }
+}
+
+#[tokio::test]
+async fn deleted_videos_leave_nothing_behind_and_others_are_untouched() {
+    let f = Fixture::new();
+    let mut doomed = Vec::new();
+    for _ in 0..25 {
+        doomed.push(f.video_with_comments(3).await);
+    }
+    let kept = f.video_with_comments(2).await;
+    for v in &doomed {
+        assert!(Videos::delete(&*f.store, v, Timestamp::now())
+            .await
+            .unwrap());
+    }
+    let now = Timestamp::now();
+    assert_eq!(
+        f.dispatcher.run_once(now).await.unwrap(),
+        25,
+        "batches of 10, 10, 5"
+    );
+    assert_eq!(
+        f.dispatcher.run_once(now).await.unwrap(),
+        0,
+        "nothing is re-sent within the grace period"
+    );
+    f.drain().await;
+    for v in &doomed {
+        assert_eq!(f.leftovers(v).await, (false, 0, false), "{v}");
+    }
+    assert_eq!(f.leftovers(&kept).await, (true, 2, false));
+    assert_eq!(f.queue.dead_letters().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_failing_deletion_is_retried_then_dead_lettered_while_the_rest_completes() {
+    let f = Fixture::new();
+    let mut videos = Vec::new();
+    for _ in 0..5 {
+        let v = f.video_with_comments(2).await;
+        Videos::delete(&*f.store, &v, Timestamp::now())
+            .await
+            .unwrap();
+        videos.push(v);
+    }
+    let poisoned = videos[2];
+    f.blobs.fail_for.lock().unwrap().insert(poisoned);
+    f.dispatcher.run_once(Timestamp::now()).await.unwrap();
+
+    let first = f.queue.receive(10, 0).await.unwrap();
+    let outcome = f.worker.process_batch(&first).await;
+    let failed: Vec<_> = first
+        .iter()
+        .filter(|m| outcome.failed.contains(&m.receipt))
+        .map(|m| m.body.clone())
+        .collect();
+    assert_eq!(
+        failed,
+        vec![poisoned.to_string()],
+        "only the failing item is reported"
+    );
+    assert_eq!(outcome.done.len(), 4);
+    for receipt in &outcome.done {
+        f.queue.ack(receipt).await.unwrap();
+    }
+    let rounds = f.drain().await;
+    assert_eq!(
+        rounds as u32,
+        MAX_RECEIVES - 1,
+        "retried until the maximum number of receives"
+    );
+    assert_eq!(
+        f.queue.dead_letters().await.unwrap(),
+        1,
+        "then dead-lettered"
+    );
+    for v in videos.iter().filter(|v| **v != poisoned) {
+        assert_eq!(f.leftovers(v).await, (false, 0, false));
+    }
+    // Nothing of the poisoned video was lost: its record waits, and once the cause is
+    // fixed a dispatch after the grace period finishes the job.
+    assert_eq!(f.leftovers(&poisoned).await, (true, 2, true));
+    f.blobs.fail_for.lock().unwrap().clear();
+    let later = Timestamp::now().plus_seconds(GRACE + 1);
+    assert_eq!(f.dispatcher.run_once(later).await.unwrap(), 1);
+    f.drain().await;
+    assert_eq!(f.leftovers(&poisoned).await, (false, 0, false));
+}
+
+#[tokio::test]
+async fn the_worker_is_idempotent_and_refuses_malformed_messages() {
+    let f = Fixture::new();
+    let v = f.video_with_comments(4).await;
+    Videos::delete(&*f.store, &v, Timestamp::now())
+        .await
+        .unwrap();
+    // A partial earlier run: the object is already gone, comments and record remain.
+    f.local_blobs.delete(&v).await.unwrap();
+    f.worker.delete_video(&v).await.unwrap();
+    assert_eq!(f.leftovers(&v).await, (false, 0, false));
+    f.worker.delete_video(&v).await.unwrap();
+    let junk = QueueMessage {
+        receipt: "1:1".into(),
+        body: "../../etc/passwd".into(),
+        receive_count: 1,
+    };
+    let outcome = f.worker.process_batch(&[junk]).await;
+    assert_eq!((outcome.done.len(), outcome.failed.len()), (0, 1));
+}
+
+#[tokio::test]
+async fn deleting_an_account_runs_its_videos_through_the_pipeline() {
+    let f = Fixture::new();
+    Users::create(&*f.store, &f.author).await.unwrap();
+    let videos = [
+        f.video_with_comments(1).await,
+        f.video_with_comments(1).await,
+    ];
+    Users::delete_account(&*f.store, &f.author.id, Timestamp::now())
+        .await
+        .unwrap();
+    f.dispatcher.run_once(Timestamp::now()).await.unwrap();
+    f.drain().await;
+    for v in &videos {
+        assert_eq!(f.leftovers(v).await, (false, 0, false));
+    }
+}
