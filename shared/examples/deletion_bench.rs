@@ -45,8 +45,7 @@ async fn main() -> anyhow::Result<()> {
             content_type: None,
         };
         Videos::create(&*store, &video).await?;
-        let body =
-            futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(vec![
+        let body = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(vec![
                 7u8;
                 1024
             ]))]);

@@ -9,14 +9,17 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct Credentials {
     /// 3–64 characters of `[A-Za-z0-9_.-]`.
+    #[schema(min_length = 3, max_length = 64, pattern = "^[A-Za-z0-9_.-]{3,64}$")]
     pub user_name: String,
     /// 8–256 characters.
+    #[schema(min_length = 8, max_length = 256)]
     pub pwd: String,
 }
 
 /// Account deletion body.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PasswordConfirmation {
+    #[schema(min_length = 8, max_length = 256)]
     pub pwd: String,
 }
 
@@ -47,6 +50,7 @@ impl From<&User> for UserView {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewVideo {
     /// 1–200 characters after trimming.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Optional, for compatibility; must be the signed-in user's id.
     #[serde(default)]
@@ -93,9 +97,11 @@ pub struct VideoList {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UploadRequest {
-    /// The exact number of bytes that will be sent.
+    /// The exact number of bytes that will be sent (at most the configured maximum).
+    #[schema(minimum = 1)]
     pub size: u64,
     /// Must be `video/*`.
+    #[schema(pattern = "^video/")]
     pub content_type: String,
 }
 
@@ -114,6 +120,7 @@ pub struct UploadGrant {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewComment {
     /// 1–2000 characters after trimming.
+    #[schema(min_length = 1, max_length = 2000)]
     pub content: String,
     /// Optional, for compatibility; must be the signed-in user's id.
     #[serde(default)]
@@ -155,6 +162,7 @@ pub struct CommentList {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// 1–100, default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -165,10 +173,13 @@ pub struct ListParams {
 #[into_params(parameter_in = Query)]
 pub struct CommentParams {
     /// Unix seconds, exclusive.
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub from: Option<String>,
     /// Unix seconds, inclusive.
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub to: Option<String>,
     /// 1–100, default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -6,7 +6,8 @@ import { startServer, launchBrowser, newPage, register, signIn, signOut } from '
 let server;
 let browser;
 before(async () => {
-  server = await startServer();
+  // A low throttle so the 429 message can be reached in a few attempts.
+  server = await startServer({ REEL_SIGN_IN_MAX_FAILURES: '3' });
   browser = await launchBrowser();
 });
 after(async () => {
@@ -14,38 +15,77 @@ after(async () => {
   await server?.stop();
 });
 
+const UNKNOWN = '00000000-0000-4000-8000-000000000000';
+
+async function errorOf(page, form) {
+  const box = page.locator(`#${form}-error:not([hidden])`);
+  await box.waitFor();
+  return box.textContent();
+}
+
 test('signed-out visitors land on the sign-in page', async () => {
   const page = await newPage(browser);
   await page.goto(`${server.base}/userhome`);
   assert.equal(page.url(), `${server.base}/`);
-  await page.goto(`${server.base}/watch/00000000-0000-4000-8000-000000000000`);
+  await page.goto(`${server.base}/watch/${UNKNOWN}`);
   assert.equal(new URL(page.url()).pathname, '/');
+  assert.ok(await page.isVisible('#signin-form'));
+  assert.ok(await page.isVisible('#register-form'));
+  assert.deepEqual(page.problems, []);
 });
 
-test('sign out works, and errors are explained', { timeout: 60_000 }, async () => {
+test('sign out works, and every error is explained', { timeout: 60_000 }, async () => {
   const { base } = server;
   const page = await newPage(browser);
   await register(page, base, 'carol');
   await signOut(page, base);
   await page.goto(`${base}/userhome`);
-  assert.equal(page.url(), `${base}/`, 'signed out for real');
+  assert.equal(page.url(), `${base}/`, 'signed out for real: /userhome sends back to /');
 
+  // Wrong password (401 002).
   await signIn(page, base, 'carol', 'not-the-password');
-  await page.waitForSelector('#signin-error:not([hidden])');
-  assert.match(await page.textContent('#signin-error'), /wrong user name or password/i);
+  assert.match(await errorOf(page, 'signin'), /wrong user name or password/i);
+  assert.equal(page.url(), `${base}/`);
 
+  // Taken name (409 006).
   await page.fill('#register-name', 'carol');
   await page.fill('#register-pwd', 'password1');
   await page.click('#register-form button[type=submit]');
-  await page.waitForSelector('#register-error:not([hidden])');
-  assert.match(await page.textContent('#register-error'), /taken/i);
+  assert.match(await errorOf(page, 'register'), /“carol” is taken/);
 
+  // Validation (400 001, also checked before sending): which field, and the rule.
   await page.fill('#register-name', 'x');
   await page.click('#register-form button[type=submit]');
-  await page.waitForFunction(() => /3–64/.test(document.getElementById('register-error').textContent));
+  assert.match(await errorOf(page, 'register'), /user name must be 3–64 characters/);
+  await page.fill('#register-name', 'has space');
+  await page.click('#register-form button[type=submit]');
+  assert.match(await errorOf(page, 'register'), /letters, digits/);
+  await page.fill('#register-name', 'carol2');
+  await page.fill('#register-pwd', 'short');
+  await page.click('#register-form button[type=submit]');
+  assert.match(await errorOf(page, 'register'), /password must be 8/);
 
+  // The right password works after a failure.
   await signIn(page, base, 'carol');
   await page.waitForURL(`${base}/userhome`);
+  assert.deepEqual(page.problems, []);
+});
+
+test('repeated wrong passwords are throttled, with a message saying so', { timeout: 60_000 }, async () => {
+  const { base } = server;
+  const page = await newPage(browser);
+  await register(page, base, 'erin');
+  await signOut(page, base);
+  await page.fill('#signin-name', 'erin');
+  await page.fill('#signin-pwd', 'wrong-password');
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    await page.click('#signin-form button[type=submit]');
+    assert.match(await errorOf(page, 'signin'), /wrong user name or password/i);
+    await page.waitForSelector('#signin-form button[type=submit]:enabled');
+  }
+  await page.click('#signin-form button[type=submit]');
+  await page.waitForFunction(() => /too many/i.test(document.getElementById('signin-error').textContent));
+  assert.match(await errorOf(page, 'signin'), /wait a few minutes/i);
   assert.deepEqual(page.problems, []);
 });
 
@@ -54,11 +94,12 @@ test('the sign-in page sends a visitor back where they were going', async () => 
   const page = await newPage(browser);
   await register(page, base, 'dave');
   await signOut(page, base);
-  await page.goto(`${base}/watch/00000000-0000-4000-8000-000000000000`);
-  assert.equal(new URL(page.url()).search, '?next=/watch/00000000-0000-4000-8000-000000000000');
+  await page.goto(`${base}/watch/${UNKNOWN}`);
+  assert.equal(new URL(page.url()).search, `?next=/watch/${UNKNOWN}`);
   await page.fill('#signin-name', 'dave');
   await page.fill('#signin-pwd', 'password1');
   await page.click('#signin-form button[type=submit]');
-  await page.waitForURL(`${base}/watch/00000000-0000-4000-8000-000000000000`);
+  await page.waitForURL(`${base}/watch/${UNKNOWN}`);
   assert.match(await page.textContent('h1'), /not found/i);
+  assert.deepEqual(page.problems, []);
 });

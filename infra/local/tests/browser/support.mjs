@@ -1,9 +1,10 @@
 // Shared set-up of the browser tests: the real `reel` server on a free loopback port with
-// a fresh data directory, and Debian's Chromium driven by playwright-core.
+// a fresh data directory, and Debian's Chromium driven by playwright-core (no browser is
+// ever downloaded).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -12,28 +13,67 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const repo = resolve(here, '../../../..');
 export const sampleMp4 = join(repo, 'shared/tests/fixtures/sample.mp4');
 export const screenshots = join(repo, 'target/screenshots');
+const logs = join(repo, 'target/browser-tests');
 
-/** Starts `reel serve` on port 0; resolves with `{ base, stop }`. */
-export async function startServer() {
-  const bin = process.env.REEL_BIN || join(repo, 'target/debug/reel');
+/** Servers still running, killed if the test process exits without stopping them. */
+const running = new Set();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/**
+ * Starts `reel serve` on port 0 with a fresh data directory (and any extra environment,
+ * e.g. a small REEL_MAX_UPLOAD_BYTES); resolves with `{ base, stop }` once it listens.
+ * Its stderr (the request log) goes to target/browser-tests/<test file>.log.
+ */
+export async function startServer(env = {}) {
+  const bin = resolve(process.env.REEL_BIN || join(here, '../../../../target/debug/reel'));
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run 'cargo build -p reel-local' first`);
   const dataDir = mkdtempSync(join(tmpdir(), 'reel-browser-'));
+  mkdirSync(logs, { recursive: true });
+  const log = createWriteStream(join(logs, `${basename(process.argv[1] || 'server', '.mjs')}.log`));
   const child = spawn(bin, ['serve', '--addr', '127.0.0.1:0', '--data-dir', dataDir], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-    env: { ...process.env, RUST_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RUST_LOG: 'info', NO_COLOR: '1', ...env },
   });
-  const firstLine = await new Promise((resolveLine, reject) => {
-    const lines = createInterface({ input: child.stdout });
-    lines.once('line', resolveLine);
-    child.once('exit', (code) => reject(new Error(`reel exited with ${code} before listening`)));
-  });
-  const base = firstLine.replace('listening on ', '').trim();
+  running.add(child);
+  child.stderr.pipe(log);
+  const cleanUp = () => {
+    running.delete(child);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  let firstLine;
+  try {
+    firstLine = await new Promise((resolveLine, reject) => {
+      const timer = setTimeout(() => reject(new Error('reel did not start listening within 20 s')), 20_000);
+      createInterface({ input: child.stdout }).once('line', (line) => {
+        clearTimeout(timer);
+        resolveLine(line);
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`reel exited with ${code} before listening (see ${logs})`));
+      });
+    });
+  } catch (error) {
+    child.kill('SIGKILL');
+    cleanUp();
+    throw error;
+  }
+  const match = /^listening on (http:\/\/\S+)/.exec(firstLine);
+  if (!match) throw new Error(`unexpected first line from reel: ${firstLine}`);
+  child.stdout.resume(); // keep draining so the server never blocks on a full pipe
   return {
-    base,
+    base: match[1].replace(/\/$/, ''),
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
-      rmSync(dataDir, { recursive: true, force: true });
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      cleanUp();
     },
   };
 }
@@ -49,25 +89,35 @@ export async function launchBrowser() {
     args: [
       '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
       '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic',
+      // Lets the tests call video.play() without a user gesture.
       '--autoplay-policy=no-user-gesture-required',
     ],
   });
 }
 
-/** A page that fails the test on any JavaScript dialog, page error or CSP violation. */
+/**
+ * A page (in its own context, so its own cookies) that records every JavaScript dialog,
+ * page error and CSP violation in `page.problems`; tests assert it stays empty.
+ */
 export async function newPage(browser, viewport = { width: 1280, height: 800 }) {
   const context = await browser.newContext({ viewport });
+  context.setDefaultTimeout(15_000);
   const page = await context.newPage();
   page.problems = [];
   page.on('dialog', (dialog) => {
-    page.problems.push(`unexpected dialog: ${dialog.message()}`);
+    page.problems.push(`unexpected dialog: ${dialog.type()} ${dialog.message()}`);
     dialog.dismiss().catch(() => {});
   });
   page.on('pageerror', (error) => page.problems.push(`page error: ${error.message}`));
   page.on('console', (msg) => {
-    if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) page.problems.push(msg.text());
+    if (msg.type() === 'error' && /Content Security Policy|Refused to/i.test(msg.text())) page.problems.push(msg.text());
   });
   return page;
+}
+
+/** Polls `fn` (evaluated in the page) until it returns something truthy. */
+export function until(page, fn, arg, timeout = 15_000) {
+  return page.waitForFunction(fn, arg, { timeout, polling: 50 });
 }
 
 export async function register(page, base, name, pwd = 'password1') {
@@ -78,6 +128,7 @@ export async function register(page, base, name, pwd = 'password1') {
   await page.waitForURL(`${base}/userhome`);
 }
 
+/** Submits the sign-in form (the caller decides what to expect next). */
 export async function signIn(page, base, name, pwd = 'password1') {
   await page.goto(`${base}/`);
   await page.fill('#signin-name', name);
@@ -90,13 +141,28 @@ export async function signOut(page, base) {
   await page.waitForURL(`${base}/`);
 }
 
-/** Saves a screenshot of `page` at both review sizes under target/screenshots/. */
+/** Uploads `file` from the user home under `name` and waits until the page says Ready. */
+export async function uploadVideo(page, name, file = sampleMp4) {
+  await page.setInputFiles('#upload-file', file);
+  await page.fill('#upload-name', name);
+  await page.click('#upload-start');
+  await until(page, () => document.getElementById('upload-status').textContent.startsWith('Ready'), null, 30_000);
+  const item = page.locator('.video-item', { hasText: name }).first();
+  await item.waitFor();
+  return item.getAttribute('data-id');
+}
+
+/**
+ * Saves full-page screenshots of `page` at both review sizes (1280×800, 390×844) as
+ * target/screenshots/<name>-<w>x<h>.png, once fonts are loaded and no video is loading.
+ */
 export async function screenshotBoth(page, name) {
   mkdirSync(screenshots, { recursive: true });
   for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
     await page.setViewportSize(viewport);
     await page.evaluate(() => window.scrollTo(0, 0));
-    await page.waitForTimeout(100);
+    await until(page, () => document.fonts.status === 'loaded'
+      && [...document.querySelectorAll('video[src]')].every((v) => v.readyState >= 2 || v.error));
     await page.screenshot({ path: join(screenshots, `${name}-${viewport.width}x${viewport.height}.png`), fullPage: true });
   }
   await page.setViewportSize({ width: 1280, height: 800 });
