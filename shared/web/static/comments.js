@@ -8,6 +8,13 @@ import { absoluteTime, el, relativeTime } from './format.js';
 const PAGE = 20;
 const MAX_LENGTH = 2000;
 
+// "just now" should not stay "just now" for an hour: refresh every relative time shown.
+setInterval(() => {
+  for (const time of document.querySelectorAll('.comment time[datetime]')) {
+    time.textContent = relativeTime(time.dateTime);
+  }
+}, 30_000);
+
 /**
  * Renders the panel into `container` (replacing what was there) for video `videoId`,
  * owned by the user with id `ownerId`.

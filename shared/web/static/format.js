@@ -3,15 +3,19 @@
 
 const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
 
-/** 1536 -> "1.5 KB" (decimal units, as file managers and network speeds use). */
+/**
+ * 1536 -> "1.5 KB". Steps of 1024, so the default 2 GiB upload limit reads "2 GB" rather
+ * than "2.1 GB"; the familiar KB/MB/GB labels are kept.
+ */
 export function formatBytes(bytes) {
   let value = Number(bytes) || 0;
   let unit = 0;
-  while (value >= 1000 && unit < UNITS.length - 1) {
-    value /= 1000;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
     unit += 1;
   }
-  return `${value >= 10 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${UNITS[unit]}`;
+  const shown = value >= 10 || unit === 0 ? String(Math.round(value)) : value.toFixed(1).replace(/\.0$/, '');
+  return `${shown} ${UNITS[unit]}`;
 }
 
 /** Bytes per second -> "1.2 MB/s" */

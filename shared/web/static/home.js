@@ -230,7 +230,11 @@ function put(grant, file) {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     upload.xhr = xhr;
-    let started = 0;
+    let started = performance.now();
+    // Average speed since the start; a floor of 1 ms keeps a tiny, instant upload finite.
+    const showSpeed = (bytes) => {
+      speed.textContent = formatSpeed(bytes / Math.max(0.001, (performance.now() - started) / 1000));
+    };
     xhr.open(grant.method || 'PUT', grant.url);
     for (const [name, value] of Object.entries(grant.headers || {})) xhr.setRequestHeader(name, value);
     xhr.upload.addEventListener('loadstart', () => { started = performance.now(); });
@@ -239,13 +243,13 @@ function put(grant, file) {
       const done = Math.floor((event.loaded / event.total) * 100);
       progress.value = done;
       percent.textContent = `${done}%`;
-      const seconds = (performance.now() - (started || performance.now())) / 1000;
-      if (seconds > 0.05) speed.textContent = formatSpeed(event.loaded / seconds);
+      showSpeed(event.loaded);
     });
     xhr.addEventListener('load', () => {
       if (xhr.status >= 200 && xhr.status < 300) {
         progress.value = 100;
         percent.textContent = '100%';
+        if (!speed.textContent) showSpeed(file.size);
         resolve();
         return;
       }
@@ -321,15 +325,19 @@ form.addEventListener('submit', async (event) => {
     await loadVideos(true);
     setStatus(`Ready — “${ready.name}” is in your videos.`, 'ok');
   } catch (e) {
+    // Do not leave an empty, never-ready video behind; if even that fails, say so and
+    // show it in the list, where it can be deleted by hand.
+    let leftover = false;
     if (video && !landed) {
-      // Do not leave an empty, never-ready video behind.
-      await api('DELETE', videoPath(video.id)).catch(() => {});
+      leftover = await api('DELETE', videoPath(video.id)).then(() => false, () => true);
+      if (leftover) loadVideos(true);
     }
+    const note = leftover ? ' The unfinished video could not be removed: delete it from your list.' : '';
     if (e instanceof Cancelled) {
-      setStatus('Upload cancelled. Nothing was kept.');
+      setStatus(leftover ? `Upload cancelled.${note}` : 'Upload cancelled. Nothing was kept.', leftover ? 'error' : '');
       progressRow.hidden = true;
     } else {
-      setStatus(`Upload failed: ${e.message}`, 'error');
+      setStatus(`Upload failed: ${e.message.replace(/\.$/, '')}.${note}`, 'error');
     }
   } finally {
     upload = null;

@@ -3,7 +3,10 @@
 
 import { api, showError } from './api.js';
 
-const next = document.getElementById('auth').dataset.next || '/userhome';
+// The server only renders same-site paths here; checked again so a page can never be
+// turned into an open redirect by a change elsewhere.
+const wanted = document.getElementById('auth').dataset.next || '';
+const next = /^\/(?![/\\])/.test(wanted) ? wanted : '/userhome';
 
 // The API's rules (API.md): checked here too, so the visitor learns which field is wrong
 // without a round trip; the server checks again either way.

@@ -119,7 +119,7 @@ test('register, upload, play, seek, comment, share, delete', { timeout: 120_000 
   await page.waitForSelector('#confirm-delete[open]');
   assert.equal(await page.textContent('#confirm-delete-name'), 'Holiday at the sea');
   await page.click('#confirm-delete button[value=cancel]');
-  await page.waitForSelector('#confirm-delete:not([open])');
+  await page.waitForSelector('#confirm-delete:not([open])', { state: 'attached' });
   assert.equal(await again.count(), 1, 'kept');
   await again.locator('button', { hasText: 'Delete' }).click();
   await page.click('#confirm-delete-yes');

@@ -158,11 +158,15 @@ export async function uploadVideo(page, name, file = sampleMp4) {
  */
 export async function screenshotBoth(page, name) {
   mkdirSync(screenshots, { recursive: true });
+  // The resting state: no focus ring left over from the test's typing.
+  await page.evaluate(() => document.activeElement?.blur());
   for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
     await page.setViewportSize(viewport);
     await page.evaluate(() => window.scrollTo(0, 0));
     await until(page, () => document.fonts.status === 'loaded'
       && [...document.querySelectorAll('video[src]')].every((v) => v.readyState >= 2 || v.error));
+    // Chromium's media controls fade their loading spinner out after the data arrives.
+    if (await page.locator('video[src]').count()) await page.waitForTimeout(800);
     await page.screenshot({ path: join(screenshots, `${name}-${viewport.width}x${viewport.height}.png`), fullPage: true });
   }
   await page.setViewportSize({ width: 1280, height: 800 });

@@ -8,7 +8,7 @@ let server;
 let browser;
 before(async () => {
   // A 10 KB limit: the 18 KB sample is "too large", a few bytes are fine.
-  server = await startServer({ REEL_MAX_UPLOAD_BYTES: '10000' });
+  server = await startServer({ REEL_MAX_UPLOAD_BYTES: '10240' });
   browser = await launchBrowser();
 });
 after(async () => {
@@ -41,7 +41,7 @@ test('a non-video file and an oversize video are refused before uploading', { ti
   await page.click('#upload-start');
   await until(page, () => /not a video file/.test(document.getElementById('upload-status').textContent));
 
-  await page.setInputFiles('#upload-file', { name: 'big.mp4', mimeType: 'video/mp4', buffer: Buffer.alloc(20_000) });
+  await page.setInputFiles('#upload-file', { name: 'big.mp4', mimeType: 'video/mp4', buffer: Buffer.alloc(20_480) });
   assert.equal(await page.inputValue('#upload-name'), 'big', 'the name follows the chosen file');
   await page.click('#upload-start');
   await until(page, () => /is 20 KB; the largest video you can upload is 10 KB/.test(document.getElementById('upload-status').textContent));
