@@ -1,19 +1,10 @@
 // Signing in and out, and the messages a visitor sees when it goes wrong.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newPage, register, signIn, signOut } from './support.mjs';
+import { newPage, register, signIn, signOut, useSite } from './support.mjs';
 
-let server;
-let browser;
-before(async () => {
-  // A low throttle so the 429 message can be reached in a few attempts.
-  server = await startServer({ REEL_SIGN_IN_MAX_FAILURES: '3' });
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+// A low throttle so the 429 message can be reached in a few attempts.
+const site = useSite({ REEL_SIGN_IN_MAX_FAILURES: '3' });
 
 const UNKNOWN = '00000000-0000-4000-8000-000000000000';
 
@@ -24,10 +15,10 @@ async function errorOf(page, form) {
 }
 
 test('signed-out visitors land on the sign-in page', async () => {
-  const page = await newPage(browser);
-  await page.goto(`${server.base}/userhome`);
-  assert.equal(page.url(), `${server.base}/`);
-  await page.goto(`${server.base}/watch/${UNKNOWN}`);
+  const page = await newPage(site.browser);
+  await page.goto(`${site.base}/userhome`);
+  assert.equal(page.url(), `${site.base}/`);
+  await page.goto(`${site.base}/watch/${UNKNOWN}`);
   assert.equal(new URL(page.url()).pathname, '/');
   assert.ok(await page.isVisible('#signin-form'));
   assert.ok(await page.isVisible('#register-form'));
@@ -35,8 +26,8 @@ test('signed-out visitors land on the sign-in page', async () => {
 });
 
 test('sign out works, and every error is explained', { timeout: 60_000 }, async () => {
-  const { base } = server;
-  const page = await newPage(browser);
+  const { base } = site;
+  const page = await newPage(site.browser);
   await register(page, base, 'carol');
   await signOut(page, base);
   await page.goto(`${base}/userhome`);
@@ -72,8 +63,8 @@ test('sign out works, and every error is explained', { timeout: 60_000 }, async 
 });
 
 test('repeated wrong passwords are throttled, with a message saying so', { timeout: 60_000 }, async () => {
-  const { base } = server;
-  const page = await newPage(browser);
+  const { base } = site;
+  const page = await newPage(site.browser);
   await register(page, base, 'erin');
   await signOut(page, base);
   await page.fill('#signin-name', 'erin');
@@ -90,8 +81,8 @@ test('repeated wrong passwords are throttled, with a message saying so', { timeo
 });
 
 test('the sign-in page sends a visitor back where they were going', async () => {
-  const { base } = server;
-  const page = await newPage(browser);
+  const { base } = site;
+  const page = await newPage(site.browser);
   await register(page, base, 'dave');
   await signOut(page, base);
   await page.goto(`${base}/watch/${UNKNOWN}`);

@@ -1,26 +1,17 @@
 // The main journey: register, upload with progress, play and seek, comment, sign out; a
 // second user comments on the shareable watch page; the owner sees that comment and
 // deletes the video with confirmation. Screenshots of every page are taken on the way.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, newPage, register, signIn, signOut, sampleMp4, screenshotBoth, until,
+  newPage, register, signIn, signOut, sampleMp4, screenshotBoth, until, useSite,
 } from './support.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const site = useSite();
 
 test('register, upload, play, seek, comment, share, delete', { timeout: 120_000 }, async () => {
-  const { base } = server;
-  const page = await newPage(browser);
+  const { base } = site;
+  const page = await newPage(site.browser);
   await page.goto(`${base}/`);
   await screenshotBoth(page, 'signin');
 

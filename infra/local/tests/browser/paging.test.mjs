@@ -1,18 +1,9 @@
 // "Load more" on the video list and on comments, and a video still processing.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newPage, register } from './support.mjs';
+import { newPage, register, useSite } from './support.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const site = useSite();
 
 /** Calls the API from the page, with the session id the page was rendered with. */
 function call(page, method, path, body) {
@@ -29,8 +20,8 @@ function call(page, method, path, body) {
 }
 
 test('videos and comments page with "load more"; a pending video says so', { timeout: 60_000 }, async () => {
-  const { base } = server;
-  const page = await newPage(browser);
+  const { base } = site;
+  const page = await newPage(site.browser);
   await register(page, base, 'heidi');
   // 13 videos (never uploaded, so pending), created oldest first.
   const ids = [];

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -170,4 +171,23 @@ export async function screenshotBoth(page, name) {
     await page.screenshot({ path: join(screenshots, `${name}-${viewport.width}x${viewport.height}.png`), fullPage: true });
   }
   await page.setViewportSize({ width: 1280, height: 800 });
+}
+
+/**
+ * Starts a server (with extra environment `env`) and a browser before the file's tests
+ * and stops both after them. Returns an object whose `base` and `browser` are set once
+ * the tests run.
+ */
+export function useSite(env = {}) {
+  const site = { base: '', browser: null, server: null };
+  before(async () => {
+    site.server = await startServer(env);
+    site.base = site.server.base;
+    site.browser = await launchBrowser();
+  });
+  after(async () => {
+    await site.browser?.close();
+    await site.server?.stop();
+  });
+  return site;
 }

@@ -1,20 +1,11 @@
 // Uploads that must not happen (not a video, too large) are refused before any byte is
 // sent, and a cancelled upload leaves nothing behind.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newPage, register, until } from './support.mjs';
+import { newPage, register, until, useSite } from './support.mjs';
 
-let server;
-let browser;
-before(async () => {
-  // A 10 KB limit: the 18 KB sample is "too large", a few bytes are fine.
-  server = await startServer({ REEL_MAX_UPLOAD_BYTES: '10240' });
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+// A 10 KB limit: the 18 KB sample is "too large", a few bytes are fine.
+const site = useSite({ REEL_MAX_UPLOAD_BYTES: '10240' });
 
 /** Records the API calls that would create or fill a video. */
 function watchUploads(page) {
@@ -31,8 +22,8 @@ function watchUploads(page) {
 const status = (page) => page.textContent('#upload-status');
 
 test('a non-video file and an oversize video are refused before uploading', { timeout: 60_000 }, async () => {
-  const { base } = server;
-  const page = await newPage(browser);
+  const { base } = site;
+  const page = await newPage(site.browser);
   const calls = watchUploads(page);
   await register(page, base, 'frank');
   assert.match(await page.textContent('#upload-limit'), /up to 10 KB/);
@@ -53,8 +44,8 @@ test('a non-video file and an oversize video are refused before uploading', { ti
 });
 
 test('cancel aborts the transfer and deletes the pending video', { timeout: 60_000 }, async () => {
-  const { base } = server;
-  const page = await newPage(browser);
+  const { base } = site;
+  const page = await newPage(site.browser);
   const calls = watchUploads(page);
   await register(page, base, 'grace');
   // Hold the PUT to the storage so the upload is still in flight when Cancel is clicked.

@@ -1,24 +1,15 @@
 // User strings are text, never markup: nothing a user types runs in another's browser.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newPage, register, signOut, uploadVideo } from './support.mjs';
+import { newPage, register, signOut, uploadVideo, useSite } from './support.mjs';
 
-let server;
-let browser;
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const site = useSite();
 
 const EVIL = '<img src=x onerror=alert(1)>';
 
 test('a comment and a video name of markup render as text and run nothing', { timeout: 60_000 }, async () => {
-  const { base } = server;
-  const page = await newPage(browser);
+  const { base } = site;
+  const page = await newPage(site.browser);
   const images = [];
   page.on('request', (request) => {
     if (new URL(request.url()).pathname === '/x') images.push(request.url());
