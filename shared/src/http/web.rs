@@ -180,7 +180,7 @@ async fn watch(
     ApiPath(vid): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let Some(user) = user else {
-        let back = format!("/?next=/watch/{}", urlencode_path(&vid));
+        let back = format!("/?next=/watch/{}", safe_path_segment(&vid));
         return Ok(found(&back));
     };
     let base = page_context(&state, &user);
@@ -207,7 +207,7 @@ fn found(location: &str) -> Response {
 }
 
 /// Keeps a path segment from smuggling query or fragment characters into a redirect.
-fn urlencode_path(segment: &str) -> String {
+fn safe_path_segment(segment: &str) -> String {
     segment
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
