@@ -6,6 +6,9 @@ use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
 use sha2::{Digest, Sha256};
 
+/// How long failed sign-ins are kept at most (longer than any sensible throttle window).
+const FAILURE_RETENTION_SECS: i64 = 24 * 3600;
+
 /// Only a digest of the session id is stored.
 fn digest(id: &SessionId) -> String {
     Sha256::digest(id.as_str().as_bytes())
@@ -76,6 +79,11 @@ impl Sessions for SqliteStore {
     ) -> anyhow::Result<()> {
         let (name, client) = (name.to_string(), client.to_owned());
         self.call(move |conn| {
+            // Failures a day old matter to no window in use: sweep them as new ones arrive.
+            conn.execute(
+                "DELETE FROM sign_in_failures WHERE at_us < ?1",
+                [at.plus_seconds(-FAILURE_RETENTION_SECS).as_micros()],
+            )?;
             conn.execute(
                 "INSERT INTO sign_in_failures (user_name, client, at_us) VALUES (?1, ?2, ?3)",
                 params![name, client, at.as_micros()],
