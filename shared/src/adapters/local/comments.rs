@@ -1,5 +1,5 @@
 use super::db::SqliteStore;
-use super::videos::paginate;
+use super::videos::{after_bound, paginate};
 use crate::domain::{
     Comment, CommentContent, CommentId, Limit, Page, Timestamp, UserId, UserName, VideoId,
 };
@@ -96,29 +96,17 @@ impl Comments for SqliteStore {
     ) -> anyhow::Result<Page<Comment, SortKey>> {
         let video = video.to_string();
         let (low, high) = window_micros(window);
-        let (after_us, after_id) = match after {
-            Some(k) => (k.at.as_micros(), k.id.clone()),
-            None => (i64::MAX, String::new()),
-        };
-        let has_after = after.is_some();
+        let (after_us, after_id) = after_bound(after);
         self.call(move |conn| {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM comments WHERE video_id = ?1
                  AND time_us >= ?2 AND time_us < ?3
-                 AND (?4 = 0 OR (time_us, id) < (?5, ?6))
-                 ORDER BY time_us DESC, id DESC LIMIT ?7"
+                 AND (time_us, id) < (?4, ?5)
+                 ORDER BY time_us DESC, id DESC LIMIT ?6"
             ))?;
             let rows = stmt
                 .query_map(
-                    params![
-                        video,
-                        low,
-                        high,
-                        has_after,
-                        after_us,
-                        after_id,
-                        limit.get() + 1
-                    ],
+                    params![video, low, high, after_us, after_id, limit.get() + 1],
                     comment_from_row,
                 )?
                 .collect::<Result<Vec<_>, _>>()

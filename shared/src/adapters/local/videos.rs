@@ -91,20 +91,16 @@ impl Videos for SqliteStore {
         limit: Limit,
     ) -> anyhow::Result<Page<Video, SortKey>> {
         let author = author.to_string();
-        let (after_us, after_id) = match after {
-            Some(k) => (k.at.as_micros(), k.id.clone()),
-            None => (i64::MAX, String::new()),
-        };
-        let has_after = after.is_some();
+        let (after_us, after_id) = after_bound(after);
         self.call(move |conn| {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM videos WHERE author_id = ?1
-                 AND (?2 = 0 OR (created_us, id) < (?3, ?4))
-                 ORDER BY created_us DESC, id DESC LIMIT ?5"
+                 AND (created_us, id) < (?2, ?3)
+                 ORDER BY created_us DESC, id DESC LIMIT ?4"
             ))?;
             let rows = stmt
                 .query_map(
-                    params![author, has_after, after_us, after_id, limit.get() + 1],
+                    params![author, after_us, after_id, limit.get() + 1],
                     video_from_row,
                 )?
                 .collect::<Result<Vec<_>, _>>()
@@ -156,6 +152,15 @@ impl Videos for SqliteStore {
             Ok(true)
         })
         .await
+    }
+}
+
+/// The `(time, id)` a newest-first page starts below. Without a cursor it is above every
+/// real key: no stored time reaches `i64::MAX`.
+pub(super) fn after_bound(after: Option<&SortKey>) -> (i64, String) {
+    match after {
+        Some(k) => (k.at.as_micros(), k.id.clone()),
+        None => (i64::MAX, String::new()),
     }
 }
 
