@@ -22,16 +22,18 @@ impl Sessions for SqliteStore {
     async fn create(&self, id: &SessionId, session: &Session) -> anyhow::Result<()> {
         let (key, s) = (digest(id), session.clone());
         self.call(move |conn| {
-            // Expired sessions are swept as new ones are made, so the table stays small.
-            conn.execute(
+            // Expired sessions are swept as new ones are made, so the table stays small;
+            // one transaction, so one sync to disk.
+            let tx = conn.transaction()?;
+            tx.execute(
                 "DELETE FROM sessions WHERE expires_us <= ?1",
-                [crate::domain::Timestamp::now().as_micros()],
+                [Timestamp::now().as_micros()],
             )?;
-            conn.execute(
+            tx.execute(
                 "INSERT INTO sessions (id_hash, user_id, user_name, expires_us) VALUES (?1, ?2, ?3, ?4)",
                 params![key, s.user_id.to_string(), s.user_name.as_str(), s.expires.as_micros()],
-            )
-            .context("inserting session")?;
+            )?;
+            tx.commit().context("inserting session")?;
             Ok(())
         })
         .await
@@ -102,11 +104,7 @@ impl Sessions for SqliteStore {
     ) -> anyhow::Result<u32> {
         let (name, client) = (name.to_string(), client.to_owned());
         self.call(move |conn| {
-            // Failures older than any window still in use are of no interest to anyone.
-            conn.execute(
-                "DELETE FROM sign_in_failures WHERE user_name = ?1 AND client = ?2 AND at_us < ?3",
-                params![name, client, since.as_micros()],
-            )?;
+            // A pure read: old failures are swept when new ones are recorded.
             let n: u32 = conn
                 .query_row(
                     "SELECT COUNT(*) FROM sign_in_failures
