@@ -81,15 +81,6 @@ impl From<crate::domain::ParseError> for ApiError {
     }
 }
 
-impl From<crate::ports::StoreError> for ApiError {
-    fn from(e: crate::ports::StoreError) -> Self {
-        match e {
-            crate::ports::StoreError::AlreadyExists => ApiError::Conflict("already exists"),
-            crate::ports::StoreError::Backend(e) => ApiError::Db(e),
-        }
-    }
-}
-
 impl From<BytesRejection> for ApiError {
     fn from(e: BytesRejection) -> Self {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {

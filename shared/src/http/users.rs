@@ -8,6 +8,7 @@ use super::reply::Reply;
 use super::sessions::{clear_cookie, start_session};
 use super::state::AppState;
 use crate::domain::{Password, Timestamp, User, UserId, UserName};
+use crate::ports::StoreError;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -40,14 +41,10 @@ pub async fn sign_up(
         password_hash: passwords::hash(password).await?,
         created: Timestamp::now(),
     };
-    state
-        .users
-        .create(&user)
-        .await
-        .map_err(|e| match ApiError::from(e) {
-            ApiError::Conflict(_) => ApiError::Conflict("user name is already taken"),
-            other => other,
-        })?;
+    state.users.create(&user).await.map_err(|e| match e {
+        StoreError::AlreadyExists => ApiError::Conflict("user name is already taken"),
+        StoreError::Backend(e) => ApiError::Db(e),
+    })?;
     tracing::info!(user = %user.name, "signed up");
     start_session(&state, &user, &origin, StatusCode::CREATED).await
 }
