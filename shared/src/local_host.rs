@@ -48,7 +48,6 @@ pub fn build_site(config: &Config) -> anyhow::Result<Site> {
         sessions: store.clone(),
         videos: store.clone(),
         comments: store.clone(),
-        deletions: store.clone(),
         blobs: blobs.clone(),
         config: Arc::new(config.clone()),
         cursors: Signer::new(key),

@@ -1,5 +1,5 @@
 use crate::config::Config;
-use crate::ports::{Blobs, Comments, Deletions, Sessions, Users, Videos};
+use crate::ports::{Blobs, Comments, Sessions, Users, Videos};
 use crate::signing::Signer;
 use std::sync::Arc;
 
@@ -11,7 +11,6 @@ pub struct AppState {
     pub sessions: Arc<dyn Sessions>,
     pub videos: Arc<dyn Videos>,
     pub comments: Arc<dyn Comments>,
-    pub deletions: Arc<dyn Deletions>,
     pub blobs: Arc<dyn Blobs>,
     pub config: Arc<Config>,
     pub cursors: Signer,
