@@ -16,6 +16,15 @@ cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# moto (AWS emulator) and cfn-lint, pinned, in the project's ignored .venv.
+echo "== Python test tools (.venv)"
+need python3 "install Python 3 with venv (Debian: apt-get install python3 python3-venv)"
+if ! cmp -s scripts/requirements-test.txt .venv/.installed 2>/dev/null; then
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+  cp scripts/requirements-test.txt .venv/.installed
+fi
+
 echo "== cargo test"
 cargo test --workspace --locked
 

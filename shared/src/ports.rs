@@ -33,7 +33,8 @@ pub trait Users: Send + Sync {
     /// Deletes the account and its sessions, and hides every video of the user while
     /// writing its deletion record, so the pipeline removes bytes and comments later.
     /// Returns the ids of the videos scheduled.
-    async fn delete_account(&self, user: &UserId, now: Timestamp) -> anyhow::Result<Vec<VideoId>>;
+    /// Interrupted, it leaves the user in place so that repeating the request finishes it.
+    async fn delete_account(&self, user: &User, now: Timestamp) -> anyhow::Result<Vec<VideoId>>;
 }
 
 /// A live session: who it belongs to and until when.
@@ -118,7 +119,7 @@ pub trait Comments: Send + Sync {
 
 #[async_trait]
 pub trait Deletions: Send + Sync {
-    /// Pending deletion records in video-id order, starting after `after`: those never
+    /// Pending deletion records in the store's own stable order, starting after `after`: those never
     /// dispatched, and those last dispatched before `dispatched_before` (pass a time in
     /// the future for every record).
     async fn list(

@@ -286,7 +286,7 @@ async fn deleting_an_account_runs_its_videos_through_the_pipeline() {
         f.video_with_comments(1).await,
         f.video_with_comments(1).await,
     ];
-    Users::delete_account(&*f.store, &f.author.id, Timestamp::now())
+    Users::delete_account(&*f.store, &f.author, Timestamp::now())
         .await
         .unwrap();
     f.dispatcher.run_once(Timestamp::now()).await.unwrap();

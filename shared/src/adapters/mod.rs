@@ -1,2 +1,3 @@
-//! Adapters behind the ports. `local`: SQLite + filesystem, the embedded default.
+//! Adapters behind the ports. `local`: SQLite + filesystem, the embedded default; `aws`: DynamoDB, S3 and SQS.
+pub mod aws;
 pub mod local;

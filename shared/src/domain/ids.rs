@@ -70,6 +70,16 @@ impl SessionId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// What stores keep instead of the id (hex SHA-256): a leaked table or backup
+    /// holds no usable session. The id has 256 random bits, so no salt or slow hash.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(self.0.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 }
 
 impl std::fmt::Debug for SessionId {

@@ -7,6 +7,7 @@ use crate::domain::{SessionId, Timestamp, UserId, UserName};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request};
 use axum::http::{header, request::Parts, Method};
 use bytes::Bytes;
+use lambda_http::request::RequestContext;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -132,17 +133,24 @@ pub struct ApiQuery<T>(pub T);
 pub struct ApiPath<T>(pub T);
 
 /// The client's address, the key sign-in throttling counts failures under. Taken from
-/// the socket (local server); forwarded headers are not trusted.
+/// API Gateway's request context on Lambda (`requestContext.http.sourceIp`, which
+/// API Gateway sets itself) or from the socket on the local server; client-sent
+/// forwarded headers are never trusted.
 pub struct ClientAddr(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string())
+        let from_gateway = match parts.extensions.get::<RequestContext>() {
+            Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+            _ => None,
+        };
+        let ip = from_gateway
+            .or_else(|| {
+                let ConnectInfo(addr) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
+                Some(addr.ip().to_string())
+            })
             .unwrap_or_else(|| "unknown".to_owned());
         Ok(ClientAddr(ip))
     }

@@ -119,6 +119,37 @@ pub fn local_app(state: AppState, blobs: blobs::BlobEndpoint) -> Router {
     with_common_layers(api.merge(blobs::router(blobs)))
 }
 
+/// The HTTP Lambda functions, one per feature (API.md names which routes each owns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    Users,
+    Sessions,
+    /// Video metadata and upload grants.
+    Videos,
+    Comments,
+    Stream,
+    /// Pages, static assets and the OpenAPI document.
+    Web,
+}
+
+/// One function's app: its feature's routes, health, and the same limits and layers as
+/// the local server, so a route answers alike on both hosts.
+pub fn function_app(function: Function, state: AppState) -> Router {
+    let timeout = Duration::from_secs(state.config.request_timeout_secs);
+    let feature = match function {
+        Function::Users => users::router(),
+        Function::Sessions => sessions::router(),
+        Function::Videos => videos::router().merge(uploads::router()),
+        Function::Comments => comments::router(),
+        Function::Stream => stream::router(),
+        Function::Web => web::router().merge(openapi::router()),
+    };
+    let app = api_limits(feature, timeout)
+        .merge(health::router())
+        .with_state(state);
+    with_common_layers(app)
+}
+
 /// A handler panic becomes a 500 `004` in the envelope (and one error log line), not a
 /// dropped connection.
 fn panic_reply(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {

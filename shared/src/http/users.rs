@@ -100,7 +100,7 @@ pub async fn delete_account(
     }
     let videos = state
         .users
-        .delete_account(&user.id, Timestamp::now())
+        .delete_account(&user, Timestamp::now())
         .await
         .map_err(ApiError::Db)?;
     tracing::info!(user = %user.name, videos = videos.len(), "account deleted");

@@ -4,17 +4,13 @@ use crate::ports::{Session, Sessions};
 use anyhow::Context;
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
-use sha2::{Digest, Sha256};
 
 /// How long failed sign-ins are kept at most (longer than any sensible throttle window).
 const FAILURE_RETENTION_SECS: i64 = 24 * 3600;
 
 /// Only a digest of the session id is stored.
 fn digest(id: &SessionId) -> String {
-    Sha256::digest(id.as_str().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    id.digest()
 }
 
 #[async_trait]

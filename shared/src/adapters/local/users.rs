@@ -56,8 +56,8 @@ impl Users for SqliteStore {
         .await
     }
 
-    async fn delete_account(&self, user: &UserId, now: Timestamp) -> anyhow::Result<Vec<VideoId>> {
-        let user = user.to_string();
+    async fn delete_account(&self, user: &User, now: Timestamp) -> anyhow::Result<Vec<VideoId>> {
+        let user = user.id.to_string();
         self.call(move |conn| {
             let tx = conn.transaction()?;
             let videos: Vec<String> = tx

@@ -1,0 +1,5 @@
+//! Test support shared by the workspace's tests and benchmarks: a moto server (the AWS
+//! API emulator) started on a free loopback port, and a Lambda Runtime API emulator that
+//! runs a compiled function binary and hands it events.
+
+pub mod moto;

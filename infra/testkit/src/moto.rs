@@ -1,0 +1,98 @@
+//! A moto server (DynamoDB, S3 and SQS emulator) on a free loopback port.
+//!
+//! The test command installs moto into the project's ignored `.venv`; `REEL_MOTO_SERVER`
+//! names another `moto_server` executable. One server is started per test process and
+//! shared by its tests (each test uses its own table prefix, bucket and queue names).
+//! It is started through `sh` reading the test's stdin pipe, so it stops when the test
+//! process ends, however it ends.
+
+use anyhow::{bail, Context};
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// A running moto server.
+pub struct Moto {
+    /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL`.
+    pub endpoint: String,
+    _child: Child,
+}
+
+/// Region and credentials moto accepts (any would do; these say what they are).
+pub const REGION: &str = "us-east-1";
+pub const ACCESS_KEY_ID: &str = "testing";
+pub const SECRET_ACCESS_KEY: &str = "testing";
+
+/// The process-wide moto server, started on first use. Panics with what to install when
+/// moto is missing: a test that needs it must fail, not skip.
+pub fn shared() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| Moto::start().unwrap_or_else(|e| panic!("{e:#}")))
+}
+
+impl Moto {
+    /// Starts a new server and waits until it answers.
+    pub fn start() -> anyhow::Result<Self> {
+        let exe = moto_executable()?;
+        let port = free_port()?;
+        // `read` returns when our end of the pipe closes (this process exited), then the
+        // server is killed: no orphan outlives the tests.
+        let script = format!(
+            "\"{}\" -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; echo started; read _; kill $pid",
+            exe.display()
+        );
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .context("starting moto_server through sh")?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line)?;
+        let endpoint = format!("http://127.0.0.1:{port}");
+        wait_until_listening(port, &mut child)?;
+        Ok(Self {
+            endpoint,
+            _child: child,
+        })
+    }
+}
+
+fn moto_executable() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("REEL_MOTO_SERVER") {
+        return Ok(PathBuf::from(path));
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let exe = root.join(".venv/bin/moto_server");
+    if !exe.exists() {
+        bail!(
+            "moto is required for the AWS adapter tests and was not found at {}.\n\
+             Install it with: python3 -m venv .venv && .venv/bin/pip install 'moto[server]'\n\
+             (`bash scripts/test.sh` does this), or set REEL_MOTO_SERVER to a moto_server.",
+            exe.display()
+        );
+    }
+    Ok(exe)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn wait_until_listening(port: u16, child: &mut Child) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!("moto_server exited before listening ({status})");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("moto_server did not listen on port {port} within 60 s")
+}

@@ -1,0 +1,152 @@
+//! The AWS adapters: DynamoDB for metadata, S3 for video bytes, SQS for the deletion
+//! queue. They pass the same contract suite as the embedded ones (`tests/contract.rs`,
+//! on a moto server).
+//!
+//! # Tables (names are `{prefix}-{table}`; definitions in [`schema`])
+//!
+//! | table | key | indexes | what it answers |
+//! |---|---|---|---|
+//! | `users` | `user_name` (S) | – | sign-up uniqueness: `PutItem` with `attribute_not_exists(user_name)`; `GetItem` by name |
+//! | `sessions` | `session_digest` (S) | `by_user`: `user_id` (keys only) | `GetItem` by the SHA-256 of the session id, expiry checked on read (TTL deletion is lazy) and native TTL on `ttl`; account deletion queries `by_user` |
+//! | `sign_in_failures` | `subject` (S) = name + NUL + client address, `at_id` (S) = zero-padded micros `#` uuid | – | counting: `Query subject = :s AND at_id >= :since` with `Select COUNT`; native TTL on `ttl` (a day) |
+//! | `videos` | `video_id` (S) | `by_author`: `author_id` (S) + `created` (N), all attributes | `GetItem`; an author's videos newest first: `Query` on `by_author`, `ScanIndexForward=false`, cursors from the last key (`LastEvaluatedKey`: `author_id`, `created`, `video_id`) |
+//! | `comments` | `video_id` (S), `sort` (S) = zero-padded micros `#` comment id | `by_comment`: `comment_id` (S), all attributes | a video's comments by time: `Query video_id = :v AND sort BETWEEN :from AND :to`, newest first; a comment by id on `by_comment` |
+//! | `deletions` | `video_id` (S) | – | pending records: `Scan` with a filter on `dispatched` (the table only holds outstanding deletions, so it stays small); `UpdateItem` marks dispatch, only if the record still exists |
+//!
+//! Deleting a video removes its item and puts its deletion record in one
+//! `TransactWriteItems`, conditional on the video existing, so it vanishes from every
+//! read at once and the pipeline is certain to remove its bytes and comments.
+//!
+//! # Objects and queue
+//! Video bytes are the S3 object `videos/{video id}` (the prefix S3 notifications filter
+//! on). Deletions go through an SQS queue whose redrive policy moves a message to its
+//! dead-letter queue after the configured number of receives.
+
+mod blobs;
+mod comments;
+mod confirm;
+mod deletions;
+mod dynamo;
+mod provision;
+mod queue;
+pub mod schema;
+mod sdk;
+mod sessions;
+mod users;
+mod videos;
+
+pub use blobs::S3Blobs;
+pub use comments::DynamoComments;
+pub use confirm::ConfirmingVideos;
+pub use deletions::DynamoDeletions;
+pub use provision::provision;
+pub use queue::SqsQueue;
+pub use sdk::{emulator_sdk_config, load_sdk_config, sdk_config_loader};
+pub use sessions::DynamoSessions;
+pub use users::DynamoUsers;
+pub use videos::DynamoVideos;
+
+use std::sync::Arc;
+
+/// Where the AWS resources are: from `REEL_TABLE_PREFIX`, `REEL_BUCKET` and
+/// `REEL_DELETION_QUEUE` (the template sets them per stack).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsSettings {
+    pub table_prefix: String,
+    pub bucket: String,
+    /// The deletion queue's name; its dead-letter queue is `{name}-dlq`.
+    pub queue_name: String,
+}
+
+impl Default for AwsSettings {
+    fn default() -> Self {
+        Self {
+            table_prefix: "reel".into(),
+            bucket: "reel-videos".into(),
+            queue_name: "reel-deletions".into(),
+        }
+    }
+}
+
+impl AwsSettings {
+    pub fn from_env() -> Self {
+        let d = Self::default();
+        let get = |key: &str, default: String| std::env::var(key).unwrap_or(default);
+        Self {
+            table_prefix: get("REEL_TABLE_PREFIX", d.table_prefix),
+            bucket: get("REEL_BUCKET", d.bucket),
+            queue_name: get("REEL_DELETION_QUEUE", d.queue_name),
+        }
+    }
+
+    pub fn table(&self, table: &schema::Table) -> String {
+        format!("{}-{}", self.table_prefix, table.name)
+    }
+
+    pub fn dead_letter_queue_name(&self) -> String {
+        format!("{}-dlq", self.queue_name)
+    }
+}
+
+/// The three SDK clients, built once per process and shared by every adapter.
+#[derive(Clone)]
+pub struct AwsClients {
+    pub dynamo: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+}
+
+impl AwsClients {
+    /// S3 uses path-style addressing when an endpoint is overridden (an emulator has no
+    /// wildcard DNS for virtual-hosted buckets).
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        let s3_endpoint_overridden =
+            sdk.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        let s3 = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(s3_endpoint_overridden)
+            .build();
+        Self {
+            dynamo: aws_sdk_dynamodb::Client::new(sdk),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+        }
+    }
+}
+
+/// Every AWS adapter, sharing the clients.
+#[derive(Clone)]
+pub struct AwsAdapters {
+    pub users: Arc<DynamoUsers>,
+    pub sessions: Arc<DynamoSessions>,
+    pub videos: Arc<ConfirmingVideos>,
+    pub comments: Arc<DynamoComments>,
+    pub deletions: Arc<DynamoDeletions>,
+    pub blobs: Arc<S3Blobs>,
+    pub queue: Arc<SqsQueue>,
+}
+
+impl AwsAdapters {
+    pub fn new(
+        clients: &AwsClients,
+        settings: &AwsSettings,
+        config: &crate::config::Config,
+    ) -> Self {
+        let dynamo = dynamo::Tables::new(clients.dynamo.clone(), settings);
+        let blobs = Arc::new(S3Blobs::new(
+            clients.s3.clone(),
+            &settings.bucket,
+            config.upload_url_ttl_secs,
+            config.stream_url_ttl_secs,
+        ));
+        let videos = Arc::new(DynamoVideos::new(dynamo.clone()));
+        Self {
+            users: Arc::new(DynamoUsers::new(dynamo.clone())),
+            sessions: Arc::new(DynamoSessions::new(dynamo.clone())),
+            videos: Arc::new(ConfirmingVideos::new(videos, blobs.clone())),
+            comments: Arc::new(DynamoComments::new(dynamo.clone())),
+            deletions: Arc::new(DynamoDeletions::new(dynamo)),
+            blobs,
+            queue: Arc::new(SqsQueue::new(clients.sqs.clone(), settings)),
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! Creates whatever table, index, bucket and queue is missing, from the same
+//! definitions the adapters use (`reel provision`, `reel serve --backend aws
+//! --provision`, and the tests on moto). In a real account the SAM template does this.
+
+use super::schema::{Index, Key, Projection, Table, ALL};
+use super::{AwsClients, AwsSettings};
+use crate::config::Config;
+use anyhow::Context;
+use aws_sdk_dynamodb::client::Waiters;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    Projection as DynamoProjection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
+use aws_sdk_sqs::types::QueueAttributeName;
+use std::collections::BTreeMap;
+
+pub async fn provision(
+    clients: &AwsClients,
+    settings: &AwsSettings,
+    config: &Config,
+) -> anyhow::Result<()> {
+    for table in &ALL {
+        ensure_table(&clients.dynamo, &settings.table(table), table).await?;
+    }
+    ensure_bucket(&clients.s3, &settings.bucket).await?;
+    ensure_queues(&clients.sqs, settings, config).await?;
+    Ok(())
+}
+
+fn key_element(key: &Key, kind: KeyType) -> anyhow::Result<KeySchemaElement> {
+    Ok(KeySchemaElement::builder()
+        .attribute_name(key.name)
+        .key_type(kind)
+        .build()?)
+}
+
+fn key_schema(hash: &Key, range: Option<&Key>) -> anyhow::Result<Vec<KeySchemaElement>> {
+    let mut schema = vec![key_element(hash, KeyType::Hash)?];
+    if let Some(range) = range {
+        schema.push(key_element(range, KeyType::Range)?);
+    }
+    Ok(schema)
+}
+
+/// Every key attribute of the table and its indexes, once each.
+fn attribute_definitions(table: &Table) -> anyhow::Result<Vec<AttributeDefinition>> {
+    let mut keys = BTreeMap::new();
+    let index_keys = table
+        .indexes
+        .iter()
+        .flat_map(|i| std::iter::once(&i.hash).chain(i.range.as_ref()));
+    for key in std::iter::once(&table.hash)
+        .chain(table.range.as_ref())
+        .chain(index_keys)
+    {
+        keys.insert(key.name, key.kind);
+    }
+    keys.into_iter()
+        .map(|(name, kind)| {
+            Ok(AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::from(kind.as_str()))
+                .build()?)
+        })
+        .collect()
+}
+
+fn index(index: &Index) -> anyhow::Result<GlobalSecondaryIndex> {
+    let projection = match index.projection {
+        Projection::All => ProjectionType::All,
+        Projection::KeysOnly => ProjectionType::KeysOnly,
+    };
+    Ok(GlobalSecondaryIndex::builder()
+        .index_name(index.name)
+        .set_key_schema(Some(key_schema(&index.hash, index.range.as_ref())?))
+        .projection(
+            DynamoProjection::builder()
+                .projection_type(projection)
+                .build(),
+        )
+        .build()?)
+}
+
+async fn ensure_table(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    table: &Table,
+) -> anyhow::Result<()> {
+    let exists = client.describe_table().table_name(name).send().await;
+    match exists {
+        Ok(_) => return Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) => {}
+        Err(e) => return Err(e).with_context(|| format!("describing table {name}")),
+    }
+    let indexes = table
+        .indexes
+        .iter()
+        .map(index)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_key_schema(Some(key_schema(&table.hash, table.range.as_ref())?))
+        .set_attribute_definitions(Some(attribute_definitions(table)?))
+        .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes))
+        .send()
+        .await
+        .with_context(|| format!("creating table {name}"))?;
+    client
+        .wait_until_table_exists()
+        .table_name(name)
+        .wait(std::time::Duration::from_secs(120))
+        .await
+        .with_context(|| format!("waiting for table {name}"))?;
+    if let Some(attribute) = table.ttl {
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(attribute)
+                    .enabled(true)
+                    .build()?,
+            )
+            .send()
+            .await
+            .with_context(|| format!("enabling TTL on {name}"))?;
+    }
+    tracing::info!(table = name, "table created");
+    Ok(())
+}
+
+/// The bucket, with CORS so pages on any origin can PUT to and stream from presigned URLs.
+async fn ensure_bucket(client: &aws_sdk_s3::Client, bucket: &str) -> anyhow::Result<()> {
+    if client.head_bucket().bucket(bucket).send().await.is_ok() {
+        return Ok(());
+    }
+    client
+        .create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .with_context(|| format!("creating bucket {bucket}"))?;
+    let rule = CorsRule::builder()
+        .allowed_methods("GET")
+        .allowed_methods("HEAD")
+        .allowed_methods("PUT")
+        .allowed_origins("*")
+        .allowed_headers("*")
+        .expose_headers("ETag")
+        .expose_headers("Content-Range")
+        .expose_headers("Accept-Ranges")
+        .build()?;
+    client
+        .put_bucket_cors()
+        .bucket(bucket)
+        .cors_configuration(CorsConfiguration::builder().cors_rules(rule).build()?)
+        .send()
+        .await
+        .with_context(|| format!("setting CORS on {bucket}"))?;
+    tracing::info!(bucket, "bucket created");
+    Ok(())
+}
+
+/// The dead-letter queue, then the deletion queue redriving to it after
+/// `queue_max_receives` receives. CreateQueue is idempotent for equal attributes.
+async fn ensure_queues(
+    client: &aws_sdk_sqs::Client,
+    settings: &AwsSettings,
+    config: &Config,
+) -> anyhow::Result<()> {
+    let dead_letter = client
+        .create_queue()
+        .queue_name(settings.dead_letter_queue_name())
+        .attributes(QueueAttributeName::MessageRetentionPeriod, "1209600")
+        .send()
+        .await
+        .context("creating the dead-letter queue")?;
+    let dead_letter_url = dead_letter.queue_url.context("no dead-letter queue URL")?;
+    let arn = client
+        .get_queue_attributes()
+        .queue_url(&dead_letter_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .context("reading the dead-letter queue's ARN")?
+        .attributes
+        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+        .context("no dead-letter queue ARN")?;
+    let redrive = serde_json::json!({
+        "deadLetterTargetArn": arn,
+        "maxReceiveCount": config.queue_max_receives,
+    });
+    client
+        .create_queue()
+        .queue_name(&settings.queue_name)
+        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            config.queue_visibility_secs.to_string(),
+        )
+        .send()
+        .await
+        .context("creating the deletion queue")?;
+    Ok(())
+}

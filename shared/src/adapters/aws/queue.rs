@@ -1,0 +1,149 @@
+//! The deletion queue on SQS. Queue URLs are looked up once, on first use, so a
+//! function that never touches the queue pays nothing for it at start-up.
+
+use super::AwsSettings;
+use crate::domain::VideoId;
+use crate::ports::{Queue, QueueMessage};
+use anyhow::Context;
+use async_trait::async_trait;
+use aws_sdk_sqs::types::{
+    MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
+};
+use tokio::sync::OnceCell;
+
+pub struct SqsQueue {
+    client: aws_sdk_sqs::Client,
+    name: String,
+    dead_letter_name: String,
+    url: OnceCell<String>,
+    dead_letter_url: OnceCell<String>,
+}
+
+impl SqsQueue {
+    pub fn new(client: aws_sdk_sqs::Client, settings: &AwsSettings) -> Self {
+        Self {
+            client,
+            name: settings.queue_name.clone(),
+            dead_letter_name: settings.dead_letter_queue_name(),
+            url: OnceCell::new(),
+            dead_letter_url: OnceCell::new(),
+        }
+    }
+
+    async fn url_of(&self, cell: &OnceCell<String>, name: &str) -> anyhow::Result<String> {
+        let url = cell
+            .get_or_try_init(|| async {
+                let out = self
+                    .client
+                    .get_queue_url()
+                    .queue_name(name)
+                    .send()
+                    .await
+                    .with_context(|| format!("looking up queue {name}"))?;
+                out.queue_url.context("GetQueueUrl returned no URL")
+            })
+            .await?;
+        Ok(url.clone())
+    }
+
+    pub async fn url(&self) -> anyhow::Result<String> {
+        self.url_of(&self.url, &self.name).await
+    }
+}
+
+#[async_trait]
+impl Queue for SqsQueue {
+    async fn send_batch(&self, videos: &[VideoId]) -> anyhow::Result<()> {
+        anyhow::ensure!(videos.len() <= 10, "an SQS batch holds at most 10 messages");
+        if videos.is_empty() {
+            return Ok(());
+        }
+        let entries = videos
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(v.to_string())
+                    .build()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = self
+            .client
+            .send_message_batch()
+            .queue_url(self.url().await?)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .context("sending deletions")?;
+        // Partial failures: the records stay undispatched and the next run resends them.
+        let failed = out.failed();
+        anyhow::ensure!(
+            failed.is_empty(),
+            "SQS refused {} of {} deletions (first: {})",
+            failed.len(),
+            videos.len(),
+            failed[0].message().unwrap_or(failed[0].code())
+        );
+        Ok(())
+    }
+
+    async fn receive(&self, max: u32, visibility_secs: i64) -> anyhow::Result<Vec<QueueMessage>> {
+        let out = self
+            .client
+            .receive_message()
+            .queue_url(self.url().await?)
+            .max_number_of_messages(max.clamp(1, 10) as i32)
+            .visibility_timeout(i32::try_from(visibility_secs)?)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .context("receiving deletions")?;
+        out.messages
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| {
+                let receive_count = m
+                    .attributes()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(1);
+                Ok(QueueMessage {
+                    receipt: m.receipt_handle.context("a message without a receipt")?,
+                    body: m.body.unwrap_or_default(),
+                    receive_count,
+                })
+            })
+            .collect()
+    }
+
+    async fn ack(&self, receipt: &str) -> anyhow::Result<()> {
+        self.client
+            .delete_message()
+            .queue_url(self.url().await?)
+            .receipt_handle(receipt)
+            .send()
+            .await
+            .context("acknowledging a deletion")?;
+        Ok(())
+    }
+
+    async fn dead_letters(&self) -> anyhow::Result<u64> {
+        let url = self
+            .url_of(&self.dead_letter_url, &self.dead_letter_name)
+            .await?;
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .context("reading the dead-letter queue's depth")?;
+        Ok(out
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0))
+    }
+}
