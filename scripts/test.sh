@@ -25,6 +25,9 @@ if ! cmp -s scripts/requirements-test.txt .venv/.installed 2>/dev/null; then
   cp scripts/requirements-test.txt .venv/.installed
 fi
 
+echo "== cfn-lint template.yaml"
+.venv/bin/cfn-lint template.yaml
+
 echo "== cargo test"
 cargo test --workspace --locked
 

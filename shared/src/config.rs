@@ -41,6 +41,9 @@ pub struct Config {
     pub queue_visibility_secs: i64,
     /// `REEL_QUEUE_MAX_RECEIVES`: receives before a deletion goes to the dead-letter queue.
     pub queue_max_receives: u32,
+    /// `REEL_CURSOR_KEY`: 32 bytes, base64, that sign list cursors. Every Lambda function
+    /// needs the same one; the local server keeps its own in the data directory.
+    pub cursor_key: Option<[u8; 32]>,
 }
 
 impl Default for Config {
@@ -62,6 +65,7 @@ impl Default for Config {
             deletion_grace_secs: 600,
             queue_visibility_secs: 30,
             queue_max_receives: 5,
+            cursor_key: None,
         }
     }
 }
@@ -115,6 +119,9 @@ impl Config {
                 d.queue_visibility_secs,
             )?,
             queue_max_receives: parse(&get, "REEL_QUEUE_MAX_RECEIVES", d.queue_max_receives)?,
+            cursor_key: get("REEL_CURSOR_KEY")
+                .map(|raw| parse_key(&raw))
+                .transpose()?,
         };
         config.check()?;
         Ok(config)
@@ -145,6 +152,20 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// A 32-byte key in base64 (standard or URL-safe, padding optional).
+fn parse_key(raw: &str) -> anyhow::Result<[u8; 32]> {
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    use base64::Engine;
+    let trimmed = raw.trim().trim_end_matches('=');
+    let bytes = URL_SAFE_NO_PAD
+        .decode(trimmed)
+        .or_else(|_| STANDARD_NO_PAD.decode(trimmed))
+        .context("REEL_CURSOR_KEY is not base64")?;
+    bytes
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("REEL_CURSOR_KEY must be 32 bytes (44 base64 characters)"))
 }
 
 fn parse<T>(get: &impl Fn(&str) -> Option<String>, key: &str, default: T) -> anyhow::Result<T>
@@ -199,5 +220,14 @@ mod tests {
         assert!(from(&[("REEL_LOG_FORMAT", "xml")]).is_err());
         assert!(from(&[("REEL_PUBLIC_URL", "example.com")]).is_err());
         assert!(from(&[("REEL_SESSION_TTL_SECS", "-5")]).is_err());
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        assert_eq!(
+            from(&[("REEL_CURSOR_KEY", key)])
+                .unwrap()
+                .cursor_key
+                .unwrap()[31],
+            31
+        );
+        assert!(from(&[("REEL_CURSOR_KEY", "c2hvcnQ=")]).is_err());
     }
 }

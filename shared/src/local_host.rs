@@ -1,9 +1,10 @@
-//! The local host: every router on the embedded adapters, in one process.
+//! The local host: every router and the deletion pipeline in one process, on the
+//! embedded adapters (or, through `aws_host`, on AWS's).
 
 use crate::adapters::local::{load_or_create_key, LocalBlobs, SqliteQueue, SqliteStore};
 use crate::config::Config;
 use crate::http::blobs::BlobEndpoint;
-use crate::http::{local_app, AppState};
+use crate::http::{site_app, AppState};
 use crate::jobs::{runner, Dispatcher, Worker};
 use crate::ports::Queue;
 use crate::signing::Signer;
@@ -64,20 +65,28 @@ pub fn build_site(config: &Config) -> anyhow::Result<Site> {
         limiter: Arc::new(Semaphore::new(config.stream_concurrency)),
     };
     Ok(Site {
-        app: local_app(state, endpoint),
+        app: site_app(state, Some(endpoint)),
         dispatcher,
         worker,
         queue,
     })
 }
 
-/// Serves the site and runs the deletion pipeline until `shutdown` resolves. Prints
-/// `listening on http://ADDR` on stdout once bound (port 0 picks a port).
+/// Serves the site on embedded storage; see [`serve_site`].
 pub async fn serve(
     config: &Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let site = build_site(config)?;
+    serve_site(config, build_site(config)?, shutdown).await
+}
+
+/// Serves the site and runs the deletion pipeline until `shutdown` resolves. Prints
+/// `listening on http://ADDR` on stdout once bound (port 0 picks a port).
+pub async fn serve_site(
+    config: &Config,
+    site: Site,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
     let every = Duration::from_secs(config.deletion_interval_secs);
     let dispatcher = tokio::spawn(runner::run_dispatcher(
@@ -110,7 +119,7 @@ async fn serve_http(
         .with_context(|| format!("binding {}", config.addr))?;
     let addr = listener.local_addr()?;
     println!("listening on http://{addr}");
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), "serving");
+    tracing::info!(%addr, "serving");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = axum::serve(
         listener,

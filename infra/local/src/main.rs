@@ -1,12 +1,16 @@
-//! `reel`: the whole site on embedded storage (SQLite + files) in one process.
-//! `cargo run --release` at the workspace root runs `reel serve` with the defaults.
+//! `reel`: the whole site in one process. `cargo run --release` at the workspace root
+//! runs `reel serve` with the defaults: embedded storage (SQLite + files) in `./data`.
+//! `--backend aws` runs the same site on DynamoDB, S3 and SQS (or an emulator named by
+//! `AWS_ENDPOINT_URL`).
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use reel::aws_host::AwsHost;
+use reel::config::Config;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "reel", version, about = "Reel video sharing, served locally")]
+#[command(name = "reel", version, about = "Reel video sharing in one process")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -16,6 +20,18 @@ struct Cli {
 enum Command {
     /// Serve the site (the default). Flags override the REEL_* environment variables.
     Serve(ServeArgs),
+    /// Create the AWS tables, bucket and queues that are missing, then exit
+    /// (REEL_TABLE_PREFIX, REEL_BUCKET, REEL_DELETION_QUEUE name them).
+    Provision,
+}
+
+#[derive(Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+enum Backend {
+    /// SQLite + files in the data directory.
+    #[default]
+    Local,
+    /// DynamoDB + S3 + SQS, wherever the AWS environment points.
+    Aws,
 }
 
 #[derive(clap::Args, Default)]
@@ -32,14 +48,27 @@ struct ServeArgs {
     /// Seconds between runs of the deletion dispatcher [env: REEL_DELETION_INTERVAL_SECS] [default: 3]
     #[arg(long)]
     deletion_interval: Option<u64>,
+    /// Storage backend [env: REEL_BACKEND] [default: local]
+    #[arg(long, value_enum)]
+    backend: Option<Backend>,
+    /// With `--backend aws`: first create any missing table, index, bucket and queue.
+    #[arg(long)]
+    provision: bool,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let Command::Serve(args) = Cli::parse()
+    let command = Cli::parse()
         .command
         .unwrap_or(Command::Serve(ServeArgs::default()));
-    let mut config = reel::config::Config::from_env()?;
+    let mut config = Config::from_env()?;
+    let args = match command {
+        Command::Serve(args) => args,
+        Command::Provision => {
+            reel::telemetry::init(config.log_json);
+            return AwsHost::from_env(&config).await.provision().await;
+        }
+    };
     config.addr = args.addr.unwrap_or(config.addr);
     config.data_dir = args.data_dir.unwrap_or(config.data_dir);
     config.stream_concurrency = args.stream_concurrency.unwrap_or(config.stream_concurrency);
@@ -48,5 +77,32 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(config.deletion_interval_secs);
     config.check()?;
     reel::telemetry::init(config.log_json);
-    reel::local_host::serve(&config, reel::local_host::shutdown_signal()).await
+    let backend = match args.backend {
+        Some(backend) => backend,
+        None => backend_from_env()?,
+    };
+    let shutdown = reel::local_host::shutdown_signal();
+    match backend {
+        Backend::Local => reel::local_host::serve(&config, shutdown).await,
+        Backend::Aws => {
+            if config.cursor_key.is_none() {
+                std::fs::create_dir_all(&config.data_dir)?;
+                config.cursor_key =
+                    Some(reel::adapters::local::load_or_create_key(&config.data_dir)?);
+            }
+            let host = AwsHost::from_env(&config).await;
+            if args.provision {
+                host.provision().await?;
+            }
+            reel::local_host::serve_site(&config, host.site()?, shutdown).await
+        }
+    }
+}
+
+fn backend_from_env() -> anyhow::Result<Backend> {
+    match std::env::var("REEL_BACKEND").ok().as_deref() {
+        None | Some("local") => Ok(Backend::Local),
+        Some("aws") => Ok(Backend::Aws),
+        Some(other) => anyhow::bail!("REEL_BACKEND must be local or aws, not {other:?}"),
+    }
 }

@@ -1,5 +1,6 @@
 //! Black-box tests: the real `reel` binary on a free loopback port with a temporary
-//! data directory, driven over HTTP like any client would.
+//! data directory, driven over HTTP like any client would. The API tests run on both
+//! backends: embedded storage, and `--backend aws --provision` against a moto server.
 
 use reqwest::{header, redirect::Policy, Client, StatusCode};
 use serde_json::{json, Value};
@@ -12,6 +13,70 @@ use tokio::net::TcpStream;
 
 const MP4: &[u8] = include_bytes!("../../../shared/tests/fixtures/sample.mp4");
 
+/// Where a server keeps its data: a data directory, and for the AWS backend the
+/// environment naming moto and this test's own tables, bucket and queues.
+struct Store {
+    dir: tempfile::TempDir,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Store {
+    fn local() -> Self {
+        Store {
+            dir: tempfile::tempdir().unwrap(),
+            args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+
+    fn aws() -> Self {
+        let moto = reel_testkit::moto::shared();
+        let tag = &uuid::Uuid::new_v4().simple().to_string()[..12];
+        let env = [
+            ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+            (
+                "AWS_ACCESS_KEY_ID",
+                reel_testkit::moto::ACCESS_KEY_ID.into(),
+            ),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                reel_testkit::moto::SECRET_ACCESS_KEY.into(),
+            ),
+            ("AWS_REGION", reel_testkit::moto::REGION.into()),
+            ("REEL_TABLE_PREFIX", format!("t{tag}")),
+            ("REEL_BUCKET", format!("b{tag}")),
+            ("REEL_DELETION_QUEUE", format!("q{tag}")),
+        ];
+        Store {
+            dir: tempfile::tempdir().unwrap(),
+            args: ["--backend", "aws", "--provision"]
+                .map(String::from)
+                .to_vec(),
+            env: env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The AWS adapters on this store's resources, to look behind the server's back.
+    async fn aws_host(&self) -> reel::aws_host::AwsHost {
+        let var = |name: &str| {
+            let (_, value) = self.env.iter().find(|(k, _)| k == name).unwrap();
+            value.clone()
+        };
+        let settings = reel::adapters::aws::AwsSettings {
+            table_prefix: var("REEL_TABLE_PREFIX"),
+            bucket: var("REEL_BUCKET"),
+            queue_name: var("REEL_DELETION_QUEUE"),
+        };
+        let sdk = reel::adapters::aws::emulator_sdk_config(&var("AWS_ENDPOINT_URL")).await;
+        reel::aws_host::AwsHost::new(&sdk, settings, &reel::config::Config::default())
+    }
+}
+
 /// A running server; killed when dropped.
 struct Server {
     child: Child,
@@ -19,11 +84,13 @@ struct Server {
 }
 
 impl Server {
-    fn start(data_dir: &Path, extra: &[&str]) -> Self {
+    fn start(store: &Store, extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_reel"))
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
+            .arg(store.path())
+            .args(&store.args)
             .args(extra)
+            .envs(store.env.iter().map(|(k, v)| (k, v)))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -223,8 +290,16 @@ fn seconds_of(comment: &Value) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_journey_survives_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]);
+    the_whole_journey(Store::local()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_journey_survives_a_restart_on_aws() {
+    the_whole_journey(Store::aws()).await;
+}
+
+async fn the_whole_journey(dir: Store) {
+    let server = Server::start(&dir, &[]);
     let api = Api::new(&server);
     let sid = api.sign_up("alice").await;
     let vid = api.create_video(&sid, "alice", "Holiday").await;
@@ -311,7 +386,7 @@ async fn the_whole_journey_survives_a_restart() {
     // Everything acknowledged is still there after a restart on the same data dir.
     let old_base = server.base.clone();
     server.stop();
-    let server = Server::start(dir.path(), &[]);
+    let server = Server::start(&dir, &[]);
     let api = Api::new(&server);
     let url = url.replace(&old_base, &server.base); // a new port, the same signed path
     let (status, _) = api.get("/user/alice", &sid).await;
@@ -383,8 +458,8 @@ async fn slow_reader(url: &str) -> (u16, TcpStream) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stream_limiter_refuses_exactly_the_surplus_and_frees_slots() {
     const LIMIT: usize = 4;
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &["--stream-concurrency", &LIMIT.to_string()]);
+    let dir = Store::local();
+    let server = Server::start(&dir, &["--stream-concurrency", &LIMIT.to_string()]);
     let api = Api::new(&server);
     let sid = api.sign_up("alice").await;
     let vid = api.create_video(&sid, "alice", "big").await;
@@ -445,8 +520,16 @@ async fn the_stream_limiter_refuses_exactly_the_surplus_and_frees_slots() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_and_limits_over_the_wire() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]);
+    errors_and_limits(Store::local()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_and_limits_over_the_wire_on_aws() {
+    errors_and_limits(Store::aws()).await;
+}
+
+async fn errors_and_limits(dir: Store) {
+    let server = Server::start(&dir, &[]);
     let api = Api::new(&server);
     let res = api
         .http
@@ -503,8 +586,8 @@ fn blob_files(data_dir: &Path) -> usize {
 async fn deletions_survive_a_crash_mid_pipeline() {
     use futures_util::StreamExt;
     const N: usize = 1000;
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &["--deletion-interval", "1"]);
+    let dir = Store::local();
+    let server = Server::start(&dir, &["--deletion-interval", "1"]);
     let api = Api::new(&server);
     let sid = api.sign_up("alice").await;
     let kept = api.create_video(&sid, "alice", "keep me").await;
@@ -569,7 +652,7 @@ async fn deletions_survive_a_crash_mid_pipeline() {
     assert!(remaining_at_crash > 0, "crashed mid-pipeline");
 
     // After a restart every deletion completes; nothing else is touched.
-    let server = Server::start(dir.path(), &["--deletion-interval", "1"]);
+    let server = Server::start(&dir, &["--deletion-interval", "1"]);
     let deadline = Instant::now() + Duration::from_secs(120);
     while count(dir.path(), "SELECT COUNT(*) FROM deletion_records") > 0 {
         assert!(
@@ -588,5 +671,93 @@ async fn deletions_survive_a_crash_mid_pipeline() {
     let api = Api::new(&server);
     let url = api.blob_url(&sid, &kept).await;
     assert_eq!(api.fetch(&url, None).await.2, MP4);
+    server.stop();
+}
+
+/// The pipeline on the AWS backend: deleted videos (one by one, and a whole account)
+/// lose their object, comments and record; a kept video loses nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deletions_complete_on_aws() {
+    use reel::domain::{Limit, Timestamp, VideoId};
+    use reel::ports::{Comments, Deletions, Queue, TimeWindow};
+    let store = Store::aws();
+    let server = Server::start(&store, &["--deletion-interval", "1"]);
+    let api = Api::new(&server);
+    let alice = api.sign_up("alice").await;
+    let bob = api.sign_up("bob").await;
+    let mut doomed = Vec::new();
+    let mut kept = String::new();
+    for (i, (sid, owner)) in [
+        (&alice, "alice"),
+        (&alice, "alice"),
+        (&alice, "alice"),
+        (&bob, "bob"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let vid = api.create_video(sid, owner, &format!("v{i}")).await;
+        api.upload(sid, &vid, MP4.to_vec()).await;
+        for n in 0..3 {
+            let path = format!("/videos/{vid}/comments");
+            let (status, _) = api
+                .post(&path, Some(sid), json!({"content": format!("c{n}")}))
+                .await;
+            assert_eq!(status, StatusCode::CREATED);
+        }
+        if i == 0 {
+            kept = vid
+        } else {
+            doomed.push(vid)
+        }
+    }
+    for vid in &doomed[..2] {
+        let path = format!("/user/alice/videos/{vid}");
+        let (status, _) = api
+            .call(reqwest::Method::DELETE, &path, Some(&alice), None)
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+    let (status, _) = api
+        .call(
+            reqwest::Method::DELETE,
+            "/user/bob",
+            Some(&bob),
+            Some(json!({"pwd": "password1"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let aws = store.aws_host().await;
+    let a = &aws.adapters;
+    let everything = Limit::parse("100").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !a
+        .deletions
+        .list(Timestamp::from_micros(i64::MAX), None, everything)
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "deletions did not complete");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let comments_of = |vid: VideoId| async move {
+        a.comments
+            .list(&vid, TimeWindow::default(), None, everything)
+            .await
+            .unwrap()
+            .items
+            .len()
+    };
+    for vid in &doomed {
+        let vid = VideoId::parse(vid).unwrap();
+        assert_eq!(a.blobs.head(&vid).await.unwrap(), None, "object removed");
+        assert_eq!(comments_of(vid).await, 0, "comments removed");
+    }
+    let kept = VideoId::parse(&kept).unwrap();
+    assert!(a.blobs.head(&kept).await.unwrap().is_some());
+    assert_eq!(comments_of(kept).await, 3);
+    assert_eq!(a.queue.dead_letters().await.unwrap(), 0);
     server.stop();
 }

@@ -107,16 +107,19 @@ pub fn with_common_layers(router: Router) -> Router {
         )
 }
 
-/// The whole site for the local server: every API router, health, OpenAPI, and the
-/// local byte endpoint.
-pub fn local_app(state: AppState, blobs: blobs::BlobEndpoint) -> Router {
+/// The whole site in one process: every API router, health, OpenAPI, pages, and —
+/// on embedded storage — the byte endpoint (on S3, clients move bytes to S3 directly).
+pub fn site_app(state: AppState, blobs: Option<blobs::BlobEndpoint>) -> Router {
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
     let api = api_limits(api_router(), timeout)
         .merge(health::router())
         .merge(openapi::router())
         .merge(web::router())
         .with_state(state);
-    with_common_layers(api.merge(blobs::router(blobs)))
+    match blobs {
+        Some(blobs) => with_common_layers(api.merge(blobs::router(blobs))),
+        None => with_common_layers(api),
+    }
 }
 
 /// The HTTP Lambda functions, one per feature (API.md names which routes each owns).

@@ -17,6 +17,9 @@ pub struct SqsQueue {
     dead_letter_name: String,
     url: OnceCell<String>,
     dead_letter_url: OnceCell<String>,
+    /// `WaitTimeSeconds` of a receive: 0 answers at once (Lambda's event source does its
+    /// own polling); a long-running worker waits for messages instead of spinning.
+    wait_secs: i32,
 }
 
 impl SqsQueue {
@@ -27,7 +30,14 @@ impl SqsQueue {
             dead_letter_name: settings.dead_letter_queue_name(),
             url: OnceCell::new(),
             dead_letter_url: OnceCell::new(),
+            wait_secs: 0,
         }
+    }
+
+    /// Receives wait up to `secs` (at most 20) for a message to arrive.
+    pub fn long_polling(mut self, secs: u8) -> Self {
+        self.wait_secs = i32::from(secs.min(20));
+        self
     }
 
     async fn url_of(&self, cell: &OnceCell<String>, name: &str) -> anyhow::Result<String> {
@@ -95,6 +105,7 @@ impl Queue for SqsQueue {
             .queue_url(self.url().await?)
             .max_number_of_messages(max.clamp(1, 10) as i32)
             .visibility_timeout(i32::try_from(visibility_secs)?)
+            .wait_time_seconds(self.wait_secs)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .send()
             .await

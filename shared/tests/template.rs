@@ -1,0 +1,166 @@
+//! `template.yaml` and the code must describe the same tables: names, keys, key types,
+//! indexes with their projections, and TTL attributes. Provisioning (`reel provision`,
+//! the tests on moto) builds from `schema`, a deployment from the template; this keeps
+//! the two from drifting apart.
+
+use reel::adapters::aws::schema::{self, Key, Projection, Table};
+use serde_yaml::Value;
+use std::collections::BTreeSet;
+
+fn template() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
+    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A value under CloudFormation's short-form tags (`!Sub x` → `x`).
+fn untagged(value: &Value) -> &Value {
+    match value {
+        Value::Tagged(tagged) => &tagged.value,
+        other => other,
+    }
+}
+
+fn str_of<'a>(value: &'a Value, key: &str) -> &'a str {
+    untagged(&value[key])
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} is not a string in {value:?}"))
+}
+
+/// (name, type) of each key attribute, and (HASH|RANGE, name) of the key schema.
+fn key_schema(node: &Value) -> Vec<(String, String)> {
+    node["KeySchema"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                str_of(k, "KeyType").to_owned(),
+                str_of(k, "AttributeName").to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn expected_keys(hash: &Key, range: Option<&Key>) -> Vec<(String, String)> {
+    let mut keys = vec![("HASH".to_owned(), hash.name.to_owned())];
+    keys.extend(range.map(|r| ("RANGE".to_owned(), r.name.to_owned())));
+    keys
+}
+
+fn check_table(resource: &Value, table: &Table) {
+    let props = &resource["Properties"];
+    assert_eq!(
+        key_schema(props),
+        expected_keys(&table.hash, table.range.as_ref()),
+        "{}",
+        table.name
+    );
+    let attributes: BTreeSet<(String, String)> = props["AttributeDefinitions"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                str_of(a, "AttributeName").to_owned(),
+                str_of(a, "AttributeType").to_owned(),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<(String, String)> = std::iter::once(&table.hash)
+        .chain(table.range.as_ref())
+        .chain(
+            table
+                .indexes
+                .iter()
+                .flat_map(|i| std::iter::once(&i.hash).chain(i.range.as_ref())),
+        )
+        .map(|k| (k.name.to_owned(), k.kind.as_str().to_owned()))
+        .collect();
+    assert_eq!(
+        attributes, expected,
+        "attribute definitions of {}",
+        table.name
+    );
+    let indexes = props["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        indexes.len(),
+        table.indexes.len(),
+        "indexes of {}",
+        table.name
+    );
+    for index in table.indexes {
+        let found = indexes
+            .iter()
+            .find(|i| str_of(i, "IndexName") == index.name)
+            .unwrap_or_else(|| panic!("index {} of {} missing", index.name, table.name));
+        assert_eq!(
+            key_schema(found),
+            expected_keys(&index.hash, index.range.as_ref())
+        );
+        let projection = match index.projection {
+            Projection::All => "ALL",
+            Projection::KeysOnly => "KEYS_ONLY",
+        };
+        assert_eq!(
+            str_of(&found["Projection"], "ProjectionType"),
+            projection,
+            "{}",
+            index.name
+        );
+    }
+    let ttl = &props["TimeToLiveSpecification"];
+    match table.ttl {
+        Some(attribute) => {
+            assert_eq!(
+                str_of(ttl, "AttributeName"),
+                attribute,
+                "TTL of {}",
+                table.name
+            );
+            assert_eq!(ttl["Enabled"], Value::Bool(true));
+        }
+        None => assert!(ttl.is_null(), "{} has no TTL in the code", table.name),
+    }
+}
+
+#[test]
+fn template_tables_match_the_code() {
+    let template = template();
+    let tables: Vec<(&str, &Value)> = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == Value::String("AWS::DynamoDB::Table".into()))
+        .map(|r| (str_of(&r["Properties"], "TableName"), r))
+        .collect();
+    assert_eq!(
+        tables.len(),
+        schema::ALL.len(),
+        "one template table per code table"
+    );
+    for table in &schema::ALL {
+        let wanted = format!("reel-${{Stage}}-{}", table.name);
+        let (_, resource) = tables
+            .iter()
+            .find(|(name, _)| *name == wanted)
+            .unwrap_or_else(|| panic!("template has no table named {wanted}"));
+        check_table(resource, table);
+    }
+}
+
+#[test]
+fn template_queue_names_match_the_code() {
+    let template = template();
+    let name = |resource: &str| {
+        str_of(&template["Resources"][resource]["Properties"], "QueueName").to_owned()
+    };
+    let (queue, dead_letters) = (name("DeletionQueue"), name("DeletionDeadLetterQueue"));
+    let settings = reel::adapters::aws::AwsSettings {
+        queue_name: queue.clone(),
+        ..Default::default()
+    };
+    assert_eq!(settings.dead_letter_queue_name(), dead_letters);
+}
