@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod jobs;
+pub mod lambda;
 pub mod local_host;
 pub mod ports;
 pub mod signing;

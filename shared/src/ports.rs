@@ -190,4 +190,19 @@ pub trait Blobs: Send + Sync {
     ) -> anyhow::Result<PresignedRequest>;
     /// Removes the object; a missing object is success.
     async fn delete(&self, video: &VideoId) -> anyhow::Result<()>;
+    /// Removes several objects; returns those that could not be removed. Stores with a
+    /// bulk call (S3's `DeleteObjects`) use it; others delete one by one.
+    async fn delete_many(&self, videos: &[VideoId]) -> Vec<VideoId> {
+        let results = futures_util::future::join_all(videos.iter().map(|v| async move {
+            match self.delete(v).await {
+                Ok(()) => None,
+                Err(e) => {
+                    tracing::warn!(video = %v, cause = format!("{e:#}"), "deleting an object failed");
+                    Some(*v)
+                }
+            }
+        }))
+        .await;
+        results.into_iter().flatten().collect()
+    }
 }

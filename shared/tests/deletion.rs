@@ -1,7 +1,11 @@
-//! The deletion pipeline on the embedded adapters: dispatcher → durable queue → worker.
+//! The deletion pipeline on both hosts' adapters: dispatcher → queue → worker, on the
+//! embedded store (durable SQLite queue) and on AWS's (DynamoDB, S3, SQS on moto, with
+//! the worker fed the messages it receives from the moto queue).
 
 use async_trait::async_trait;
+use reel::adapters::aws::{emulator_sdk_config, AwsSettings, S3Blobs};
 use reel::adapters::local::{load_or_create_key, LocalBlobs, SqliteQueue, SqliteStore};
+use reel::aws_host::AwsHost;
 use reel::domain::*;
 use reel::jobs::{Dispatcher, Worker};
 use reel::ports::*;
@@ -11,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 /// A blob store that fails to delete the objects of chosen videos (fault injection).
 struct FailingBlobs {
-    inner: Arc<LocalBlobs>,
+    inner: Arc<dyn Blobs>,
     fail_for: Mutex<HashSet<VideoId>>,
 }
 
@@ -44,22 +48,77 @@ impl Blobs for FailingBlobs {
     }
 }
 
+/// Writing and finding objects behind the adapters' back, per store.
+#[async_trait]
+trait Objects: Send + Sync {
+    async fn put(&self, video: &VideoId, bytes: &'static [u8]);
+    async fn exists(&self, video: &VideoId) -> bool;
+}
+
+#[async_trait]
+impl Objects for LocalBlobs {
+    async fn put(&self, video: &VideoId, bytes: &'static [u8]) {
+        let body =
+            futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(bytes))]);
+        self.write(video, body, bytes.len() as u64).await.unwrap();
+    }
+    async fn exists(&self, video: &VideoId) -> bool {
+        self.open_for_read(video).await.unwrap().is_some()
+    }
+}
+
+/// S3 through the SDK, the way a client's presigned PUT would land.
+struct S3Objects {
+    client: aws_sdk_s3::Client,
+    blobs: Arc<S3Blobs>,
+}
+
+#[async_trait]
+impl Objects for S3Objects {
+    async fn put(&self, video: &VideoId, bytes: &'static [u8]) {
+        self.client
+            .put_object()
+            .bucket(self.blobs.bucket())
+            .key(reel::adapters::aws::object_key(video))
+            .content_type("video/mp4")
+            .body(bytes.to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    async fn exists(&self, video: &VideoId) -> bool {
+        self.blobs.head(video).await.unwrap().is_some()
+    }
+}
+
 struct Fixture {
-    store: Arc<SqliteStore>,
-    local_blobs: Arc<LocalBlobs>,
+    users: Arc<dyn Users>,
+    videos: Arc<dyn Videos>,
+    comments: Arc<dyn Comments>,
+    deletions: Arc<dyn Deletions>,
+    objects: Arc<dyn Objects>,
     blobs: Arc<FailingBlobs>,
-    queue: Arc<SqliteQueue>,
+    queue: Arc<dyn Queue>,
     dispatcher: Dispatcher,
     worker: Worker,
     author: User,
-    _dir: tempfile::TempDir,
+    _keep: Box<dyn std::any::Any + Send>,
 }
 
 const MAX_RECEIVES: u32 = 3;
 const GRACE: i64 = 600;
 
+fn author() -> User {
+    User {
+        id: UserId::new(),
+        name: UserName::parse("alice").unwrap(),
+        password_hash: PasswordHash::from_stored("x".into()),
+        created: Timestamp::now(),
+    }
+}
+
 impl Fixture {
-    fn new() -> Self {
+    async fn local() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(&dir.path().join("reel.db")).unwrap());
         let key = load_or_create_key(dir.path()).unwrap();
@@ -69,23 +128,57 @@ impl Fixture {
             fail_for: Mutex::default(),
         });
         let queue = Arc::new(SqliteQueue::new((*store).clone(), MAX_RECEIVES));
-        let dispatcher = Dispatcher::new(store.clone(), queue.clone(), GRACE);
-        let worker = Worker::new(blobs.clone(), store.clone(), store.clone());
-        let author = User {
-            id: UserId::new(),
-            name: UserName::parse("alice").unwrap(),
-            password_hash: PasswordHash::from_stored("x".into()),
-            created: Timestamp::now(),
-        };
         Self {
-            store,
-            local_blobs,
+            users: store.clone(),
+            videos: store.clone(),
+            comments: store.clone(),
+            deletions: store.clone(),
+            objects: local_blobs,
+            dispatcher: Dispatcher::new(store.clone(), queue.clone(), GRACE),
+            worker: Worker::new(blobs.clone(), store.clone(), store.clone()),
             blobs,
             queue,
-            dispatcher,
-            worker,
-            author,
-            _dir: dir,
+            author: author(),
+            _keep: Box::new(dir),
+        }
+    }
+
+    async fn aws() -> Self {
+        let moto = reel_testkit::moto::shared();
+        let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let settings = AwsSettings {
+            table_prefix: format!("t{tag}"),
+            bucket: format!("b{tag}"),
+            queue_name: format!("q{tag}"),
+        };
+        let config = reel::config::Config {
+            queue_max_receives: MAX_RECEIVES,
+            deletion_grace_secs: GRACE,
+            ..Default::default()
+        };
+        let sdk = emulator_sdk_config(&moto.endpoint).await;
+        let host = AwsHost::new(&sdk, settings, &config);
+        host.provision().await.unwrap();
+        let a = host.adapters.clone();
+        let blobs = Arc::new(FailingBlobs {
+            inner: a.blobs.clone(),
+            fail_for: Mutex::default(),
+        });
+        Self {
+            users: a.users.clone(),
+            videos: a.videos.clone(),
+            comments: a.comments.clone(),
+            deletions: a.deletions.clone(),
+            objects: Arc::new(S3Objects {
+                client: host.clients.s3.clone(),
+                blobs: a.blobs.clone(),
+            }),
+            dispatcher: host.dispatcher(),
+            worker: Worker::new(blobs.clone(), a.comments.clone(), a.deletions.clone()),
+            blobs,
+            queue: a.queue.clone(),
+            author: author(),
+            _keep: Box::new(()),
         }
     }
 
@@ -101,15 +194,10 @@ impl Fixture {
             size: 0,
             content_type: None,
         };
-        Videos::create(&*self.store, &video).await.unwrap();
-        let body = futures_util::stream::iter([Ok::<_, std::io::Error>(
-            bytes::Bytes::from_static(b"video bytes"),
-        )]);
-        self.local_blobs.write(&video.id, body, 11).await.unwrap();
+        self.videos.create(&video).await.unwrap();
+        self.objects.put(&video.id, b"video bytes").await;
         let mp4 = VideoContentType::parse("video/mp4").unwrap();
-        Videos::mark_ready(&*self.store, &video.id, 11, &mp4)
-            .await
-            .unwrap();
+        self.videos.mark_ready(&video.id, 11, &mp4).await.unwrap();
         for i in 0..comments {
             let c = Comment {
                 id: CommentId::new(),
@@ -119,31 +207,29 @@ impl Fixture {
                 content: CommentContent::parse(&format!("comment {i}")).unwrap(),
                 time: Timestamp::now(),
             };
-            Comments::create(&*self.store, &c).await.unwrap();
+            self.comments.create(&c).await.unwrap();
         }
         video.id
     }
 
     async fn leftovers(&self, video: &VideoId) -> (bool, usize, bool) {
-        let blob = self
-            .local_blobs
-            .open_for_read(video)
+        let blob = self.objects.exists(video).await;
+        let comments = self
+            .comments
+            .list(
+                video,
+                TimeWindow::default(),
+                None,
+                Limit::parse("100").unwrap(),
+            )
             .await
             .unwrap()
-            .is_some();
-        let comments = Comments::list(
-            &*self.store,
-            video,
-            TimeWindow::default(),
-            None,
-            Limit::parse("100").unwrap(),
-        )
-        .await
-        .unwrap()
-        .items
-        .len();
+            .items
+            .len();
         let far = Timestamp::from_micros(i64::MAX);
-        let record = Deletions::list(&*self.store, far, None, Limit::parse("100").unwrap())
+        let record = self
+            .deletions
+            .list(far, None, Limit::parse("100").unwrap())
             .await
             .unwrap()
             .iter()
@@ -170,18 +256,14 @@ impl Fixture {
     }
 }
 
-#[tokio::test]
-async fn deleted_videos_leave_nothing_behind_and_others_are_untouched() {
-    let f = Fixture::new();
+async fn deleted_videos_leave_nothing_behind_and_others_are_untouched(f: Fixture) {
     let mut doomed = Vec::new();
     for _ in 0..25 {
         doomed.push(f.video_with_comments(3).await);
     }
     let kept = f.video_with_comments(2).await;
     for v in &doomed {
-        assert!(Videos::delete(&*f.store, v, Timestamp::now())
-            .await
-            .unwrap());
+        assert!(f.videos.delete(v, Timestamp::now()).await.unwrap());
     }
     let now = Timestamp::now();
     assert_eq!(
@@ -202,15 +284,11 @@ async fn deleted_videos_leave_nothing_behind_and_others_are_untouched() {
     assert_eq!(f.queue.dead_letters().await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn a_failing_deletion_is_retried_then_dead_lettered_while_the_rest_completes() {
-    let f = Fixture::new();
+async fn a_failing_deletion_is_retried_then_dead_lettered_while_the_rest_completes(f: Fixture) {
     let mut videos = Vec::new();
     for _ in 0..5 {
         let v = f.video_with_comments(2).await;
-        Videos::delete(&*f.store, &v, Timestamp::now())
-            .await
-            .unwrap();
+        f.videos.delete(&v, Timestamp::now()).await.unwrap();
         videos.push(v);
     }
     let poisoned = videos[2];
@@ -257,15 +335,11 @@ async fn a_failing_deletion_is_retried_then_dead_lettered_while_the_rest_complet
     assert_eq!(f.leftovers(&poisoned).await, (false, 0, false));
 }
 
-#[tokio::test]
-async fn the_worker_is_idempotent_and_refuses_malformed_messages() {
-    let f = Fixture::new();
+async fn the_worker_is_idempotent_and_refuses_malformed_messages(f: Fixture) {
     let v = f.video_with_comments(4).await;
-    Videos::delete(&*f.store, &v, Timestamp::now())
-        .await
-        .unwrap();
+    f.videos.delete(&v, Timestamp::now()).await.unwrap();
     // A partial earlier run: the object is already gone, comments and record remain.
-    f.local_blobs.delete(&v).await.unwrap();
+    f.blobs.delete(&v).await.unwrap();
     f.worker.delete_video(&v).await.unwrap();
     assert_eq!(f.leftovers(&v).await, (false, 0, false));
     f.worker.delete_video(&v).await.unwrap();
@@ -278,15 +352,14 @@ async fn the_worker_is_idempotent_and_refuses_malformed_messages() {
     assert_eq!((outcome.done.len(), outcome.failed.len()), (0, 1));
 }
 
-#[tokio::test]
-async fn deleting_an_account_runs_its_videos_through_the_pipeline() {
-    let f = Fixture::new();
-    Users::create(&*f.store, &f.author).await.unwrap();
+async fn deleting_an_account_runs_its_videos_through_the_pipeline(f: Fixture) {
+    f.users.create(&f.author).await.unwrap();
     let videos = [
         f.video_with_comments(1).await,
         f.video_with_comments(1).await,
     ];
-    Users::delete_account(&*f.store, &f.author, Timestamp::now())
+    f.users
+        .delete_account(&f.author, Timestamp::now())
         .await
         .unwrap();
     f.dispatcher.run_once(Timestamp::now()).await.unwrap();
@@ -295,3 +368,27 @@ async fn deleting_an_account_runs_its_videos_through_the_pipeline() {
         assert_eq!(f.leftovers(v).await, (false, 0, false));
     }
 }
+
+/// Every check above, once per host's adapters.
+macro_rules! pipeline_suite {
+    ($module:ident, $fixture:expr) => {
+        mod $module {
+            use super::*;
+            pipeline_suite!(@tests $fixture; deleted_videos_leave_nothing_behind_and_others_are_untouched,
+                a_failing_deletion_is_retried_then_dead_lettered_while_the_rest_completes,
+                the_worker_is_idempotent_and_refuses_malformed_messages,
+                deleting_an_account_runs_its_videos_through_the_pipeline);
+        }
+    };
+    (@tests $fixture:expr; $($check:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $check() {
+                super::$check($fixture.await).await;
+            }
+        )*
+    };
+}
+
+pipeline_suite!(local, Fixture::local());
+pipeline_suite!(aws, Fixture::aws());

@@ -39,6 +39,11 @@ impl Worker {
             .delete(video)
             .await
             .context("deleting the object")?;
+        self.delete_rest(video).await
+    }
+
+    /// What follows the object: the comments, then the record.
+    async fn delete_rest(&self, video: &VideoId) -> anyhow::Result<()> {
         let comments = self
             .comments
             .delete_all_of_video(video)
@@ -52,14 +57,26 @@ impl Worker {
         Ok(())
     }
 
-    /// Processes a batch concurrently; one failure does not hold up the others.
+    /// Processes a batch: the batch's objects in one bulk delete, then each video's
+    /// comments and record concurrently; one failure does not hold up the others.
     pub async fn process_batch(&self, messages: &[QueueMessage]) -> BatchOutcome {
-        let results = futures_util::future::join_all(messages.iter().map(|m| async move {
-            let result = match VideoId::parse(m.body.trim()) {
-                Ok(video) => self.delete_video(&video).await,
-                Err(e) => Err(anyhow::Error::new(e).context("malformed deletion message")),
-            };
-            (m, result)
+        let videos: Vec<VideoId> = messages
+            .iter()
+            .filter_map(|m| VideoId::parse(m.body.trim()).ok())
+            .collect();
+        let objects_failed = self.blobs.delete_many(&videos).await;
+        let results = futures_util::future::join_all(messages.iter().map(|m| {
+            let objects_failed = &objects_failed;
+            async move {
+                let result = match VideoId::parse(m.body.trim()) {
+                    Ok(video) if objects_failed.contains(&video) => {
+                        Err(anyhow::anyhow!("deleting the object failed"))
+                    }
+                    Ok(video) => self.delete_rest(&video).await,
+                    Err(e) => Err(anyhow::Error::new(e).context("malformed deletion message")),
+                };
+                (m, result)
+            }
         }))
         .await;
         let mut outcome = BatchOutcome::default();

@@ -71,13 +71,10 @@ impl S3Blobs {
         }
     }
 
-    /// Deletes several objects with one `DeleteObjects` call (up to 1,000); returns the
-    /// videos whose object could not be deleted.
-    pub async fn delete_many(&self, videos: &[VideoId]) -> anyhow::Result<Vec<VideoId>> {
+    /// One `DeleteObjects` call (up to 1,000 keys); the videos whose object S3 reports
+    /// as not deleted.
+    async fn delete_objects(&self, videos: &[VideoId]) -> anyhow::Result<Vec<VideoId>> {
         use aws_sdk_s3::types::{Delete, ObjectIdentifier};
-        if videos.is_empty() {
-            return Ok(Vec::new());
-        }
         let objects = videos
             .iter()
             .map(|v| ObjectIdentifier::builder().key(object_key(v)).build())
@@ -183,6 +180,20 @@ impl Blobs for S3Blobs {
             .await
             .context("deleting an object")?;
         Ok(())
+    }
+
+    async fn delete_many(&self, videos: &[VideoId]) -> Vec<VideoId> {
+        let mut failed = Vec::new();
+        for chunk in videos.chunks(1000) {
+            match self.delete_objects(chunk).await {
+                Ok(refused) => failed.extend(refused),
+                Err(e) => {
+                    tracing::warn!(cause = format!("{e:#}"), "DeleteObjects failed");
+                    failed.extend_from_slice(chunk);
+                }
+            }
+        }
+        failed
     }
 }
 

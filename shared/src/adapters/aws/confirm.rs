@@ -10,7 +10,7 @@ use super::videos::DynamoVideos;
 use crate::domain::{
     Limit, Page, Timestamp, UserId, Video, VideoContentType, VideoId, VideoStatus,
 };
-use crate::ports::{SortKey, Videos};
+use crate::ports::{Blobs, SortKey, Videos};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -40,6 +40,10 @@ impl ConfirmingVideos {
             return Ok(None);
         };
         if !self.inner.mark_ready(id, info.size, &content_type).await? {
+            // The video was deleted before its bytes landed (an upload URL outlives its
+            // video): nothing would ever remove this object, so remove it now.
+            tracing::info!(%id, "object of a deleted video removed");
+            self.blobs.delete(id).await?;
             return Ok(None);
         }
         Ok(Some((info.size, content_type)))

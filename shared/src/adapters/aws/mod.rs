@@ -35,7 +35,7 @@ mod sessions;
 mod users;
 mod videos;
 
-pub use blobs::S3Blobs;
+pub use blobs::{object_key, video_of_key, S3Blobs};
 pub use comments::DynamoComments;
 pub use confirm::ConfirmingVideos;
 pub use deletions::DynamoDeletions;

@@ -1,0 +1,22 @@
+//! The `deletion-dispatcher` Lambda function: on its EventBridge schedule, sends every
+//! due deletion record to the SQS queue in batches of 10 (`reel::jobs::Dispatcher`).
+
+use lambda_runtime::{service_fn, LambdaEvent};
+use reel::aws_host::AwsHost;
+use reel::config::Config;
+use reel::lambda::EventBridgeEvent;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let config = Config::from_env()?;
+    reel::telemetry::init(config.log_json);
+    let aws = AwsHost::from_env(&config).await;
+    aws.warm_up();
+    let dispatcher = &aws.dispatcher();
+    lambda_runtime::run(service_fn(|_: LambdaEvent<EventBridgeEvent>| async move {
+        reel::lambda::on_schedule(dispatcher)
+            .await
+            .map_err(lambda_runtime::Error::from)
+    }))
+    .await
+}

@@ -1,0 +1,22 @@
+//! The `deletion-worker` Lambda function: for each SQS message (a video id) removes the
+//! object, the comments and the record; failures go back as batch item failures.
+
+use lambda_runtime::{service_fn, LambdaEvent};
+use reel::aws_host::AwsHost;
+use reel::config::Config;
+use reel::lambda::{SqsBatchResponse, SqsEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let config = Config::from_env()?;
+    reel::telemetry::init(config.log_json);
+    let aws = AwsHost::from_env(&config).await;
+    aws.warm_up();
+    let worker = &aws.worker();
+    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| async move {
+        Ok::<SqsBatchResponse, lambda_runtime::Error>(
+            reel::lambda::on_deletion_batch(worker, event.payload).await,
+        )
+    }))
+    .await
+}

@@ -1,0 +1,22 @@
+//! The `video-events` Lambda function: an S3 `ObjectCreated` notification turns the
+//! video `ready` with its size (idempotent; see `reel::lambda::on_objects_created`).
+
+use lambda_runtime::{service_fn, LambdaEvent};
+use reel::aws_host::AwsHost;
+use reel::config::Config;
+use reel::lambda::S3Event;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let config = Config::from_env()?;
+    reel::telemetry::init(config.log_json);
+    let aws = AwsHost::from_env(&config).await;
+    aws.warm_up();
+    let videos = &aws.adapters.videos;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<S3Event>| async move {
+        reel::lambda::on_objects_created(videos, event.payload)
+            .await
+            .map_err(lambda_runtime::Error::from)
+    }))
+    .await
+}
