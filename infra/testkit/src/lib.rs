@@ -3,3 +3,4 @@
 //! runs a compiled function binary and hands it events.
 
 pub mod moto;
+pub mod runtime_api;

@@ -1,0 +1,315 @@
+//! The Runtime API emulator with real function binaries: a hello-world `lambda_http`
+//! function, and Reel's HTTP functions end to end against moto.
+
+use reel_testkit::runtime_api::LambdaProcess;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// An API Gateway HTTP API (payload v2) request event.
+fn http_event(method: &str, path: &str, session: Option<&str>, body: Option<Value>) -> Value {
+    let (raw_path, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut headers = json!({
+        "host": "abc123.execute-api.us-east-1.amazonaws.com",
+        "user-agent": "runtime-api-test",
+        "x-forwarded-proto": "https",
+        "content-type": "application/json",
+    });
+    if let Some(sid) = session {
+        headers["x-session-id"] = json!(sid);
+    }
+    json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": raw_path,
+        "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abc123",
+            "http": {
+                "method": method,
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "198.51.100.7",
+                "userAgent": "runtime-api-test"
+            },
+            "requestId": "req-1",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "25/Nov/2026:03:00:00 +0000",
+            "timeEpoch": 1_795_575_600_000u64
+        },
+        "body": body.map(|b| b.to_string()),
+        "isBase64Encoded": false
+    })
+}
+
+/// (status, JSON body or Null, headers) of an HTTP function's answer.
+fn reply(answer: &Value) -> (u64, Value, Value) {
+    let body = answer["body"].as_str().unwrap_or("");
+    (
+        answer["statusCode"].as_u64().unwrap(),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+        answer["headers"].clone(),
+    )
+}
+
+fn hello() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_hello-lambda"))
+}
+
+#[tokio::test]
+async fn invocations_go_through_next_and_response_in_turn() {
+    let mut f = LambdaProcess::spawn(&hello(), &[]).await.unwrap();
+    assert!(f.wait_ready().await.unwrap() > std::time::Duration::ZERO);
+    for _ in 0..3 {
+        let answer = f
+            .invoke_json(&http_event("GET", "/", None, None))
+            .await
+            .unwrap();
+        assert_eq!(answer["statusCode"], 200);
+        assert_eq!(answer["body"], "hello");
+    }
+    assert!(f.peak_rss_kib().unwrap() > 0);
+}
+
+#[tokio::test]
+async fn a_handler_error_comes_back_through_the_error_endpoint() {
+    let mut f = LambdaProcess::spawn(&hello(), &[]).await.unwrap();
+    let failed = f
+        .invoke(&json!({"not": "an API Gateway event"}))
+        .await
+        .unwrap();
+    let error = failed.expect_err("an event lambda_http cannot read is an error");
+    assert!(!error.error_type.is_empty(), "{error}");
+    // The function carries on with the next event.
+    let answer = f
+        .invoke_json(&http_event("GET", "/", None, None))
+        .await
+        .unwrap();
+    assert_eq!(answer["statusCode"], 200);
+}
+
+#[tokio::test]
+async fn unknown_request_ids_and_init_errors_are_answered_like_lambda() {
+    // A function that does not start (no cursor key) never polls, and says why.
+    let mut f = LambdaProcess::spawn(&function("reel-users"), &[])
+        .await
+        .unwrap();
+    let failed = f
+        .wait_ready()
+        .await
+        .expect_err("a misconfigured function never gets ready");
+    assert!(failed.to_string().contains("exited"), "{failed}");
+
+    let f = LambdaProcess::spawn(&hello(), &[]).await.unwrap();
+    let api = f.api_address();
+    let client = reqwest::Client::new();
+    let unknown = client
+        .post(format!(
+            "http://{api}/2018-06-01/runtime/invocation/nope/response"
+        ))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 400);
+    let init = client
+        .post(format!("http://{api}/2018-06-01/runtime/init/error"))
+        .header("lambda-runtime-function-error-type", "Runtime.ConfigError")
+        .body(r#"{"errorMessage":"bad config","errorType":"ConfigError"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(init.status(), 202);
+    assert!(f.init_error().unwrap().contains("Runtime.ConfigError"));
+}
+
+/// A function binary of the workspace, built (debug) on first use with the `reel`
+/// binary that provisions moto.
+fn function(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = std::process::Command::new(cargo);
+        build
+            .current_dir(&root)
+            .args(["build", "--quiet", "-p", "reel-local"]);
+        for f in ["users", "sessions", "videos", "comments", "stream"] {
+            build.args(["-p", &format!("reel-{f}")]);
+        }
+        assert!(
+            build.status().unwrap().success(),
+            "building the functions failed"
+        );
+    });
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    target.join("debug").join(name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http_functions_work_end_to_end_on_moto() {
+    let moto = reel_testkit::moto::shared();
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+    let env: Vec<(String, String)> = [
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+        (
+            "AWS_ACCESS_KEY_ID",
+            reel_testkit::moto::ACCESS_KEY_ID.into(),
+        ),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            reel_testkit::moto::SECRET_ACCESS_KEY.into(),
+        ),
+        ("AWS_REGION", reel_testkit::moto::REGION.into()),
+        ("REEL_TABLE_PREFIX", format!("t{tag}")),
+        ("REEL_BUCKET", format!("b{tag}")),
+        ("REEL_DELETION_QUEUE", format!("q{tag}")),
+        (
+            "REEL_CURSOR_KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let provision = std::process::Command::new(function("reel-users").with_file_name("reel"))
+        .arg("provision")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .status();
+    assert!(provision.unwrap().success(), "reel provision failed");
+    let spawn = |name: &'static str| {
+        let env = env.clone();
+        async move { LambdaProcess::spawn(&function(name), &env).await.unwrap() }
+    };
+    let (mut users, mut sessions, mut videos, mut comments, mut stream) = (
+        spawn("reel-users").await,
+        spawn("reel-sessions").await,
+        spawn("reel-videos").await,
+        spawn("reel-comments").await,
+        spawn("reel-stream").await,
+    );
+    let credentials = json!({"user_name": "alice", "pwd": "correct horse"});
+
+    let signed_up = users
+        .invoke_json(&http_event(
+            "POST",
+            "/user",
+            None,
+            Some(credentials.clone()),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(reply(&signed_up).0, 201, "{signed_up}");
+    let signed_in = sessions
+        .invoke_json(&http_event("POST", "/user/alice", None, Some(credentials)))
+        .await
+        .unwrap();
+    let (status, body, _) = reply(&signed_in);
+    assert_eq!(status, 200, "{signed_in}");
+    let sid = body["session_id"].as_str().unwrap().to_owned();
+
+    let created = videos
+        .invoke_json(&http_event(
+            "POST",
+            "/user/alice/videos",
+            Some(&sid),
+            Some(json!({"name": "Holiday"})),
+        ))
+        .await
+        .unwrap();
+    let (status, video, _) = reply(&created);
+    assert_eq!(
+        (status, video["status"].as_str()),
+        (201, Some("pending")),
+        "{created}"
+    );
+    let vid = video["id"].as_str().unwrap().to_owned();
+    let listed = videos
+        .invoke_json(&http_event(
+            "GET",
+            "/user/alice/videos?limit=10",
+            Some(&sid),
+            None,
+        ))
+        .await
+        .unwrap();
+    let (status, list, _) = reply(&listed);
+    assert_eq!(
+        (status, list["videos"][0]["id"].as_str()),
+        (200, Some(vid.as_str()))
+    );
+
+    let commented = comments
+        .invoke_json(&http_event(
+            "POST",
+            &format!("/videos/{vid}/comments"),
+            Some(&sid),
+            Some(json!({"content": "first!"})),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(reply(&commented).0, 201, "{commented}");
+    let listed = comments
+        .invoke_json(&http_event(
+            "GET",
+            &format!("/videos/{vid}/comments"),
+            Some(&sid),
+            None,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(reply(&listed).1["comments"][0]["content"], "first!");
+
+    // Upload through the presigned URL, then the stream function redirects to S3.
+    const MP4: &[u8] = include_bytes!("../../../shared/tests/fixtures/sample.mp4");
+    let grant = videos
+        .invoke_json(&http_event(
+            "POST",
+            &format!("/upload/{vid}"),
+            Some(&sid),
+            Some(json!({"size": MP4.len(), "content_type": "video/mp4"})),
+        ))
+        .await
+        .unwrap();
+    let (status, grant, _) = reply(&grant);
+    assert_eq!(status, 200, "{grant}");
+    let put = reqwest::Client::new()
+        .put(grant["url"].as_str().unwrap())
+        .header("content-type", "video/mp4")
+        .body(MP4)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    let redirected = stream
+        .invoke_json(&http_event(
+            "GET",
+            &format!("/videos/{vid}"),
+            Some(&sid),
+            None,
+        ))
+        .await
+        .unwrap();
+    let (status, _, headers) = reply(&redirected);
+    assert_eq!(status, 307, "{redirected}");
+    let location = headers["location"].as_str().unwrap();
+    assert!(
+        location.starts_with(&moto.endpoint) && location.contains(&vid),
+        "{location}"
+    );
+    let bytes = reqwest::Client::new()
+        .get(location)
+        .header("range", "bytes=0-99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bytes.status(), 206);
+    assert_eq!(&bytes.bytes().await.unwrap()[..], &MP4[..100]);
+}
