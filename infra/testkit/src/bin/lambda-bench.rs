@@ -1,0 +1,115 @@
+//! Measures Lambda function binaries under the Runtime API emulator, beside a
+//! hello-world baseline measured in the same run (absolute times drift between machines):
+//! stripped size, start-to-ready (process start to first `/next`, median of 20 fresh
+//! starts), warm invocation latency (median and p99) and peak RSS after the warm
+//! invocations. A tool, not a test: `scripts/bench-functions.sh` runs it.
+//!
+//! Usage: lambda-bench EVENT.json NAME=BINARY... (the first pair is the baseline).
+//! Variables named AWS_* and REEL_* are passed on to the functions.
+
+use anyhow::{bail, Context};
+use reel_testkit::runtime_api::LambdaProcess;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+const STARTS: usize = 20;
+const WARM_INVOCATIONS: usize = 1000;
+
+struct Row {
+    name: String,
+    size: u64,
+    ready: Duration,
+    warm_median: Duration,
+    warm_p99: Duration,
+    rss_kib: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let event_path = args
+        .next()
+        .context("usage: lambda-bench EVENT.json NAME=BINARY...")?;
+    let event: serde_json::Value = serde_json::from_slice(&std::fs::read(&event_path)?)?;
+    let functions: Vec<(String, PathBuf)> = args
+        .map(|a| match a.split_once('=') {
+            Some((name, path)) => Ok((name.to_owned(), PathBuf::from(path))),
+            None => bail!("expected NAME=BINARY, got {a}"),
+        })
+        .collect::<anyhow::Result<_>>()?;
+    if functions.is_empty() {
+        bail!("no function to measure");
+    }
+    let env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("REEL_"))
+        .collect();
+    let mut rows = Vec::new();
+    for (name, path) in &functions {
+        eprintln!("measuring {name} ({})", path.display());
+        rows.push(measure(name, path, &env, &event).await?);
+    }
+    print_table(&rows);
+    Ok(())
+}
+
+async fn measure(
+    name: &str,
+    path: &PathBuf,
+    env: &[(String, String)],
+    event: &serde_json::Value,
+) -> anyhow::Result<Row> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("{} is missing: build it first", path.display()))?
+        .len();
+    let mut ready = Vec::with_capacity(STARTS);
+    for _ in 0..STARTS {
+        let mut f = LambdaProcess::spawn(path, env).await?;
+        ready.push(f.wait_ready().await?);
+    }
+    let mut f = LambdaProcess::spawn(path, env).await?;
+    f.wait_ready().await?;
+    let mut warm = Vec::with_capacity(WARM_INVOCATIONS);
+    for _ in 0..WARM_INVOCATIONS {
+        let started = Instant::now();
+        let answer = f.invoke_json(event).await?;
+        warm.push(started.elapsed());
+        if answer["statusCode"] != 200 {
+            bail!("{name} answered {answer}");
+        }
+    }
+    Ok(Row {
+        name: name.to_owned(),
+        size,
+        ready: percentile(&mut ready, 50),
+        warm_median: percentile(&mut warm, 50),
+        warm_p99: percentile(&mut warm, 99),
+        rss_kib: f.peak_rss_kib()?,
+    })
+}
+
+fn percentile(samples: &mut [Duration], p: usize) -> Duration {
+    samples.sort();
+    samples[(samples.len() - 1) * p / 100]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn print_table(rows: &[Row]) {
+    let base = &rows[0];
+    println!("| binary | size (MB) | start-to-ready median (ms) | vs {} (ms) | warm median (ms) | warm p99 (ms) | peak RSS (MiB) |", base.name);
+    println!("|---|---|---|---|---|---|---|");
+    for r in rows {
+        println!(
+            "| {} | {:.2} | {:.2} | {:+.2} | {:.3} | {:.3} | {:.1} |",
+            r.name,
+            r.size as f64 / 1_000_000.0,
+            ms(r.ready),
+            ms(r.ready) - ms(base.ready),
+            ms(r.warm_median),
+            ms(r.warm_p99),
+            r.rss_kib as f64 / 1024.0
+        );
+    }
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Measures every HTTP function binary beside a hello-world lambda_http binary built with
+# the same release profile, in one run: stripped size, start-to-ready (process start to
+# the first /next poll, median of 20), warm /healthz latency and peak RSS after 1,000
+# warm invocations. Functions start against a moto server (so SDK clients are built and
+# configured exactly as in Lambda). Prints a markdown table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+functions=(users sessions videos comments stream web)
+packages=(-p reel-testkit -p reel-local)
+for f in "${functions[@]}"; do packages+=(-p "reel-$f"); done
+echo "building release binaries (fat LTO; a few minutes)" >&2
+cargo build --release --locked "${packages[@]}" >&2
+
+if [ ! -x .venv/bin/moto_server ]; then
+  python3 -m venv .venv && .venv/bin/pip install --quiet -r scripts/requirements-test.txt
+fi
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+.venv/bin/moto_server -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+moto=$!
+trap 'kill $moto' EXIT
+for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+
+export AWS_ENDPOINT_URL=http://127.0.0.1:$port AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+export AWS_REGION=us-east-1 REEL_TABLE_PREFIX=bench REEL_BUCKET=bench-videos REEL_DELETION_QUEUE=bench-deletions
+export REEL_CURSOR_KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=
+target/release/reel provision
+
+args=(hello-world=target/release/hello-lambda)
+for f in "${functions[@]}"; do args+=("$f=target/release/reel-$f"); done
+target/release/lambda-bench infra/testkit/events/healthz.json "${args[@]}"
