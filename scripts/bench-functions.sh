@@ -2,14 +2,19 @@
 # Measures every HTTP function binary beside a hello-world lambda_http binary built with
 # the same release profile, in one run: stripped size, start-to-ready (process start to
 # the first /next poll, median of 20), warm /healthz latency and peak RSS after 1,000
-# warm invocations. Functions start against a moto server (so SDK clients are built and
+# warm invocations, for every function. Functions start against a moto server (so SDK clients are built and
 # configured exactly as in Lambda). Prints a markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 functions=(users sessions videos comments stream web)
+# The event-driven functions answer their own kind of event (cheap ones: a key outside
+# videos/, an empty batch, a tick over an empty deletions table).
+events=(video-events@infra/testkit/events/s3-not-a-video.json
+        deletion-worker@infra/testkit/events/sqs-empty-batch.json
+        deletion-dispatcher@events/eventbridge-scheduled.json)
 packages=(-p reel-testkit -p reel-local)
-for f in "${functions[@]}"; do packages+=(-p "reel-$f"); done
+for f in "${functions[@]}" "${events[@]%%@*}"; do packages+=(-p "reel-$f"); done
 echo "building release binaries (fat LTO; a few minutes)" >&2
 cargo build --release --locked "${packages[@]}" >&2
 
@@ -29,4 +34,5 @@ target/release/reel provision
 
 args=(hello-world=target/release/hello-lambda)
 for f in "${functions[@]}"; do args+=("$f=target/release/reel-$f"); done
+for e in "${events[@]}"; do args+=("${e%%@*}=target/release/reel-${e%%@*}@${e#*@}"); done
 target/release/lambda-bench infra/testkit/events/healthz.json "${args[@]}"

@@ -33,7 +33,7 @@ async fn main() -> anyhow::Result<()> {
         &sdk,
         AwsSettings::default(),
         &reel::config::Config::default(),
-    );
+    )?;
     host.provision().await?;
     let ids = seed(&host, videos, comments).await?;
     for id in &ids {

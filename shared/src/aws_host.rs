@@ -5,6 +5,7 @@
 use crate::adapters::aws::{
     load_sdk_config, provision, AwsAdapters, AwsClients, AwsSettings, SqsQueue,
 };
+use crate::aws_function::AwsFunction;
 use crate::config::Config;
 use crate::http::AppState;
 use crate::jobs::{Dispatcher, Worker};
@@ -19,6 +20,7 @@ const WORKER_LONG_POLL_SECS: u8 = 2;
 
 #[derive(Clone)]
 pub struct AwsHost {
+    pub sdk: aws_config::SdkConfig,
     pub clients: AwsClients,
     pub settings: AwsSettings,
     pub adapters: AwsAdapters,
@@ -27,20 +29,30 @@ pub struct AwsHost {
 
 impl AwsHost {
     /// Clients from the environment's SDK configuration, resources from `REEL_*`.
-    pub async fn from_env(config: &Config) -> Self {
+    pub async fn from_env(config: &Config) -> anyhow::Result<Self> {
         let sdk = load_sdk_config().await;
         Self::new(&sdk, AwsSettings::from_env(), config)
     }
 
-    pub fn new(sdk: &aws_config::SdkConfig, settings: AwsSettings, config: &Config) -> Self {
+    pub fn new(
+        sdk: &aws_config::SdkConfig,
+        settings: AwsSettings,
+        config: &Config,
+    ) -> anyhow::Result<Self> {
         let clients = AwsClients::new(sdk);
-        let adapters = AwsAdapters::new(&clients, &settings, config);
-        Self {
+        let adapters = AwsAdapters::new(sdk, &clients, &settings, config)?;
+        Ok(Self {
+            sdk: sdk.clone(),
             clients,
             settings,
             adapters,
             config: Arc::new(config.clone()),
-        }
+        })
+    }
+
+    /// One Lambda function's view of the same resources: what its binary builds at init.
+    pub fn function(&self) -> AwsFunction {
+        AwsFunction::new(self.sdk.clone(), self.settings.clone(), &self.config)
     }
 
     /// What the HTTP handlers need. Cursors are signed with `REEL_CURSOR_KEY`, which
@@ -56,7 +68,7 @@ impl AwsHost {
             sessions: a.sessions.clone(),
             videos: a.videos.clone(),
             comments: a.comments.clone(),
-            blobs: a.blobs.clone(),
+            blob_urls: Some(a.urls.clone()),
             config: self.config.clone(),
             cursors: Signer::new(key),
         })
@@ -93,18 +105,5 @@ impl AwsHost {
             worker: self.worker(),
             queue,
         })
-    }
-
-    /// Opens the connection to DynamoDB (DNS, TCP, TLS) in the background, so the first
-    /// request finds it in the pool without delaying the function's readiness. A failure
-    /// only means the first request connects itself.
-    pub fn warm_up(&self) {
-        let client = self.clients.dynamo.clone();
-        let table = self.settings.table(&crate::adapters::aws::schema::USERS);
-        tokio::spawn(async move {
-            if let Err(e) = client.describe_table().table_name(table).send().await {
-                tracing::warn!(cause = %aws_sdk_dynamodb::error::DisplayErrorContext(&e), "warming up the DynamoDB connection failed");
-            }
-        });
     }
 }

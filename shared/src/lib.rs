@@ -5,6 +5,7 @@
 //! server (`infra/local`) and, one feature each, in the Lambda functions.
 
 pub mod adapters;
+pub mod aws_function;
 pub mod aws_host;
 pub mod config;
 pub mod domain;

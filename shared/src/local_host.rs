@@ -49,7 +49,7 @@ pub fn build_site(config: &Config) -> anyhow::Result<Site> {
         sessions: store.clone(),
         videos: store.clone(),
         comments: store.clone(),
-        blobs: blobs.clone(),
+        blob_urls: Some(blobs.clone()),
         config: Arc::new(config.clone()),
         cursors: Signer::new(key),
     };

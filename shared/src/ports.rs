@@ -168,8 +168,11 @@ pub struct PresignedRequest {
     pub expires: Timestamp,
 }
 
+/// Signed URLs for clients to move a video's bytes themselves. Signing is offline work
+/// (no call to the store), which is what lets the byte-serving Lambda functions carry no
+/// object-store client at all.
 #[async_trait]
-pub trait Blobs: Send + Sync {
+pub trait BlobUrls: Send + Sync {
     /// A URL to PUT exactly `size` bytes of `content_type` as the video's object.
     /// `origin` is the site's own origin (`http://host:port`), used by the local store.
     async fn presign_put(
@@ -188,6 +191,11 @@ pub trait Blobs: Send + Sync {
         content_type: Option<&str>,
         now: Timestamp,
     ) -> anyhow::Result<PresignedRequest>;
+}
+
+/// The stored objects themselves, as the deletion pipeline removes them.
+#[async_trait]
+pub trait Blobs: Send + Sync {
     /// Removes the object; a missing object is success.
     async fn delete(&self, video: &VideoId) -> anyhow::Result<()>;
     /// Removes several objects; returns those that could not be removed. Stores with a

@@ -15,6 +15,7 @@ pub struct Ports {
     pub comments: Arc<dyn Comments>,
     pub deletions: Arc<dyn Deletions>,
     pub blobs: Arc<dyn Blobs>,
+    pub blob_urls: Arc<dyn BlobUrls>,
     /// Configured with a maximum of `MAX_RECEIVES` receives before the dead-letter queue.
     pub queue: Arc<dyn Queue>,
     _keep: Box<dyn std::any::Any + Send>,
@@ -31,7 +32,8 @@ async fn local_ports() -> Ports {
         videos: store.clone(),
         comments: store.clone(),
         deletions: store.clone(),
-        blobs,
+        blobs: blobs.clone(),
+        blob_urls: blobs,
         queue: Arc::new(SqliteQueue::new((*store).clone(), MAX_RECEIVES)),
         _keep: Box::new(dir),
     }
@@ -52,9 +54,10 @@ async fn aws_ports() -> Ports {
         stream_url_ttl_secs: 60,
         ..Default::default()
     };
-    let clients = AwsClients::new(&emulator_sdk_config(&moto.endpoint).await);
+    let sdk = emulator_sdk_config(&moto.endpoint).await;
+    let clients = AwsClients::new(&sdk);
     provision(&clients, &settings, &config).await.unwrap();
-    let aws = AwsAdapters::new(&clients, &settings, &config);
+    let aws = AwsAdapters::new(&sdk, &clients, &settings, &config).unwrap();
     Ports {
         users: aws.users,
         sessions: aws.sessions,
@@ -62,6 +65,7 @@ async fn aws_ports() -> Ports {
         comments: aws.comments,
         deletions: aws.deletions,
         blobs: aws.blobs,
+        blob_urls: aws.urls,
         queue: aws.queue,
         _keep: Box::new(()),
     }
@@ -497,7 +501,7 @@ pub async fn blob_urls_are_presigned(p: Ports) {
     let mp4 = VideoContentType::parse("video/mp4").unwrap();
     let now = Timestamp::now();
     let put = p
-        .blobs
+        .blob_urls
         .presign_put("http://127.0.0.1:1", &vid, 42, &mp4, now)
         .await
         .unwrap();
@@ -508,7 +512,7 @@ pub async fn blob_urls_are_presigned(p: Ports) {
         .iter()
         .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v == "video/mp4"));
     let get = p
-        .blobs
+        .blob_urls
         .presign_get("http://127.0.0.1:1", &vid, Some("video/mp4"), now)
         .await
         .unwrap();

@@ -21,25 +21,6 @@ struct FailingBlobs {
 
 #[async_trait]
 impl Blobs for FailingBlobs {
-    async fn presign_put(
-        &self,
-        o: &str,
-        v: &VideoId,
-        s: u64,
-        c: &VideoContentType,
-        n: Timestamp,
-    ) -> anyhow::Result<PresignedRequest> {
-        self.inner.presign_put(o, v, s, c, n).await
-    }
-    async fn presign_get(
-        &self,
-        o: &str,
-        v: &VideoId,
-        c: Option<&str>,
-        n: Timestamp,
-    ) -> anyhow::Result<PresignedRequest> {
-        self.inner.presign_get(o, v, c, n).await
-    }
     async fn delete(&self, video: &VideoId) -> anyhow::Result<()> {
         if self.fail_for.lock().unwrap().contains(video) {
             anyhow::bail!("injected failure deleting {video}");
@@ -157,7 +138,7 @@ impl Fixture {
             ..Default::default()
         };
         let sdk = emulator_sdk_config(&moto.endpoint).await;
-        let host = AwsHost::new(&sdk, settings, &config);
+        let host = AwsHost::new(&sdk, settings, &config).unwrap();
         host.provision().await.unwrap();
         let a = host.adapters.clone();
         let blobs = Arc::new(FailingBlobs {

@@ -7,7 +7,7 @@
 
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Context, LambdaEvent, Service};
-use reel::adapters::aws::{emulator_sdk_config, object_key, AwsSettings};
+use reel::adapters::aws::{emulator_sdk_config, object_key, AwsSettings, PENDING_TAG};
 use reel::aws_host::AwsHost;
 use reel::domain::*;
 use reel::http::{function_app, Function};
@@ -57,7 +57,8 @@ async fn fresh_host() -> AwsHost {
         &emulator_sdk_config(&moto.endpoint).await,
         settings,
         &config,
-    );
+    )
+    .unwrap();
     host.provision().await.unwrap();
     host
 }
@@ -158,7 +159,14 @@ fn function_of(dir: &str) -> Function {
 /// Serves one event as Lambda would and returns the API Gateway v2 response as JSON.
 async fn invoke(function: Function, host: &AwsHost, event: &Value) -> Value {
     let request: LambdaRequest = serde_json::from_value(event.clone()).unwrap();
-    let mut adapter = Adapter::from(function_app(function, host.state().unwrap()));
+    // The state the function's binary builds: only its own clients and adapters.
+    let aws = host.function();
+    let state = if function.serves_bytes() {
+        aws.object_state()
+    } else {
+        aws.metadata_state()
+    };
+    let mut adapter = Adapter::from(function_app(function.router(), state.unwrap()));
     let response = adapter
         .call(LambdaEvent::new(request, Context::default()))
         .await
@@ -287,12 +295,14 @@ async fn an_s3_object_created_event_makes_the_video_ready_once() {
     let v = video(VIDEO, &alice, "Holiday");
     // The inner table, not the confirming wrapper: only the event may make it ready.
     host.adapters.videos.create(&v).await.unwrap();
-    put_mp4(&host, &v.id).await;
+    upload_mp4_as_a_client_would(&host, &v.id).await;
+    let pending = (PENDING_TAG.0.to_owned(), PENDING_TAG.1.to_owned());
+    assert_eq!(object_tags(&host, &v.id).await, [pending]);
     let mut event: Value = read_json(&events_dir().join("s3-object-created.json"));
     event["Records"][0]["s3"]["bucket"]["name"] = host.adapters.blobs.bucket().into();
     for _ in 0..2 {
         let s3: S3Event = serde_json::from_value(event.clone()).unwrap();
-        reel::lambda::on_objects_created(&host.adapters.videos, s3)
+        reel::lambda::on_objects_created(&host.function().confirming_videos(), s3)
             .await
             .unwrap();
         let ready = host.adapters.videos.get(&v.id).await.unwrap().unwrap();
@@ -301,7 +311,43 @@ async fn an_s3_object_created_event_makes_the_video_ready_once() {
             (VideoStatus::Ready, MP4.len() as u64)
         );
         assert_eq!(ready.content_type.as_deref(), Some("video/mp4"));
+        // Confirmed bytes lose the tag the bucket's lifecycle rule expires.
+        assert!(object_tags(&host, &v.id).await.is_empty());
     }
+}
+
+/// Through the presigned PUT, with exactly the headers the upload grant hands out.
+async fn upload_mp4_as_a_client_would(host: &AwsHost, video: &VideoId) {
+    use reel::ports::BlobUrls;
+    let mp4 = VideoContentType::parse("video/mp4").unwrap();
+    let grant = host
+        .adapters
+        .urls
+        .presign_put("", video, MP4.len() as u64, &mp4, Timestamp::now())
+        .await
+        .unwrap();
+    let mut put = reqwest::Client::new().put(&grant.url).body(MP4.to_vec());
+    for (name, value) in &grant.headers {
+        put = put.header(name, value);
+    }
+    let status = put.send().await.unwrap().status();
+    assert!(status.is_success(), "the presigned PUT answered {status}");
+}
+
+async fn object_tags(host: &AwsHost, video: &VideoId) -> Vec<(String, String)> {
+    let out = host
+        .clients
+        .s3
+        .get_object_tagging()
+        .bucket(host.adapters.blobs.bucket())
+        .key(object_key(video))
+        .send()
+        .await
+        .unwrap();
+    out.tag_set()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect()
 }
 
 /// Videos named by the SQS event: hidden, with an object and two comments each.
@@ -343,7 +389,7 @@ async fn an_sqs_batch_deletes_everything_and_reports_only_bad_items() {
     let ids = doomed_videos(&host, &event).await;
     event["Records"][1]["body"] = "not a video id".into();
     let sqs: SqsEvent = serde_json::from_value(event.clone()).unwrap();
-    let response = reel::lambda::on_deletion_batch(&host.worker(), sqs).await;
+    let response = reel::lambda::on_deletion_batch(&host.function().worker(), sqs).await;
     let response = serde_json::to_value(response).unwrap();
     assert_eq!(
         response["batchItemFailures"],
@@ -389,7 +435,9 @@ async fn a_scheduled_event_dispatches_due_deletions_to_the_queue() {
         serde_json::from_value(read_json(&events_dir().join("eventbridge-scheduled.json")))
             .unwrap();
     assert_eq!(
-        reel::lambda::on_schedule(&host.dispatcher()).await.unwrap(),
+        reel::lambda::on_schedule(&host.function().dispatcher())
+            .await
+            .unwrap(),
         ids.len()
     );
     let received = host.adapters.queue.receive(10, 30).await.unwrap();
@@ -400,7 +448,9 @@ async fn a_scheduled_event_dispatches_due_deletions_to_the_queue() {
         ids.iter().map(|v| v.to_string()).collect::<Vec<_>>()
     );
     assert_eq!(
-        reel::lambda::on_schedule(&host.dispatcher()).await.unwrap(),
+        reel::lambda::on_schedule(&host.function().dispatcher())
+            .await
+            .unwrap(),
         0,
         "not again within the grace period"
     );

@@ -1,16 +1,18 @@
 //! The `comments` Lambda function: comments on videos.
 //! Everything but start-up lives in the `reel` library; see API.md for the routes.
 
-use reel::aws_host::AwsHost;
+use reel::aws_function::AwsFunction;
 use reel::config::Config;
-use reel::http::{function_app, Function};
+use reel::http::{function_app, function_routes};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     let config = Config::from_env()?;
     reel::telemetry::init(config.log_json);
-    // Clients are built once per instance; the DynamoDB connection opens meanwhile.
-    let aws = AwsHost::from_env(&config).await;
+    // Clients are built once per instance, only those this function's routes use; the
+    // DynamoDB connection opens meanwhile.
+    let aws = AwsFunction::from_env(&config).await;
     aws.warm_up();
-    lambda_http::run(function_app(Function::Comments, aws.state()?)).await
+    let state = aws.metadata_state()?;
+    lambda_http::run(function_app(function_routes::comments(), state)).await
 }

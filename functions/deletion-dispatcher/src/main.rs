@@ -2,7 +2,7 @@
 //! due deletion record to the SQS queue in batches of 10 (`reel::jobs::Dispatcher`).
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use reel::aws_host::AwsHost;
+use reel::aws_function::AwsFunction;
 use reel::config::Config;
 use reel::lambda::EventBridgeEvent;
 
@@ -10,7 +10,7 @@ use reel::lambda::EventBridgeEvent;
 async fn main() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env()?;
     reel::telemetry::init(config.log_json);
-    let aws = AwsHost::from_env(&config).await;
+    let aws = AwsFunction::from_env(&config).await;
     aws.warm_up();
     let dispatcher = &aws.dispatcher();
     lambda_runtime::run(service_fn(|_: LambdaEvent<EventBridgeEvent>| async move {

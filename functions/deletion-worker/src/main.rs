@@ -2,7 +2,7 @@
 //! object, the comments and the record; failures go back as batch item failures.
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use reel::aws_host::AwsHost;
+use reel::aws_function::AwsFunction;
 use reel::config::Config;
 use reel::lambda::{SqsBatchResponse, SqsEvent};
 
@@ -10,7 +10,7 @@ use reel::lambda::{SqsBatchResponse, SqsEvent};
 async fn main() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env()?;
     reel::telemetry::init(config.log_json);
-    let aws = AwsHost::from_env(&config).await;
+    let aws = AwsFunction::from_env(&config).await;
     aws.warm_up();
     let worker = &aws.worker();
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| async move {

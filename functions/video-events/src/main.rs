@@ -2,7 +2,7 @@
 //! video `ready` with its size (idempotent; see `reel::lambda::on_objects_created`).
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use reel::aws_host::AwsHost;
+use reel::aws_function::AwsFunction;
 use reel::config::Config;
 use reel::lambda::S3Event;
 
@@ -10,9 +10,9 @@ use reel::lambda::S3Event;
 async fn main() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env()?;
     reel::telemetry::init(config.log_json);
-    let aws = AwsHost::from_env(&config).await;
+    let aws = AwsFunction::from_env(&config).await;
     aws.warm_up();
-    let videos = &aws.adapters.videos;
+    let videos = &aws.confirming_videos();
     lambda_runtime::run(service_fn(|event: LambdaEvent<S3Event>| async move {
         reel::lambda::on_objects_created(videos, event.payload)
             .await

@@ -66,7 +66,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => args,
         Command::Provision => {
             reel::telemetry::init(config.log_json);
-            return AwsHost::from_env(&config).await.provision().await;
+            return AwsHost::from_env(&config).await?.provision().await;
         }
     };
     config.addr = args.addr.unwrap_or(config.addr);
@@ -90,7 +90,7 @@ async fn main() -> anyhow::Result<()> {
                 config.cursor_key =
                     Some(reel::adapters::local::load_or_create_key(&config.data_dir)?);
             }
-            let host = AwsHost::from_env(&config).await;
+            let host = AwsHost::from_env(&config).await?;
             if args.provision {
                 host.provision().await?;
             }

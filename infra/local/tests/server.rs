@@ -73,7 +73,7 @@ impl Store {
             queue_name: var("REEL_DELETION_QUEUE"),
         };
         let sdk = reel::adapters::aws::emulator_sdk_config(&var("AWS_ENDPOINT_URL")).await;
-        reel::aws_host::AwsHost::new(&sdk, settings, &reel::config::Config::default())
+        reel::aws_host::AwsHost::new(&sdk, settings, &reel::config::Config::default()).unwrap()
     }
 }
 

@@ -135,18 +135,54 @@ pub enum Function {
     Web,
 }
 
+impl Function {
+    /// The routes this function owns (what [`function_routes`] gives its binary).
+    pub fn router(self) -> Router<AppState> {
+        match self {
+            Function::Users => function_routes::users(),
+            Function::Sessions => function_routes::sessions(),
+            Function::Videos => function_routes::videos(),
+            Function::Comments => function_routes::comments(),
+            Function::Stream => function_routes::stream(),
+            Function::Web => function_routes::web(),
+        }
+    }
+
+    /// Whether its routes move bytes, so its state needs the object store (S3).
+    pub fn serves_bytes(self) -> bool {
+        matches!(self, Function::Videos | Function::Stream)
+    }
+}
+
+/// Each HTTP function's routes, one plain function per binary: a binary that names only
+/// its own links no other feature's handlers, templates or assets.
+pub mod function_routes {
+    use super::*;
+
+    pub fn users() -> Router<AppState> {
+        users::router()
+    }
+    pub fn sessions() -> Router<AppState> {
+        sessions::router()
+    }
+    pub fn videos() -> Router<AppState> {
+        videos::router().merge(uploads::router())
+    }
+    pub fn comments() -> Router<AppState> {
+        comments::router()
+    }
+    pub fn stream() -> Router<AppState> {
+        stream::router()
+    }
+    pub fn web() -> Router<AppState> {
+        web::router().merge(openapi::router())
+    }
+}
+
 /// One function's app: its feature's routes, health, and the same limits and layers as
 /// the local server, so a route answers alike on both hosts.
-pub fn function_app(function: Function, state: AppState) -> Router {
+pub fn function_app(feature: Router<AppState>, state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
-    let feature = match function {
-        Function::Users => users::router(),
-        Function::Sessions => sessions::router(),
-        Function::Videos => videos::router().merge(uploads::router()),
-        Function::Comments => comments::router(),
-        Function::Stream => stream::router(),
-        Function::Web => web::router().merge(openapi::router()),
-    };
     let app = api_limits(feature, timeout)
         .merge(health::router())
         .with_state(state);

@@ -1,5 +1,6 @@
+use super::error::ApiError;
 use crate::config::Config;
-use crate::ports::{Blobs, Comments, Sessions, Users, Videos};
+use crate::ports::{BlobUrls, Comments, Sessions, Users, Videos};
 use crate::signing::Signer;
 use std::sync::Arc;
 
@@ -11,7 +12,20 @@ pub struct AppState {
     pub sessions: Arc<dyn Sessions>,
     pub videos: Arc<dyn Videos>,
     pub comments: Arc<dyn Comments>,
-    pub blobs: Arc<dyn Blobs>,
+    /// Signed URLs to the object store; `None` in a Lambda function that serves no
+    /// upload or stream route.
+    pub blob_urls: Option<Arc<dyn BlobUrls>>,
     pub config: Arc<Config>,
     pub cursors: Signer,
+}
+
+impl AppState {
+    /// The URL signer, for the routes that move bytes (uploads, streaming).
+    pub fn blob_urls(&self) -> Result<&Arc<dyn BlobUrls>, ApiError> {
+        self.blob_urls.as_ref().ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!(
+                "this host was built without blob URLs but serves a byte route"
+            ))
+        })
+    }
 }

@@ -37,7 +37,7 @@ pub async fn stream_video(
         return Err(ApiError::NotFound("video"));
     }
     let target = state
-        .blobs
+        .blob_urls()?
         .presign_get(
             &origin.0,
             &video.id,

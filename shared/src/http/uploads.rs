@@ -60,7 +60,7 @@ pub async fn grant_upload(
     let content_type = VideoContentType::parse(&body.content_type)
         .map_err(|_| ApiError::UnsupportedMediaType("content_type must be video/*"))?;
     let request = state
-        .blobs
+        .blob_urls()?
         .presign_put(
             &origin.0,
             &video.id,

@@ -4,7 +4,9 @@
 //! starts), warm invocation latency (median and p99) and peak RSS after the warm
 //! invocations. A tool, not a test: `scripts/bench-functions.sh` runs it.
 //!
-//! Usage: lambda-bench EVENT.json NAME=BINARY... (the first pair is the baseline).
+//! Usage: lambda-bench EVENT.json NAME=BINARY[@EVENT.json]... (the first pair is the
+//! baseline; a binary's own event replaces the default one, for functions that are not
+//! HTTP). An HTTP answer must be a 200; any other answer must not be an error.
 //! Variables named AWS_* and REEL_* are passed on to the functions.
 
 use anyhow::{bail, Context};
@@ -30,11 +32,16 @@ async fn main() -> anyhow::Result<()> {
     let event_path = args
         .next()
         .context("usage: lambda-bench EVENT.json NAME=BINARY...")?;
-    let event: serde_json::Value = serde_json::from_slice(&std::fs::read(&event_path)?)?;
-    let functions: Vec<(String, PathBuf)> = args
-        .map(|a| match a.split_once('=') {
-            Some((name, path)) => Ok((name.to_owned(), PathBuf::from(path))),
-            None => bail!("expected NAME=BINARY, got {a}"),
+    let event = read_event(&event_path)?;
+    let functions: Vec<(String, PathBuf, serde_json::Value)> = args
+        .map(|a| {
+            let Some((name, spec)) = a.split_once('=') else {
+                bail!("expected NAME=BINARY[@EVENT.json], got {a}");
+            };
+            Ok(match spec.split_once('@') {
+                Some((path, own)) => (name.to_owned(), PathBuf::from(path), read_event(own)?),
+                None => (name.to_owned(), PathBuf::from(spec), event.clone()),
+            })
         })
         .collect::<anyhow::Result<_>>()?;
     if functions.is_empty() {
@@ -44,9 +51,9 @@ async fn main() -> anyhow::Result<()> {
         .filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("REEL_"))
         .collect();
     let mut rows = Vec::new();
-    for (name, path) in &functions {
+    for (name, path, event) in &functions {
         eprintln!("measuring {name} ({})", path.display());
-        rows.push(measure(name, path, &env, &event).await?);
+        rows.push(measure(name, path, &env, event).await?);
     }
     print_table(&rows);
     Ok(())
@@ -73,7 +80,7 @@ async fn measure(
         let started = Instant::now();
         let answer = f.invoke_json(event).await?;
         warm.push(started.elapsed());
-        if answer["statusCode"] != 200 {
+        if answer.get("statusCode").is_some_and(|s| s != 200) {
             bail!("{name} answered {answer}");
         }
     }
@@ -85,6 +92,11 @@ async fn measure(
         warm_p99: percentile(&mut warm, 99),
         rss_kib: f.peak_rss_kib()?,
     })
+}
+
+fn read_event(path: &str) -> anyhow::Result<serde_json::Value> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {path}"))?;
+    serde_json::from_slice(&bytes).with_context(|| format!("{path} is not JSON"))
 }
 
 fn percentile(samples: &mut [Duration], p: usize) -> Duration {

@@ -56,7 +56,7 @@ pub struct DynamoComments {
 }
 
 impl DynamoComments {
-    pub(super) fn new(db: Tables) -> Self {
+    pub(crate) fn new(db: Tables) -> Self {
         Self { db }
     }
 

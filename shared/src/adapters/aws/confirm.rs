@@ -3,7 +3,8 @@
 //! In AWS the `video-events` function marks a video ready from the S3 notification; that
 //! notification can lag, and an emulator (moto) sends none at all. So a read that finds
 //! a pending video asks S3 whether the object has landed, and records it if so. Both
-//! paths are idempotent. Only pending videos cost a `HeadObject`.
+//! paths are idempotent. Only pending videos cost a `HeadObject`. A confirmed object
+//! loses its pending tag, so the bucket's lifecycle rule no longer expires it.
 
 use super::blobs::S3Blobs;
 use super::videos::DynamoVideos;
@@ -39,6 +40,10 @@ impl ConfirmingVideos {
             tracing::warn!(%id, content_type = ?info.content_type, "object is not a video; left pending");
             return Ok(None);
         };
+        // The tag goes first: a failure after it leaves the video pending, to be
+        // confirmed again; the other way round could leave a ready video's bytes
+        // tagged for expiry.
+        self.blobs.clear_pending_tag(id).await?;
         if !self.inner.mark_ready(id, info.size, &content_type).await? {
             // The video was deleted before its bytes landed (an upload URL outlives its
             // video): nothing would ever remove this object, so remove it now.

@@ -33,7 +33,7 @@ pub struct DynamoDeletions {
 }
 
 impl DynamoDeletions {
-    pub(super) fn new(db: Tables) -> Self {
+    pub(crate) fn new(db: Tables) -> Self {
         Self { db }
     }
 }

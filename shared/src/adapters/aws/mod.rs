@@ -26,16 +26,17 @@ mod blobs;
 mod comments;
 mod confirm;
 mod deletions;
-mod dynamo;
+pub(crate) mod dynamo;
 mod provision;
 mod queue;
 pub mod schema;
 mod sdk;
 mod sessions;
+mod urls;
 mod users;
 mod videos;
 
-pub use blobs::{object_key, video_of_key, S3Blobs};
+pub use blobs::{object_key, video_of_key, S3Blobs, PENDING_TAG};
 pub use comments::DynamoComments;
 pub use confirm::ConfirmingVideos;
 pub use deletions::DynamoDeletions;
@@ -43,6 +44,7 @@ pub use provision::provision;
 pub use queue::SqsQueue;
 pub use sdk::{emulator_sdk_config, load_sdk_config, sdk_config_loader};
 pub use sessions::DynamoSessions;
+pub use urls::S3Urls;
 pub use users::DynamoUsers;
 pub use videos::DynamoVideos;
 
@@ -97,20 +99,24 @@ pub struct AwsClients {
 }
 
 impl AwsClients {
-    /// S3 uses path-style addressing when an endpoint is overridden (an emulator has no
-    /// wildcard DNS for virtual-hosted buckets).
     pub fn new(sdk: &aws_config::SdkConfig) -> Self {
-        let s3_endpoint_overridden =
-            sdk.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
-        let s3 = aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(s3_endpoint_overridden)
-            .build();
         Self {
             dynamo: aws_sdk_dynamodb::Client::new(sdk),
-            s3: aws_sdk_s3::Client::from_conf(s3),
+            s3: s3_client(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
         }
     }
+}
+
+/// The S3 client, path-style when an endpoint is overridden (an emulator has no wildcard
+/// DNS for virtual-hosted buckets).
+pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let endpoint_overridden =
+        sdk.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(endpoint_overridden)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
 }
 
 /// Every AWS adapter, sharing the clients.
@@ -122,31 +128,30 @@ pub struct AwsAdapters {
     pub comments: Arc<DynamoComments>,
     pub deletions: Arc<DynamoDeletions>,
     pub blobs: Arc<S3Blobs>,
+    pub urls: Arc<S3Urls>,
     pub queue: Arc<SqsQueue>,
 }
 
 impl AwsAdapters {
+    /// Fails without a region or credentials provider (URLs cannot be signed).
     pub fn new(
+        sdk: &aws_config::SdkConfig,
         clients: &AwsClients,
         settings: &AwsSettings,
         config: &crate::config::Config,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
         let dynamo = dynamo::Tables::new(clients.dynamo.clone(), settings);
-        let blobs = Arc::new(S3Blobs::new(
-            clients.s3.clone(),
-            &settings.bucket,
-            config.upload_url_ttl_secs,
-            config.stream_url_ttl_secs,
-        ));
+        let blobs = Arc::new(S3Blobs::new(clients.s3.clone(), &settings.bucket));
         let videos = Arc::new(DynamoVideos::new(dynamo.clone()));
-        Self {
+        Ok(Self {
             users: Arc::new(DynamoUsers::new(dynamo.clone())),
             sessions: Arc::new(DynamoSessions::new(dynamo.clone())),
             videos: Arc::new(ConfirmingVideos::new(videos, blobs.clone())),
             comments: Arc::new(DynamoComments::new(dynamo.clone())),
             deletions: Arc::new(DynamoDeletions::new(dynamo)),
             blobs,
+            urls: Arc::new(S3Urls::configured(sdk, settings, config)?),
             queue: Arc::new(SqsQueue::new(clients.sqs.clone(), settings)),
-        }
+        })
     }
 }

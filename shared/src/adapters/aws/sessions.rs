@@ -28,7 +28,7 @@ pub struct DynamoSessions {
 }
 
 impl DynamoSessions {
-    pub(super) fn new(db: Tables) -> Self {
+    pub(crate) fn new(db: Tables) -> Self {
         Self { db }
     }
 }

@@ -46,7 +46,7 @@ pub struct DynamoUsers {
 }
 
 impl DynamoUsers {
-    pub(super) fn new(db: Tables) -> Self {
+    pub(crate) fn new(db: Tables) -> Self {
         Self { db }
     }
 

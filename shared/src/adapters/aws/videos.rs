@@ -60,7 +60,7 @@ pub struct DynamoVideos {
 }
 
 impl DynamoVideos {
-    pub(super) fn new(db: Tables) -> Self {
+    pub(crate) fn new(db: Tables) -> Self {
         Self { db }
     }
 }

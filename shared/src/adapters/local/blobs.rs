@@ -3,7 +3,7 @@
 //! protocol against both stores.
 
 use crate::domain::{Timestamp, VideoContentType, VideoId};
-use crate::ports::{Blobs, PresignedRequest};
+use crate::ports::{BlobUrls, Blobs, PresignedRequest};
 use crate::signing::Signer;
 use anyhow::Context;
 use async_trait::async_trait;
@@ -234,7 +234,7 @@ async fn sync_dir(dir: &Path) -> anyhow::Result<()> {
 }
 
 #[async_trait]
-impl Blobs for LocalBlobs {
+impl BlobUrls for LocalBlobs {
     async fn presign_put(
         &self,
         origin: &str,
@@ -280,7 +280,10 @@ impl Blobs for LocalBlobs {
             expires,
         })
     }
+}
 
+#[async_trait]
+impl Blobs for LocalBlobs {
     async fn delete(&self, video: &VideoId) -> anyhow::Result<()> {
         match tokio::fs::remove_file(self.path(video)).await {
             Ok(()) => Ok(()),

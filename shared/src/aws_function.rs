@@ -1,0 +1,120 @@
+//! What one Lambda function builds at init: the SDK configuration once, the DynamoDB
+//! client every function uses, and then only the other clients and adapters its own code
+//! calls, so its binary links (and its cold start builds) nothing else. Only the
+//! functions that call S3 (`video-events`, `deletion-worker`) carry the S3 SDK, the
+//! heaviest of the three; the upload and stream routes only sign URLs ([`S3Urls`]).
+//! `AwsHost` is the whole-site counterpart, for `reel serve --backend aws`.
+
+use crate::adapters::aws::dynamo::Tables;
+use crate::adapters::aws::AwsSettings;
+use crate::adapters::aws::{
+    load_sdk_config, s3_client, schema, ConfirmingVideos, DynamoComments, DynamoDeletions,
+    DynamoSessions, DynamoUsers, DynamoVideos, S3Blobs, S3Urls, SqsQueue,
+};
+use crate::config::Config;
+use crate::http::AppState;
+use crate::jobs::{Dispatcher, Worker};
+use crate::signing::Signer;
+use anyhow::Context;
+use std::sync::Arc;
+
+pub struct AwsFunction {
+    sdk: aws_config::SdkConfig,
+    settings: AwsSettings,
+    config: Arc<Config>,
+    tables: Tables,
+}
+
+impl AwsFunction {
+    /// The environment's SDK configuration and `REEL_*` resources.
+    pub async fn from_env(config: &Config) -> Self {
+        Self::new(load_sdk_config().await, AwsSettings::from_env(), config)
+    }
+
+    pub fn new(sdk: aws_config::SdkConfig, settings: AwsSettings, config: &Config) -> Self {
+        let tables = Tables::new(aws_sdk_dynamodb::Client::new(&sdk), &settings);
+        Self {
+            sdk,
+            settings,
+            config: Arc::new(config.clone()),
+            tables,
+        }
+    }
+
+    /// The handlers' state for a function whose routes move no bytes (users, sessions,
+    /// comments, web). Videos read as the table has them: `video-events` marks them
+    /// ready when S3 reports their object.
+    pub fn metadata_state(&self) -> anyhow::Result<AppState> {
+        self.state()
+    }
+
+    /// The handlers' state for the functions that grant uploads and stream (videos,
+    /// stream): with presigned URLs to the bucket.
+    pub fn object_state(&self) -> anyhow::Result<AppState> {
+        let urls = S3Urls::configured(&self.sdk, &self.settings, &self.config)?;
+        let mut state = self.state()?;
+        state.blob_urls = Some(Arc::new(urls));
+        Ok(state)
+    }
+
+    /// Without URLs. (Not a parameter: LLVM fills an empty option's vtable slot with
+    /// whatever vtable the other callers pass, which would link S3 into every function.)
+    fn state(&self) -> anyhow::Result<AppState> {
+        let key = self
+            .config
+            .cursor_key
+            .context("REEL_CURSOR_KEY (32 bytes, base64) is required on AWS")?;
+        Ok(AppState {
+            users: Arc::new(DynamoUsers::new(self.tables.clone())),
+            sessions: Arc::new(DynamoSessions::new(self.tables.clone())),
+            videos: Arc::new(DynamoVideos::new(self.tables.clone())),
+            comments: Arc::new(DynamoComments::new(self.tables.clone())),
+            blob_urls: None,
+            config: self.config.clone(),
+            cursors: Signer::new(key),
+        })
+    }
+
+    fn blobs(&self) -> Arc<S3Blobs> {
+        Arc::new(S3Blobs::new(s3_client(&self.sdk), &self.settings.bucket))
+    }
+
+    /// For `video-events`: videos that turn ready when their object is confirmed.
+    pub fn confirming_videos(&self) -> ConfirmingVideos {
+        let videos = Arc::new(DynamoVideos::new(self.tables.clone()));
+        ConfirmingVideos::new(videos, self.blobs())
+    }
+
+    /// For `deletion-dispatcher`: pending records to the SQS queue.
+    pub fn dispatcher(&self) -> Dispatcher {
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        Dispatcher::new(
+            Arc::new(DynamoDeletions::new(self.tables.clone())),
+            Arc::new(SqsQueue::new(sqs, &self.settings)),
+            self.config.deletion_grace_secs,
+        )
+    }
+
+    /// For `deletion-worker`: objects, comments, then records. Lambda's SQS event source
+    /// receives and acknowledges, so the worker needs no SQS client of its own.
+    pub fn worker(&self) -> Worker {
+        Worker::new(
+            self.blobs(),
+            Arc::new(DynamoComments::new(self.tables.clone())),
+            Arc::new(DynamoDeletions::new(self.tables.clone())),
+        )
+    }
+
+    /// Opens the connection to DynamoDB (DNS, TCP, TLS, root certificates) in the
+    /// background, so the first request finds it in the pool without delaying the
+    /// function's readiness. A failure only means the first request connects itself.
+    pub fn warm_up(&self) {
+        let client = self.tables.client.clone();
+        let table = self.settings.table(&schema::USERS);
+        tokio::spawn(async move {
+            if let Err(e) = client.describe_table().table_name(table).send().await {
+                tracing::warn!(cause = %aws_sdk_dynamodb::error::DisplayErrorContext(&e), "warming up the DynamoDB connection failed");
+            }
+        });
+    }
+}
