@@ -16,7 +16,7 @@ cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-# moto (AWS emulator) and cfn-lint, pinned, in the project's ignored .venv.
+# moto (AWS emulator), cfn-lint and checkov, pinned, in the project's ignored .venv.
 echo "== Python test tools (.venv)"
 need python3 "install Python 3 with venv (Debian: apt-get install python3 python3-venv)"
 if ! cmp -s scripts/requirements-test.txt .venv/.installed 2>/dev/null; then
@@ -25,8 +25,8 @@ if ! cmp -s scripts/requirements-test.txt .venv/.installed 2>/dev/null; then
   cp scripts/requirements-test.txt .venv/.installed
 fi
 
-echo "== cfn-lint template.yaml"
-.venv/bin/cfn-lint template.yaml
+echo "== template.yaml: cfn-lint and checkov"
+bash scripts/lint-template.sh
 
 echo "== cargo test"
 cargo test --workspace --locked

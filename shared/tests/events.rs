@@ -14,7 +14,7 @@ use reel::http::{function_app, Function};
 use reel::lambda::{EventBridgeEvent, S3Event, SqsEvent};
 use reel::ports::{Queue, Session, TimeWindow};
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 const MP4: &[u8] = include_bytes!("fixtures/sample.mp4");
@@ -454,4 +454,439 @@ async fn a_scheduled_event_dispatches_due_deletions_to_the_queue() {
         0,
         "not again within the grace period"
     );
+}
+
+// ---------- template.yaml against the code: IAM, routes ----------
+
+/// Records which AWS operations run inside an `iam_scope{function=...}` span: the SDK
+/// opens a `DynamoDB.PutItem`-style span around every operation it sends.
+mod recorder {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::Mutex;
+    use tracing::span::{Attributes, Id};
+    use tracing::Subscriber;
+    use tracing_subscriber::layer::{Context, Layer};
+    use tracing_subscriber::registry::LookupSpan;
+
+    /// function → {(service, operation)}
+    pub static CALLS: Mutex<BTreeMap<String, BTreeSet<(String, String)>>> =
+        Mutex::new(BTreeMap::new());
+
+    struct Scope(String);
+
+    #[derive(Default)]
+    struct FunctionField(Option<String>);
+
+    impl tracing::field::Visit for FunctionField {
+        fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+            if field.name() == "function" {
+                self.0 = Some(value.to_owned());
+            }
+        }
+        fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+    }
+
+    pub struct Recorder;
+
+    impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Recorder {
+        fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+            let Some(span) = ctx.span(id) else { return };
+            let name = attrs.metadata().name();
+            if name == "iam_scope" {
+                let mut field = FunctionField::default();
+                attrs.record(&mut field);
+                if let Some(function) = field.0 {
+                    span.extensions_mut().insert(Scope(function));
+                }
+                return;
+            }
+            let Some((service, operation)) = name.split_once('.') else {
+                return;
+            };
+            if !["DynamoDB", "S3", "SQS"].contains(&service) {
+                return;
+            }
+            let function = span
+                .scope()
+                .skip(1)
+                .find_map(|s| s.extensions().get::<Scope>().map(|f| f.0.clone()));
+            if let Some(function) = function {
+                CALLS
+                    .lock()
+                    .unwrap()
+                    .entry(function)
+                    .or_default()
+                    .insert((service.to_owned(), operation.to_owned()));
+            }
+        }
+    }
+
+    pub fn install() {
+        use tracing_subscriber::prelude::*;
+        static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+        INSTALLED.get_or_init(|| {
+            tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Recorder))
+                .expect("no other subscriber in this test binary");
+        });
+    }
+}
+
+fn template() -> serde_yaml::Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
+    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// `video-events` → `VideoEventsFunction`.
+fn resource_of(function: &str) -> String {
+    let camel: String = function
+        .split('-')
+        .map(|w| w[..1].to_uppercase() + &w[1..])
+        .collect();
+    format!("{camel}Function")
+}
+
+fn untagged(value: &serde_yaml::Value) -> &serde_yaml::Value {
+    match value {
+        serde_yaml::Value::Tagged(tagged) => &tagged.value,
+        other => other,
+    }
+}
+
+/// Every action a function's inline policies allow.
+fn granted_actions(template: &serde_yaml::Value, function: &str) -> BTreeSet<String> {
+    let resource = &template["Resources"][resource_of(function).as_str()];
+    let mut actions = BTreeSet::new();
+    for policy in resource["Properties"]["Policies"].as_sequence().unwrap() {
+        for statement in policy["Statement"].as_sequence().unwrap() {
+            assert_eq!(statement["Effect"], "Allow", "{function}");
+            match untagged(&statement["Action"]) {
+                serde_yaml::Value::Sequence(list) => {
+                    actions.extend(list.iter().map(|a| a.as_str().unwrap().to_owned()))
+                }
+                single => {
+                    actions.insert(single.as_str().unwrap().to_owned());
+                }
+            }
+        }
+    }
+    actions
+}
+
+/// The IAM actions one SDK operation needs.
+fn actions_of(service: &str, operation: &str) -> Vec<String> {
+    let prefix = service.to_lowercase();
+    let action = match (service, operation) {
+        ("S3", "HeadObject") => "GetObject",
+        ("S3", "DeleteObjects") => "DeleteObject",
+        ("SQS", "SendMessageBatch") => "SendMessage",
+        ("SQS", "DeleteMessageBatch") => "DeleteMessage",
+        // Authorised by the actions of its items (checked separately).
+        ("DynamoDB", "TransactWriteItems") => return Vec::new(),
+        (_, op) => op,
+    };
+    vec![format!("{prefix}:{action}")]
+}
+
+/// Actions a function holds without calling them itself, and why.
+fn granted_without_a_call(function: &str) -> Vec<&'static str> {
+    // AwsFunction::warm_up opens the DynamoDB connection (a spawned task: unscoped).
+    let mut actions = vec!["dynamodb:DescribeTable"];
+    actions.extend(match function {
+        // Presigned URLs: S3 checks the signer's rights when the client uses them.
+        "videos" => vec!["s3:PutObject", "s3:PutObjectTagging"],
+        "stream" => vec!["s3:GetObject"],
+        // Lambda's event source mapping polls and deletes with the function's role.
+        "deletion-worker" => vec![
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+        ],
+        _ => vec![],
+    });
+    actions
+}
+
+const FUNCTIONS: [&str; 9] = [
+    "users",
+    "sessions",
+    "videos",
+    "comments",
+    "stream",
+    "web",
+    "video-events",
+    "deletion-dispatcher",
+    "deletion-worker",
+];
+
+/// Serves every event of every function with each operation the SDK sends recorded,
+/// then holds each function's policy to them: every call is allowed, and every allowed
+/// action is one some call needs (or one of `granted_without_a_call`'s). Resources are
+/// not compared, only actions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_function_is_granted_exactly_the_actions_its_code_calls() {
+    use tracing::Instrument;
+    recorder::install();
+    let scope = |function: &str| tracing::info_span!("iam_scope", function = function);
+    for (function, path) in http_event_files() {
+        let host = seeded_host().await;
+        let event = read_json(&path);
+        invoke(function_of(&function), &host, &event)
+            .instrument(scope(&function))
+            .await;
+    }
+    // video-events: an upload lands; the notification confirms it.
+    let host = fresh_host().await;
+    let alice = user(ALICE, "alice", &PasswordHash::from_stored("x".into()));
+    let v = video(VIDEO, &alice, "Holiday");
+    reel::ports::Videos::create(&*host.adapters.videos, &v)
+        .await
+        .unwrap();
+    upload_mp4_as_a_client_would(&host, &v.id).await;
+    let mut created = read_json(&events_dir().join("s3-object-created.json"));
+    created["Records"][0]["s3"]["bucket"]["name"] = host.adapters.blobs.bucket().into();
+    let s3: S3Event = serde_json::from_value(created).unwrap();
+    reel::lambda::on_objects_created(&host.function().confirming_videos(), s3)
+        .instrument(scope("video-events"))
+        .await
+        .unwrap();
+    // ...and the bytes of a video deleted before they landed are removed.
+    let doomed = video(PENDING_VIDEO, &alice, "Gone");
+    reel::ports::Videos::create(&*host.adapters.videos, &doomed)
+        .await
+        .unwrap();
+    upload_mp4_as_a_client_would(&host, &doomed.id).await;
+    reel::ports::Videos::delete(&*host.adapters.videos, &doomed.id, Timestamp::now())
+        .await
+        .unwrap();
+    let mut late = read_json(&events_dir().join("s3-object-created.json"));
+    late["Records"][0]["s3"]["bucket"]["name"] = host.adapters.blobs.bucket().into();
+    late["Records"][0]["s3"]["object"]["key"] = object_key(&doomed.id).into();
+    let s3: S3Event = serde_json::from_value(late).unwrap();
+    reel::lambda::on_objects_created(&host.function().confirming_videos(), s3)
+        .instrument(scope("video-events"))
+        .await
+        .unwrap();
+    assert!(host
+        .adapters
+        .blobs
+        .head(&doomed.id)
+        .await
+        .unwrap()
+        .is_none());
+    // deletion-dispatcher, then deletion-worker, on hidden videos.
+    let host = fresh_host().await;
+    let batch = read_json(&events_dir().join("sqs-deletion-batch.json"));
+    doomed_videos(&host, &batch).await;
+    reel::lambda::on_schedule(&host.function().dispatcher())
+        .instrument(scope("deletion-dispatcher"))
+        .await
+        .unwrap();
+    let sqs: SqsEvent = serde_json::from_value(batch).unwrap();
+    reel::lambda::on_deletion_batch(&host.function().worker(), sqs)
+        .instrument(scope("deletion-worker"))
+        .await;
+
+    let calls = recorder::CALLS.lock().unwrap().clone();
+    let template = template();
+    let mut problems = Vec::new();
+    for function in FUNCTIONS {
+        let granted = granted_actions(&template, function);
+        let called = calls.get(function).cloned().unwrap_or_default();
+        let mut needed: BTreeSet<String> =
+            called.iter().flat_map(|(s, o)| actions_of(s, o)).collect();
+        let mut justified = needed.clone();
+        justified.extend(
+            granted_without_a_call(function)
+                .into_iter()
+                .map(String::from),
+        );
+        if called.contains(&("S3".into(), "HeadObject".into())) {
+            // Without it S3 answers 403, not 404, for an object not uploaded yet.
+            justified.insert("s3:ListBucket".into());
+        }
+        if called.contains(&("DynamoDB".into(), "TransactWriteItems".into())) {
+            let items = ["PutItem", "DeleteItem", "UpdateItem", "ConditionCheckItem"];
+            let granted_items: Vec<_> = items
+                .iter()
+                .map(|a| format!("dynamodb:{a}"))
+                .filter(|a| granted.contains(a))
+                .collect();
+            if granted_items.is_empty() {
+                problems.push(format!("{function}: a transaction but no item action"));
+            }
+            justified.extend(granted_items.iter().cloned());
+            needed.extend(granted_items);
+        }
+        for missing in needed.difference(&granted) {
+            problems.push(format!("{function} calls {missing} without the grant"));
+        }
+        for extra in granted.difference(&justified) {
+            problems.push(format!(
+                "{function} is granted {extra}, which no call needs"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}\ncalls: {calls:#?}");
+}
+
+/// (method, path) → function, from the functions' `HttpApi` events in the template.
+fn template_routes(template: &serde_yaml::Value) -> BTreeMap<(String, String), String> {
+    let mut routes = BTreeMap::new();
+    for function in FUNCTIONS {
+        let resource = &template["Resources"][resource_of(function).as_str()];
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for event in events.values().filter(|e| e["Type"] == "HttpApi") {
+            let route = (
+                event["Properties"]["Method"]
+                    .as_str()
+                    .unwrap()
+                    .to_uppercase(),
+                event["Properties"]["Path"].as_str().unwrap().to_owned(),
+            );
+            let previous = routes.insert(route.clone(), function.to_owned());
+            assert!(previous.is_none(), "{route:?} is routed twice");
+        }
+    }
+    routes
+}
+
+/// Whether the function's router has the route (anything but the fallback's 404 or a
+/// 405 means it does). axum answers HEAD wherever it routes GET, and a HEAD reply has
+/// no body to tell the fallback apart, so HEAD is asked as GET.
+async fn serves(function: Function, host: &AwsHost, method: &str, path: &str) -> bool {
+    use tower::ServiceExt;
+    let method = if method == "HEAD" { "GET" } else { method };
+    let aws = host.function();
+    let state = if function.serves_bytes() {
+        aws.object_state()
+    } else {
+        aws.metadata_state()
+    };
+    let concrete = path
+        .replace("{user_name}", "alice")
+        .replace("{vid}", VIDEO)
+        .replace("{cid}", COMMENT)
+        .replace("{version}", "0")
+        .replace("{file}", "app.css");
+    let request = axum::http::Request::builder()
+        .method(method)
+        .uri(concrete)
+        .header("x-session-id", SESSIONS[0].1)
+        .body(axum::body::Body::from("{}"))
+        .unwrap();
+    let response = function_app(function.router(), state.unwrap())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let fallback =
+        serde_json::from_slice::<Value>(&body).is_ok_and(|b| b["error"] == "route not found");
+    status != axum::http::StatusCode::METHOD_NOT_ALLOWED && !(status == 404 && fallback)
+}
+
+/// Every route a function's router serves is routed to that function by the template,
+/// and every route of the template is served by the function it names. `/healthz`,
+/// which every function answers, is the web function's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_templates_routes_are_the_routers_routes() {
+    let template = template();
+    let routed = template_routes(&template);
+    let host = seeded_host().await;
+    let openapi = read_json(&events_dir().join("http/web/openapi.200.json"));
+    let reply = invoke(Function::Web, &host, &openapi).await;
+    let doc: Value = serde_json::from_str(reply["body"].as_str().unwrap()).unwrap();
+    let mut candidates: BTreeSet<(String, String)> = routed.keys().cloned().collect();
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            candidates.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    for page in ["/", "/userhome", "/watch/{vid}", "/static/{version}/{file}"] {
+        candidates.insert(("GET".into(), page.into()));
+    }
+    candidates.insert(("HEAD".into(), "/videos/{vid}".into()));
+    let functions = [
+        Function::Users,
+        Function::Sessions,
+        Function::Videos,
+        Function::Comments,
+        Function::Stream,
+        Function::Web,
+    ];
+    for (method, path) in &candidates {
+        let mut owners = Vec::new();
+        for f in functions {
+            if serves(f, &host, method, path).await {
+                owners.push(format!("{f:?}").to_lowercase());
+            }
+        }
+        let in_template = routed.get(&(method.clone(), path.clone()));
+        if path == "/healthz" {
+            assert_eq!(owners.len(), functions.len(), "every function answers it");
+            assert_eq!(in_template.map(String::as_str), Some("web"));
+            continue;
+        }
+        assert_eq!(
+            owners.iter().collect::<Vec<_>>(),
+            in_template.into_iter().collect::<Vec<_>>(),
+            "{method} {path}: served by {owners:?}, routed to {in_template:?}"
+        );
+    }
+}
+
+/// Every variable a function's code needs is set on it, and every `REEL_*` variable the
+/// template sets is one the code reads (a misspelt name would silently default).
+#[test]
+fn every_function_gets_the_environment_its_code_reads() {
+    let template = template();
+    let global = &template["Globals"]["Function"]["Environment"]["Variables"];
+    let sources: String = ["src", "src/adapters/aws", "src/http"]
+        .iter()
+        .flat_map(|dir| {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path())
+        })
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    for function in FUNCTIONS {
+        let own = &template["Resources"][resource_of(function).as_str()]["Properties"]
+            ["Environment"]["Variables"];
+        let mut set = BTreeSet::new();
+        for vars in [global, own] {
+            if let Some(vars) = vars.as_mapping() {
+                set.extend(vars.keys().map(|k| k.as_str().unwrap().to_owned()));
+            }
+        }
+        let mut needed = vec![
+            "REEL_TABLE_PREFIX",
+            "REEL_FUNCTION",
+            "REEL_METRICS_NAMESPACE",
+            "REEL_LOG_FORMAT",
+        ];
+        let http = ["users", "sessions", "videos", "comments", "stream", "web"];
+        if http.contains(&function) {
+            needed.push("REEL_CURSOR_KEY");
+        }
+        if ["videos", "stream", "video-events", "deletion-worker"].contains(&function) {
+            needed.push("REEL_BUCKET");
+        }
+        if function == "deletion-dispatcher" {
+            needed.push("REEL_DELETION_QUEUE");
+        }
+        for var in needed {
+            assert!(set.contains(var), "{function} lacks {var}");
+        }
+        for var in set.iter().filter(|v| v.starts_with("REEL_")) {
+            assert!(
+                sources.contains(&format!("\"{var}\"")),
+                "{function}: the code never reads {var}"
+            );
+        }
+    }
 }
