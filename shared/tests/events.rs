@@ -890,3 +890,91 @@ fn every_function_gets_the_environment_its_code_reads() {
         }
     }
 }
+
+// ---------- the same events through the real binaries, under the Runtime API ----------
+
+/// What a function binary needs to reach `host`'s tables, bucket and queue on moto.
+fn binary_env(host: &AwsHost) -> Vec<(String, String)> {
+    let moto = reel_testkit::moto::shared();
+    [
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+        (
+            "AWS_ACCESS_KEY_ID",
+            reel_testkit::moto::ACCESS_KEY_ID.into(),
+        ),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            reel_testkit::moto::SECRET_ACCESS_KEY.into(),
+        ),
+        ("AWS_REGION", reel_testkit::moto::REGION.into()),
+        ("REEL_TABLE_PREFIX", host.settings.table_prefix.clone()),
+        ("REEL_BUCKET", host.settings.bucket.clone()),
+        ("REEL_DELETION_QUEUE", host.settings.queue_name.clone()),
+        // fresh_host's cursor key, [7; 32].
+        (
+            "REEL_CURSOR_KEY",
+            "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=".into(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+async fn run_binary(function: &str, host: &AwsHost, event: &Value) -> Value {
+    let binary = reel_testkit::binaries::binary(&format!("reel-{function}"));
+    let mut process = reel_testkit::runtime_api::LambdaProcess::spawn(&binary, &binary_env(host))
+        .await
+        .unwrap();
+    process.invoke_json(event).await.unwrap_or_else(|e| {
+        panic!("{function} failed the event: {e:#}");
+    })
+}
+
+/// Every file of `events/`, handed by the Runtime API emulator to the compiled binary
+/// of its function (its own init, clients and `lambda_http`/`lambda_runtime` loop).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_file_passes_through_its_function_binary() {
+    for (function, path) in http_event_files() {
+        let host = seeded_host().await;
+        let reply = run_binary(&function, &host, &read_json(&path)).await;
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let (status, code) = expectation(&path);
+        let raw = reply["body"].as_str().unwrap_or("");
+        assert_eq!(reply["statusCode"], status, "{function}/{name}: {raw}");
+        let body: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
+        match code {
+            Some(code) => assert_eq!(body["error_code"], code.as_str(), "{function}/{name}"),
+            None => check_success_body(name.split('.').next().unwrap(), &reply, &body),
+        }
+    }
+
+    // S3 ObjectCreated → video-events: the video turns ready.
+    use reel::ports::Videos;
+    let host = fresh_host().await;
+    let alice = user(ALICE, "alice", &PasswordHash::from_stored("x".into()));
+    let v = video(VIDEO, &alice, "Holiday");
+    host.adapters.videos.create(&v).await.unwrap();
+    upload_mp4_as_a_client_would(&host, &v.id).await;
+    let mut created = read_json(&events_dir().join("s3-object-created.json"));
+    created["Records"][0]["s3"]["bucket"]["name"] = host.adapters.blobs.bucket().into();
+    run_binary("video-events", &host, &created).await;
+    let ready = host.adapters.videos.get(&v.id).await.unwrap().unwrap();
+    assert_eq!(ready.status, VideoStatus::Ready);
+
+    // EventBridge tick → deletion-dispatcher; SQS batch → deletion-worker.
+    let host = fresh_host().await;
+    let mut batch = read_json(&events_dir().join("sqs-deletion-batch.json"));
+    let ids = doomed_videos(&host, &batch).await;
+    let tick = read_json(&events_dir().join("eventbridge-scheduled.json"));
+    run_binary("deletion-dispatcher", &host, &tick).await;
+    let queued = host.adapters.queue.receive(10, 30).await.unwrap();
+    assert_eq!(queued.len(), ids.len());
+    batch["Records"][1]["body"] = "not a video id".into();
+    let answer = run_binary("deletion-worker", &host, &batch).await;
+    assert_eq!(
+        answer["batchItemFailures"],
+        serde_json::json!([{"itemIdentifier": batch["Records"][1]["messageId"]}])
+    );
+    assert!(host.adapters.blobs.head(&ids[0]).await.unwrap().is_none());
+}

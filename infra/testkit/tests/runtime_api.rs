@@ -4,7 +4,6 @@
 use reel_testkit::runtime_api::LambdaProcess;
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 /// An API Gateway HTTP API (payload v2) request event.
 fn http_event(method: &str, path: &str, session: Option<&str>, body: Option<Value>) -> Value {
@@ -128,45 +127,8 @@ async fn unknown_request_ids_and_init_errors_are_answered_like_lambda() {
     assert!(f.init_error().unwrap().contains("Runtime.ConfigError"));
 }
 
-/// A function binary of the workspace, built (debug) on first use with the `reel`
-/// binary that provisions moto.
 fn function(name: &str) -> PathBuf {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    BUILT.get_or_init(|| {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut build = std::process::Command::new(cargo);
-        build
-            .current_dir(&root)
-            .args(["build", "--quiet", "-p", "reel-local"]);
-        // The variables cargo sets for this test would reach the nested build's build
-        // scripts and make them (ring, rustls, ...) rebuild on every run.
-        for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy().into_owned();
-            let keep = ["CARGO_HOME", "CARGO_TARGET_DIR"].contains(&key.as_str());
-            if (key.starts_with("CARGO_") && !keep) || key == "OUT_DIR" {
-                build.env_remove(key);
-            }
-        }
-        for f in [
-            "users",
-            "sessions",
-            "videos",
-            "comments",
-            "stream",
-            "video-events",
-        ] {
-            build.args(["-p", &format!("reel-{f}")]);
-        }
-        assert!(
-            build.status().unwrap().success(),
-            "building the functions failed"
-        );
-    });
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    target.join("debug").join(name)
+    reel_testkit::binaries::binary(name)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
