@@ -13,6 +13,7 @@ pub mod http;
 pub mod jobs;
 pub mod lambda;
 pub mod local_host;
+pub mod metrics;
 pub mod ports;
 pub mod signing;
 pub mod telemetry;

@@ -245,6 +245,8 @@ async fn upload(
         return Err(ApiError::NotFound("video"));
     }
     tracing::info!(video = %video, bytes = written, "upload stored");
+    // Embedded storage's counterpart of `video-events` making a video ready.
+    crate::metrics::count(crate::metrics::Metric::UploadsCompleted, 1);
     let etag = format!("\"{video}-{written:x}\"");
     Ok((StatusCode::OK, [(header::ETAG, header_value(&etag)?)]).into_response())
 }

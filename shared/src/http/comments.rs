@@ -8,6 +8,7 @@ use super::reply::Reply;
 use super::state::AppState;
 use super::videos::{check_author_id, existing_video};
 use crate::domain::{Comment, CommentContent, CommentId, Timestamp};
+use crate::metrics::{self, Metric};
 use crate::ports::TimeWindow;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -55,6 +56,7 @@ pub async fn post_comment(
         .create(&comment)
         .await
         .map_err(ApiError::Db)?;
+    metrics::count(Metric::Comments, 1);
     Ok(Reply(StatusCode::CREATED, CommentView::from(&comment)))
 }
 

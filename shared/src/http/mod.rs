@@ -22,10 +22,11 @@ pub mod web;
 
 pub use state::AppState;
 
+use crate::metrics;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::{header, HeaderName, HeaderValue, Request};
 use axum::Router;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -180,13 +181,40 @@ pub mod function_routes {
 }
 
 /// One function's app: its feature's routes, health, and the same limits and layers as
-/// the local server, so a route answers alike on both hosts.
+/// the local server, so a route answers alike on both hosts; outermost, the `Latency`
+/// metric of every request (only here: the local server has its request log line).
 pub fn function_app(feature: Router<AppState>, state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
     let app = api_limits(feature, timeout)
         .merge(health::router())
         .with_state(state);
-    with_common_layers(app)
+    with_common_layers(app).layer(axum::middleware::from_fn(latency_metric))
+}
+
+/// Emits [`metrics::Metric::Latency`]: the time to the response's head (a body is not
+/// waited for), with the route template, status and `x-request-id` as properties.
+async fn latency_metric(
+    request: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    let ms = started.elapsed().as_micros() as f64 / 1000.0;
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok());
+    metrics::latency(
+        ms,
+        route.as_deref().unwrap_or("unmatched"),
+        response.status().as_u16(),
+        request_id,
+    );
+    response
 }
 
 /// A handler panic becomes a 500 `004` in the envelope (and one error log line), not a

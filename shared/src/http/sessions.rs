@@ -7,6 +7,7 @@ use super::passwords;
 use super::reply::json;
 use super::state::AppState;
 use crate::domain::{Password, SessionId, Timestamp, User, UserName};
+use crate::metrics::{self, Metric};
 use crate::ports::Session;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -90,8 +91,8 @@ pub async fn sign_in(
         ));
     }
     // Malformed names and passwords cannot match any account: same answer as a wrong one.
-    let name = UserName::parse(&body.user_name).map_err(|_| ApiError::Unauthorized)?;
-    let password = Password::parse(&body.pwd).map_err(|_| ApiError::Unauthorized)?;
+    let name = UserName::parse(&body.user_name).map_err(|_| refused())?;
+    let password = Password::parse(&body.pwd).map_err(|_| refused())?;
     let now = Timestamp::now();
     let since = now.plus_seconds(-state.config.sign_in_window_secs);
     let failures = state
@@ -116,9 +117,16 @@ pub async fn sign_in(
                 .record_sign_in_failure(&name, &client, now)
                 .await
                 .map_err(ApiError::Db)?;
-            Err(ApiError::Unauthorized)
+            Err(refused())
         }
     }
+}
+
+/// A sign-in refused for its credentials (401), counted as [`Metric::SignInFailures`].
+/// A throttled one (429) is not: it is turned away before any password is checked.
+fn refused() -> ApiError {
+    metrics::count(Metric::SignInFailures, 1);
+    ApiError::Unauthorized
 }
 
 /// Sign out: ends the presenting session.

@@ -5,6 +5,7 @@ use super::extract::{ApiPath, AuthUser, Origin};
 use super::state::AppState;
 use super::videos::existing_video;
 use crate::domain::{Timestamp, VideoStatus};
+use crate::metrics::{self, Metric};
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -47,6 +48,7 @@ pub async fn stream_video(
         .await
         .map_err(ApiError::Internal)?;
     let location = HeaderValue::from_str(&target.url).map_err(|e| ApiError::Internal(e.into()))?;
+    metrics::count(Metric::StreamRedirects, 1);
     Ok((
         StatusCode::TEMPORARY_REDIRECT,
         [

@@ -8,6 +8,7 @@ use super::reply::Reply;
 use super::state::AppState;
 use super::videos::existing_video;
 use crate::domain::{Timestamp, VideoContentType, VideoStatus};
+use crate::metrics::{self, Metric};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -70,6 +71,7 @@ pub async fn grant_upload(
         )
         .await
         .map_err(ApiError::Internal)?;
+    metrics::count(Metric::UploadGrants, 1);
     Ok(Reply(
         StatusCode::OK,
         UploadGrant {

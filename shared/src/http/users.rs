@@ -8,6 +8,7 @@ use super::reply::Reply;
 use super::sessions::{clear_cookie, start_session};
 use super::state::AppState;
 use crate::domain::{Password, Timestamp, User, UserId, UserName};
+use crate::metrics::{self, Metric};
 use crate::ports::StoreError;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -46,6 +47,7 @@ pub async fn sign_up(
         StoreError::Backend(e) => ApiError::Db(e),
     })?;
     tracing::info!(user = %user.name, "signed up");
+    metrics::count(Metric::SignUps, 1);
     start_session(&state, &user, &origin, StatusCode::CREATED).await
 }
 

@@ -1,4 +1,5 @@
 use crate::domain::VideoId;
+use crate::metrics::{self, Metric};
 use crate::ports::{Blobs, Comments, Deletions, QueueMessage};
 use anyhow::Context;
 use std::sync::Arc;
@@ -90,6 +91,9 @@ impl Worker {
                 }
             }
         }
+        // Once per batch, failures too when there are none: a zero is a data point.
+        metrics::count(Metric::DeletionsDone, outcome.done.len() as u64);
+        metrics::count(Metric::DeletionsFailed, outcome.failed.len() as u64);
         outcome
     }
 }

@@ -1,4 +1,5 @@
 use crate::adapters::aws::{video_of_key, ConfirmingVideos};
+use crate::metrics::{self, Metric};
 use aws_lambda_events::event::s3::S3Event;
 
 /// S3 `ObjectCreated` → the video turns `ready` with the object's size and type.
@@ -22,7 +23,8 @@ pub async fn on_objects_created(videos: &ConfirmingVideos, event: S3Event) -> an
         };
         match videos.confirm(&video).await? {
             Some((size, content_type)) => {
-                tracing::info!(%video, size, content_type = content_type.as_str(), "video ready")
+                tracing::info!(%video, size, content_type = content_type.as_str(), "video ready");
+                metrics::count(Metric::UploadsCompleted, 1);
             }
             None => tracing::info!(%video, "video not made ready (deleted, or not a video)"),
         }
