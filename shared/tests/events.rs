@@ -223,21 +223,27 @@ fn check_success_body(case: &str, reply: &Value, body: &Value) {
     }
 }
 
+/// The reply is the one the event file's name promises: its status, and its error code
+/// or the success body of its case.
+fn check_reply(function: &str, path: &Path, reply: &Value) {
+    let name = path.file_name().unwrap().to_str().unwrap();
+    let (status, code) = expectation(path);
+    let raw = reply["body"].as_str().unwrap_or("");
+    assert_eq!(reply["statusCode"], status, "{function}/{name}: {raw}");
+    let body: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
+    match code {
+        Some(code) => assert_eq!(body["error_code"], code.as_str(), "{function}/{name}"),
+        None => check_success_body(name.split('.').next().unwrap(), reply, &body),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_http_event_gets_the_answer_its_name_promises() {
     for (function, path) in http_event_files() {
         let event = read_json(&path);
         let host = seeded_host().await;
         let reply = invoke(function_of(&function), &host, &event).await;
-        let name = path.file_name().unwrap().to_str().unwrap();
-        let (status, code) = expectation(&path);
-        let raw = reply["body"].as_str().unwrap_or("");
-        assert_eq!(reply["statusCode"], status, "{function}/{name}: {raw}");
-        let body: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
-        match code {
-            Some(code) => assert_eq!(body["error_code"], code.as_str(), "{function}/{name}"),
-            None => check_success_body(name.split('.').next().unwrap(), &reply, &body),
-        }
+        check_reply(&function, &path, &reply);
     }
 }
 
@@ -606,17 +612,7 @@ fn granted_without_a_call(function: &str) -> Vec<&'static str> {
     actions
 }
 
-const FUNCTIONS: [&str; 9] = [
-    "users",
-    "sessions",
-    "videos",
-    "comments",
-    "stream",
-    "web",
-    "video-events",
-    "deletion-dispatcher",
-    "deletion-worker",
-];
+use reel_testkit::binaries::FUNCTIONS;
 
 /// Serves every event of every function with each operation the SDK sends recorded,
 /// then holds each function's policy to them: every call is allowed, and every allowed
@@ -895,30 +891,21 @@ fn every_function_gets_the_environment_its_code_reads() {
 
 /// What a function binary needs to reach `host`'s tables, bucket and queue on moto.
 fn binary_env(host: &AwsHost) -> Vec<(String, String)> {
-    let moto = reel_testkit::moto::shared();
-    [
-        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
-        (
-            "AWS_ACCESS_KEY_ID",
-            reel_testkit::moto::ACCESS_KEY_ID.into(),
-        ),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            reel_testkit::moto::SECRET_ACCESS_KEY.into(),
-        ),
-        ("AWS_REGION", reel_testkit::moto::REGION.into()),
-        ("REEL_TABLE_PREFIX", host.settings.table_prefix.clone()),
-        ("REEL_BUCKET", host.settings.bucket.clone()),
-        ("REEL_DELETION_QUEUE", host.settings.queue_name.clone()),
-        // fresh_host's cursor key, [7; 32].
-        (
-            "REEL_CURSOR_KEY",
-            "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=".into(),
-        ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
+    let mut env = reel_testkit::moto::shared().env();
+    env.extend(
+        [
+            ("REEL_TABLE_PREFIX", host.settings.table_prefix.clone()),
+            ("REEL_BUCKET", host.settings.bucket.clone()),
+            ("REEL_DELETION_QUEUE", host.settings.queue_name.clone()),
+            // fresh_host's cursor key, [7; 32].
+            (
+                "REEL_CURSOR_KEY",
+                "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=".into(),
+            ),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+    env
 }
 
 async fn run_binary(function: &str, host: &AwsHost, event: &Value) -> Value {
@@ -938,15 +925,7 @@ async fn every_event_file_passes_through_its_function_binary() {
     for (function, path) in http_event_files() {
         let host = seeded_host().await;
         let reply = run_binary(&function, &host, &read_json(&path)).await;
-        let name = path.file_name().unwrap().to_str().unwrap();
-        let (status, code) = expectation(&path);
-        let raw = reply["body"].as_str().unwrap_or("");
-        assert_eq!(reply["statusCode"], status, "{function}/{name}: {raw}");
-        let body: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
-        match code {
-            Some(code) => assert_eq!(body["error_code"], code.as_str(), "{function}/{name}"),
-            None => check_success_body(name.split('.').next().unwrap(), &reply, &body),
-        }
+        check_reply(&function, &path, &reply);
     }
 
     // S3 ObjectCreated → video-events: the video turns ready.

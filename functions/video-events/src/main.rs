@@ -11,8 +11,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env()?;
     reel::telemetry::init(config.log_json);
     let aws = AwsFunction::from_env(&config).await;
-    aws.warm_up();
     let videos = &aws.confirming_videos();
+    // The DynamoDB connection opens while the runtime polls for the first event.
+    aws.warm_up();
     lambda_runtime::run(service_fn(|event: LambdaEvent<S3Event>| async move {
         reel::lambda::on_objects_created(videos, event.payload)
             .await

@@ -10,9 +10,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = Config::from_env()?;
     reel::telemetry::init(config.log_json);
     // Clients are built once per instance, only those this function's routes use; the
-    // DynamoDB connection opens meanwhile.
+    // DynamoDB connection opens while the runtime polls for the first event.
     let aws = AwsFunction::from_env(&config).await;
-    aws.warm_up();
     let state = aws.metadata_state()?;
+    aws.warm_up();
     lambda_http::run(function_app(function_routes::web(), state)).await
 }

@@ -33,27 +33,21 @@ impl Store {
     fn aws() -> Self {
         let moto = reel_testkit::moto::shared();
         let tag = &uuid::Uuid::new_v4().simple().to_string()[..12];
-        let env = [
-            ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
-            (
-                "AWS_ACCESS_KEY_ID",
-                reel_testkit::moto::ACCESS_KEY_ID.into(),
-            ),
-            (
-                "AWS_SECRET_ACCESS_KEY",
-                reel_testkit::moto::SECRET_ACCESS_KEY.into(),
-            ),
-            ("AWS_REGION", reel_testkit::moto::REGION.into()),
-            ("REEL_TABLE_PREFIX", format!("t{tag}")),
-            ("REEL_BUCKET", format!("b{tag}")),
-            ("REEL_DELETION_QUEUE", format!("q{tag}")),
-        ];
+        let mut env = moto.env();
+        env.extend(
+            [
+                ("REEL_TABLE_PREFIX", format!("t{tag}")),
+                ("REEL_BUCKET", format!("b{tag}")),
+                ("REEL_DELETION_QUEUE", format!("q{tag}")),
+            ]
+            .map(|(k, v)| (k.to_owned(), v)),
+        );
         Store {
             dir: tempfile::tempdir().unwrap(),
             args: ["--backend", "aws", "--provision"]
                 .map(String::from)
                 .to_vec(),
-            env: env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            env,
         }
     }
 

@@ -34,6 +34,20 @@ pub fn shared() -> &'static Moto {
 }
 
 impl Moto {
+    /// The standard AWS variables that point a process (a function binary, the server)
+    /// at this emulator.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL", self.endpoint.as_str()),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY),
+            ("AWS_REGION", REGION),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
     /// Starts a new server and waits until it answers.
     pub fn start() -> anyhow::Result<Self> {
         let exe = moto_executable()?;

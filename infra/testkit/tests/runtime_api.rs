@@ -135,28 +135,19 @@ fn function(name: &str) -> PathBuf {
 async fn the_http_functions_work_end_to_end_on_moto() {
     let moto = reel_testkit::moto::shared();
     let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-    let env: Vec<(String, String)> = [
-        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
-        (
-            "AWS_ACCESS_KEY_ID",
-            reel_testkit::moto::ACCESS_KEY_ID.into(),
-        ),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            reel_testkit::moto::SECRET_ACCESS_KEY.into(),
-        ),
-        ("AWS_REGION", reel_testkit::moto::REGION.into()),
-        ("REEL_TABLE_PREFIX", format!("t{tag}")),
-        ("REEL_BUCKET", format!("b{tag}")),
-        ("REEL_DELETION_QUEUE", format!("q{tag}")),
-        (
-            "REEL_CURSOR_KEY",
-            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into(),
-        ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    let mut env = moto.env();
+    env.extend(
+        [
+            ("REEL_TABLE_PREFIX", format!("t{tag}")),
+            ("REEL_BUCKET", format!("b{tag}")),
+            ("REEL_DELETION_QUEUE", format!("q{tag}")),
+            (
+                "REEL_CURSOR_KEY",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into(),
+            ),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
     let provision = std::process::Command::new(function("reel-users").with_file_name("reel"))
         .arg("provision")
         .envs(env.iter().map(|(k, v)| (k, v)))
