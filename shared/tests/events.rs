@@ -537,10 +537,9 @@ mod recorder {
     }
 }
 
-fn template() -> serde_yaml::Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
-    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+#[path = "support/cfn.rs"]
+mod cfn;
+use cfn::{template, untagged};
 
 /// `video-events` → `VideoEventsFunction`.
 fn resource_of(function: &str) -> String {
@@ -549,13 +548,6 @@ fn resource_of(function: &str) -> String {
         .map(|w| w[..1].to_uppercase() + &w[1..])
         .collect();
     format!("{camel}Function")
-}
-
-fn untagged(value: &serde_yaml::Value) -> &serde_yaml::Value {
-    match value {
-        serde_yaml::Value::Tagged(tagged) => &tagged.value,
-        other => other,
-    }
 }
 
 /// Every action a function's inline policies allow.

@@ -7,18 +7,9 @@ use reel::adapters::aws::schema::{self, Key, Projection, Table};
 use serde_yaml::Value;
 use std::collections::BTreeSet;
 
-fn template() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
-    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// A value under CloudFormation's short-form tags (`!Sub x` → `x`).
-fn untagged(value: &Value) -> &Value {
-    match value {
-        Value::Tagged(tagged) => &tagged.value,
-        other => other,
-    }
-}
+#[path = "support/cfn.rs"]
+mod cfn;
+use cfn::{template, untagged};
 
 fn str_of<'a>(value: &'a Value, key: &str) -> &'a str {
     untagged(&value[key])
