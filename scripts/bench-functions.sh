@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Measures every HTTP function binary beside a hello-world lambda_http binary built with
+# Measures every Lambda function binary beside a hello-world lambda_http binary built with
 # the same release profile, in one run: stripped size, start-to-ready (process start to
-# the first /next poll, median of 20), warm /healthz latency and peak RSS after 1,000
-# warm invocations, for every function. Functions start against a moto server (so SDK clients are built and
-# configured exactly as in Lambda). Prints a markdown table.
+# the first /next poll, median of 20), warm latency and peak RSS after 1,000 warm
+# invocations (GET /healthz for HTTP functions, a cheap event of their own for the
+# others). Functions start against a moto server, so their SDK clients are built and
+# configured exactly as in Lambda. Prints a markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

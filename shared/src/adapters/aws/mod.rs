@@ -111,12 +111,20 @@ impl AwsClients {
 /// The S3 client, path-style when an endpoint is overridden (an emulator has no wildcard
 /// DNS for virtual-hosted buckets).
 pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-    let endpoint_overridden =
-        sdk.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
     let config = aws_sdk_s3::config::Builder::from(sdk)
-        .force_path_style(endpoint_overridden)
+        .force_path_style(s3_endpoint_override(sdk).is_some())
         .build();
     aws_sdk_s3::Client::from_conf(config)
+}
+
+/// The endpoint S3 is reached at instead of AWS's: `AWS_ENDPOINT_URL_S3`, else the
+/// configuration's (`AWS_ENDPOINT_URL`), as the SDK resolves them. The client and the
+/// URL signer ([`S3Urls`]) both address S3 by it.
+fn s3_endpoint_override(sdk: &aws_config::SdkConfig) -> Option<String> {
+    std::env::var("AWS_ENDPOINT_URL_S3")
+        .ok()
+        .filter(|e| !e.is_empty())
+        .or_else(|| sdk.endpoint_url().map(str::to_owned))
 }
 
 /// Every AWS adapter, sharing the clients.

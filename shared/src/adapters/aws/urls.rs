@@ -58,10 +58,7 @@ impl S3Urls {
         let credentials = sdk
             .credentials_provider()
             .context("no AWS credentials provider is configured")?;
-        let endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
-            .ok()
-            .filter(|e| !e.is_empty())
-            .or_else(|| sdk.endpoint_url().map(str::to_owned));
+        let endpoint = super::s3_endpoint_override(sdk);
         Ok(Self {
             credentials,
             cached: Mutex::new(None),
