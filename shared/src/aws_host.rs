@@ -79,6 +79,16 @@ impl AwsHost {
         provision(&self.clients, &self.settings, &self.config).await
     }
 
+    /// The operator commands' ports (`reel deletions ...`, `reel users ...`).
+    pub fn operations(&self) -> crate::ops::Operations {
+        let a = &self.adapters;
+        crate::ops::Operations {
+            users: a.users.clone(),
+            deletions: a.deletions.clone(),
+            queue: a.queue.clone(),
+        }
+    }
+
     pub fn dispatcher(&self) -> Dispatcher {
         let a = &self.adapters;
         Dispatcher::new(

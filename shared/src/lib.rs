@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod lambda;
 pub mod local_host;
 pub mod metrics;
+pub mod ops;
 pub mod ports;
 pub mod signing;
 pub mod telemetry;

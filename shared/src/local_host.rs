@@ -72,6 +72,27 @@ pub fn build_site(config: &Config) -> anyhow::Result<Site> {
     })
 }
 
+/// The operator commands' ports on an existing data directory (beside a running server:
+/// SQLite's WAL lets both use the database). Refuses a directory without a database
+/// rather than creating an empty one.
+pub fn operations(config: &Config) -> anyhow::Result<crate::ops::Operations> {
+    let db = config.data_dir.join("reel.db");
+    anyhow::ensure!(
+        db.is_file(),
+        "no Reel database at {} (set --data-dir or REEL_DATA_DIR to the server's data directory)",
+        db.display()
+    );
+    let store = Arc::new(SqliteStore::open(&db)?);
+    Ok(crate::ops::Operations {
+        users: store.clone(),
+        deletions: store.clone(),
+        queue: Arc::new(SqliteQueue::new(
+            (*store).clone(),
+            config.queue_max_receives,
+        )),
+    })
+}
+
 /// Serves the site on embedded storage; see [`serve_site`].
 pub async fn serve(
     config: &Config,

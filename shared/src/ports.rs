@@ -35,6 +35,10 @@ pub trait Users: Send + Sync {
     /// Returns the ids of the videos scheduled.
     /// Interrupted, it leaves the user in place so that repeating the request finishes it.
     async fn delete_account(&self, user: &User, now: Timestamp) -> anyhow::Result<Vec<VideoId>>;
+    /// An operator's switch (`reel users disable|enable`): a disabled account's sign-ins
+    /// are refused. Disabling also ends every session of the account; returns how many,
+    /// or `None` when there is no such user.
+    async fn set_disabled(&self, name: &UserName, disabled: bool) -> anyhow::Result<Option<u64>>;
 }
 
 /// A live session: who it belongs to and until when.
@@ -132,6 +136,8 @@ pub trait Deletions: Send + Sync {
     async fn mark_dispatched(&self, videos: &[VideoId], at: Timestamp) -> anyhow::Result<()>;
     /// Removes the record once its video's bytes and comments are gone.
     async fn remove(&self, video: &VideoId) -> anyhow::Result<()>;
+    /// How many deletions are requested and not yet finished (`reel deletions status`).
+    async fn count(&self) -> anyhow::Result<u64>;
 }
 
 /// One message taken from the deletion queue.
@@ -143,6 +149,17 @@ pub struct QueueMessage {
     pub body: String,
     /// How many times the message has been delivered, this time included.
     pub receive_count: u32,
+}
+
+/// How many messages a queue holds, by state (SQS's approximate counts on AWS).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Visible: waiting for a worker to receive them.
+    pub waiting: u64,
+    /// Received and hidden: a worker has them and has not acknowledged them yet.
+    pub in_flight: u64,
+    /// In the dead-letter queue: they failed every allowed receive.
+    pub dead_letters: u64,
 }
 
 /// The deletion queue, with SQS semantics: a received message is hidden for a visibility
@@ -158,6 +175,12 @@ pub trait Queue: Send + Sync {
     async fn ack(&self, receipt: &str) -> anyhow::Result<()>;
     /// Messages in the dead-letter queue (what an alarm watches).
     async fn dead_letters(&self) -> anyhow::Result<u64>;
+    /// The queue's messages by state.
+    async fn depth(&self) -> anyhow::Result<QueueDepth>;
+    /// Moves every dead letter back to the queue, its receive count starting afresh (after
+    /// the cause is fixed: `reel deletions redrive`). Returns how many moved. At least
+    /// once: a message may come back twice, which the idempotent worker tolerates.
+    async fn redrive(&self) -> anyhow::Result<u64>;
 }
 
 /// A request the client makes itself, straight to the object store.

@@ -84,6 +84,7 @@ fn user(name: &str) -> User {
         name: UserName::parse(name).unwrap(),
         password_hash: PasswordHash::from_stored("$argon2id$stub".into()),
         created: Timestamp::now(),
+        disabled: false,
     }
 }
 
@@ -626,6 +627,114 @@ pub async fn the_queue_has_sqs_semantics(p: Ports) {
     assert_eq!(p.queue.dead_letters().await.unwrap(), 1);
 }
 
+/// Dead letters: counted by `depth`, and `redrive` sends them back with a fresh receive
+/// count, leaving the dead-letter queue empty.
+pub async fn dead_letters_are_counted_and_redriven(p: Ports) {
+    assert_eq!(p.queue.depth().await.unwrap(), QueueDepth::default());
+    assert_eq!(p.queue.redrive().await.unwrap(), 0, "nothing to redrive");
+    let poison = VideoId::new();
+    p.queue.send_batch(&[poison]).await.unwrap();
+    for _ in 0..MAX_RECEIVES {
+        assert_eq!(p.queue.receive(10, 0).await.unwrap().len(), 1);
+    }
+    assert!(p.queue.receive(10, 0).await.unwrap().is_empty(), "dead");
+    let held = VideoId::new();
+    p.queue.send_batch(&[held]).await.unwrap();
+    let taken = p.queue.receive(1, 60).await.unwrap();
+    assert_eq!(taken[0].body, held.to_string());
+    p.queue.send_batch(&[VideoId::new()]).await.unwrap();
+    assert_eq!(
+        p.queue.depth().await.unwrap(),
+        QueueDepth {
+            waiting: 1,
+            in_flight: 1,
+            dead_letters: 1
+        }
+    );
+
+    assert_eq!(p.queue.redrive().await.unwrap(), 1);
+    assert_eq!(p.queue.dead_letters().await.unwrap(), 0);
+    let back = p.queue.receive(10, 60).await.unwrap();
+    let poisoned: Vec<_> = back
+        .iter()
+        .filter(|m| m.body == poison.to_string())
+        .collect();
+    assert_eq!(poisoned.len(), 1, "the dead letter is back: {back:?}");
+    assert_eq!(
+        poisoned[0].receive_count, 1,
+        "its receive count starts afresh"
+    );
+}
+
+/// Unfinished deletions are counted until their records are removed.
+pub async fn unfinished_deletions_are_counted(p: Ports) {
+    assert_eq!(p.deletions.count().await.unwrap(), 0);
+    let alice = user("alice");
+    let now = Timestamp::now();
+    let videos = [video(&alice, "one", now), video(&alice, "two", now)];
+    for v in &videos {
+        p.videos.create(v).await.unwrap();
+        assert!(p.videos.delete(&v.id, Timestamp::now()).await.unwrap());
+    }
+    assert_eq!(p.deletions.count().await.unwrap(), 2);
+    p.deletions.remove(&videos[0].id).await.unwrap();
+    assert_eq!(p.deletions.count().await.unwrap(), 1);
+}
+
+/// Disabling an account ends its sessions (and no one else's) and is visible on the user;
+/// enabling clears it. An unknown name changes nothing.
+pub async fn disabling_an_account_ends_its_sessions(p: Ports) {
+    let (alice, bob) = (user("alice"), user("bob"));
+    p.users.create(&alice).await.unwrap();
+    p.users.create(&bob).await.unwrap();
+    let now = Timestamp::now();
+    let session_of = |u: &User| Session {
+        user_id: u.id,
+        user_name: u.name.clone(),
+        expires: now.plus_seconds(600),
+    };
+    let alices = [SessionId::generate(), SessionId::generate()];
+    for id in &alices {
+        p.sessions.create(id, &session_of(&alice)).await.unwrap();
+    }
+    let bobs = SessionId::generate();
+    p.sessions.create(&bobs, &session_of(&bob)).await.unwrap();
+
+    assert_eq!(
+        p.users.set_disabled(&alice.name, true).await.unwrap(),
+        Some(2)
+    );
+    assert!(
+        p.users
+            .by_name(&alice.name)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+    for id in &alices {
+        assert!(p.sessions.get(id, now).await.unwrap().is_none());
+    }
+    assert!(p.sessions.get(&bobs, now).await.unwrap().is_some());
+    assert!(!p.users.by_name(&bob.name).await.unwrap().unwrap().disabled);
+
+    assert_eq!(
+        p.users.set_disabled(&alice.name, false).await.unwrap(),
+        Some(0)
+    );
+    assert!(
+        !p.users
+            .by_name(&alice.name)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+    let nobody = UserName::parse("nobody").unwrap();
+    assert_eq!(p.users.set_disabled(&nobody, true).await.unwrap(), None);
+    assert!(p.users.by_name(&nobody).await.unwrap().is_none());
+}
+
 /// One `#[tokio::test]` per contract check, for an adapter set built by `$ports`.
 macro_rules! contract_suite {
     ($module:ident, $ports:expr) => {
@@ -636,7 +745,9 @@ macro_rules! contract_suite {
                 videos_turn_ready_and_deleting_hides_and_records, deletion_records_page_without_gaps,
                 comments_list_by_window_newest_first, deleting_an_account_schedules_its_videos,
                 blob_urls_are_presigned, deletion_records_track_dispatch,
-                a_videos_comments_are_deleted_in_bulk, the_queue_has_sqs_semantics);
+                a_videos_comments_are_deleted_in_bulk, the_queue_has_sqs_semantics,
+                dead_letters_are_counted_and_redriven, unfinished_deletions_are_counted,
+                disabling_an_account_ends_its_sessions);
         }
     };
     (@tests $ports:expr; $($check:ident),*) => {

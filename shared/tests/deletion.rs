@@ -95,6 +95,7 @@ fn author() -> User {
         name: UserName::parse("alice").unwrap(),
         password_hash: PasswordHash::from_stored("x".into()),
         created: Timestamp::now(),
+        disabled: false,
     }
 }
 

@@ -69,6 +69,7 @@ fn user(id: &str, name: &str, hash: &PasswordHash) -> User {
         name: UserName::parse(name).unwrap(),
         password_hash: hash.clone(),
         created: Timestamp::from_unix_seconds(1_790_000_000),
+        disabled: false,
     }
 }
 

@@ -1,7 +1,10 @@
 //! `reel`: the whole site in one process. `cargo run --release` at the workspace root
 //! runs `reel serve` with the defaults: embedded storage (SQLite + files) in `./data`.
 //! `--backend aws` runs the same site on DynamoDB, S3 and SQS (or an emulator named by
-//! `AWS_ENDPOINT_URL`).
+//! `AWS_ENDPOINT_URL`). `reel deletions ...` and `reel users ...` are the operator's
+//! commands (see `admin.rs`).
+
+mod admin;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use reel::aws_host::AwsHost;
@@ -23,10 +26,16 @@ enum Command {
     /// Create the AWS tables, bucket and queues that are missing, then exit
     /// (REEL_TABLE_PREFIX, REEL_BUCKET, REEL_DELETION_QUEUE name them).
     Provision,
+    /// Inspect and repair the deletion pipeline.
+    #[command(subcommand)]
+    Deletions(admin::DeletionsCommand),
+    /// Manage accounts.
+    #[command(subcommand)]
+    Users(admin::UsersCommand),
 }
 
 #[derive(Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-enum Backend {
+pub(crate) enum Backend {
     /// SQLite + files in the data directory.
     #[default]
     Local,
@@ -57,7 +66,7 @@ struct ServeArgs {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<std::process::ExitCode> {
     let command = Cli::parse()
         .command
         .unwrap_or(Command::Serve(ServeArgs::default()));
@@ -66,8 +75,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => args,
         Command::Provision => {
             reel::telemetry::init(config.log_json);
-            return AwsHost::from_env(&config).await?.provision().await;
+            AwsHost::from_env(&config).await?.provision().await?;
+            return Ok(std::process::ExitCode::SUCCESS);
         }
+        Command::Deletions(command) => return Ok(admin::deletions(command, config).await),
+        Command::Users(command) => return Ok(admin::users(command, config).await),
     };
     config.addr = args.addr.unwrap_or(config.addr);
     config.data_dir = args.data_dir.unwrap_or(config.data_dir);
@@ -83,7 +95,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let shutdown = reel::local_host::shutdown_signal();
     match backend {
-        Backend::Local => reel::local_host::serve(&config, shutdown).await,
+        Backend::Local => reel::local_host::serve(&config, shutdown).await?,
         Backend::Aws => {
             if config.cursor_key.is_none() {
                 std::fs::create_dir_all(&config.data_dir)?;
@@ -94,12 +106,13 @@ async fn main() -> anyhow::Result<()> {
             if args.provision {
                 host.provision().await?;
             }
-            reel::local_host::serve_site(&config, host.site()?, shutdown).await
+            reel::local_host::serve_site(&config, host.site()?, shutdown).await?
         }
     }
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
-fn backend_from_env() -> anyhow::Result<Backend> {
+pub(crate) fn backend_from_env() -> anyhow::Result<Backend> {
     match std::env::var("REEL_BACKEND").ok().as_deref() {
         None | Some("local") => Ok(Backend::Local),
         Some("aws") => Ok(Backend::Aws),

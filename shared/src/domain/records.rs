@@ -10,6 +10,8 @@ pub struct User {
     pub name: UserName,
     pub password_hash: PasswordHash,
     pub created: Timestamp,
+    /// Set by an operator (`reel users disable`): sign-in is refused.
+    pub disabled: bool,
 }
 
 /// `Pending` until the video's bytes have landed in the blob store.

@@ -15,6 +15,9 @@ pub enum ApiError {
     /// 401 `002`.
     #[error("user authentication failed")]
     Unauthorized,
+    /// 401 `002` for the right password of an account an operator disabled.
+    #[error("this account is disabled")]
+    AccountDisabled,
     /// 500 `003`.
     #[error("DB ops failed")]
     Db(#[source] anyhow::Error),
@@ -57,7 +60,7 @@ impl ApiError {
     pub fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "001"),
-            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "002"),
+            ApiError::Unauthorized | ApiError::AccountDisabled => (StatusCode::UNAUTHORIZED, "002"),
             ApiError::Db(_) => (StatusCode::INTERNAL_SERVER_ERROR, "003"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "004"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "005"),

@@ -75,7 +75,7 @@ pub(super) fn clear_cookie(origin: &Origin) -> HeaderValue {
     responses(
         (status = 200, description = "Signed in; the session cookie is set too", body = SessionCreated),
         (status = 400, description = "`001` malformed body, or body name differs from the path", body = ErrorBody),
-        (status = 401, description = "`002` wrong user name or password", body = ErrorBody),
+        (status = 401, description = "`002` wrong user name or password, or the account is disabled", body = ErrorBody),
         (status = 429, description = "`008` too many failed sign-ins", body = ErrorBody),
     ))]
 pub async fn sign_in(
@@ -110,6 +110,8 @@ pub async fn sign_in(
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password_ok = passwords::verify(password, hash).await?;
     match user {
+        // Only the right password learns that the account is disabled.
+        Some(user) if password_ok && user.disabled => Err(ApiError::AccountDisabled),
         Some(user) if password_ok => start_session(&state, &user, &origin, StatusCode::OK).await,
         _ => {
             state

@@ -41,6 +41,7 @@ pub async fn sign_up(
         name,
         password_hash: passwords::hash(password).await?,
         created: Timestamp::now(),
+        disabled: false,
     };
     state.users.create(&user).await.map_err(|e| match e {
         StoreError::AlreadyExists => ApiError::Conflict("user name is already taken"),

@@ -112,4 +112,27 @@ impl Deletions for DynamoDeletions {
             .context("removing a deletion record")?;
         Ok(())
     }
+
+    /// A `Scan` with `Select COUNT`, page by page: an operator's command, not a request path.
+    async fn count(&self) -> anyhow::Result<u64> {
+        let mut total = 0u64;
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .db
+                .client
+                .scan()
+                .table_name(&self.db.deletions)
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .context("counting deletion records")?;
+            total += u64::try_from(out.count).unwrap_or(0);
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(total),
+            }
+        }
+    }
 }

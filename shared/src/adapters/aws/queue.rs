@@ -3,12 +3,14 @@
 
 use super::AwsSettings;
 use crate::domain::VideoId;
-use crate::ports::{Queue, QueueMessage};
+use crate::ports::{Queue, QueueDepth, QueueMessage};
 use anyhow::Context;
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{
-    MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
+    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
+    SendMessageBatchRequestEntry,
 };
+use std::collections::HashMap;
 use tokio::sync::OnceCell;
 
 pub struct SqsQueue {
@@ -59,7 +61,100 @@ impl SqsQueue {
     pub async fn url(&self) -> anyhow::Result<String> {
         self.url_of(&self.url, &self.name).await
     }
+
+    async fn dead_letter_url(&self) -> anyhow::Result<String> {
+        self.url_of(&self.dead_letter_url, &self.dead_letter_name)
+            .await
+    }
+
+    /// The queue's approximate message counts, by attribute.
+    async fn counts(
+        &self,
+        url: String,
+        names: &[QueueAttributeName],
+    ) -> anyhow::Result<HashMap<QueueAttributeName, u64>> {
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .set_attribute_names(Some(names.to_vec()))
+            .send()
+            .await
+            .context("reading a queue's message counts")?;
+        Ok(out
+            .attributes
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(name, value)| Some((name, value.parse().ok()?)))
+            .collect())
+    }
+
+    /// Moves one batch of dead letters back: send to the queue first, then delete from
+    /// the dead-letter queue, so a failure in between duplicates and never loses.
+    /// Returns how many moved; 0 once the dead-letter queue is empty.
+    async fn redrive_batch(&self, from: &str, to: &str) -> anyhow::Result<u64> {
+        let messages = self
+            .client
+            .receive_message()
+            .queue_url(from)
+            .max_number_of_messages(10)
+            .visibility_timeout(REDRIVE_VISIBILITY_SECS)
+            // A long poll asks every SQS server, so an empty answer means empty.
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .context("receiving dead letters")?
+            .messages
+            .unwrap_or_default();
+        if messages.is_empty() {
+            return Ok(0);
+        }
+        let mut sends = Vec::with_capacity(messages.len());
+        let mut deletes = Vec::with_capacity(messages.len());
+        for (i, m) in messages.into_iter().enumerate() {
+            let receipt = m
+                .receipt_handle
+                .context("a dead letter without a receipt")?;
+            sends.push(
+                SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(m.body.unwrap_or_default())
+                    .build()?,
+            );
+            deletes.push(
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(receipt)
+                    .build()?,
+            );
+        }
+        let moved = sends.len() as u64;
+        let sent = self
+            .client
+            .send_message_batch()
+            .queue_url(to)
+            .set_entries(Some(sends))
+            .send()
+            .await
+            .context("sending dead letters back to the queue")?;
+        anyhow::ensure!(
+            sent.failed().is_empty(),
+            "SQS refused {} redriven messages; they stay dead letters",
+            sent.failed().len()
+        );
+        self.client
+            .delete_message_batch()
+            .queue_url(from)
+            .set_entries(Some(deletes))
+            .send()
+            .await
+            .context("removing redriven dead letters")?;
+        Ok(moved)
+    }
 }
+
+/// How long a dead letter being redriven stays hidden: far longer than one batch takes.
+const REDRIVE_VISIBILITY_SECS: i32 = 120;
 
 #[async_trait]
 impl Queue for SqsQueue {
@@ -140,21 +235,39 @@ impl Queue for SqsQueue {
     }
 
     async fn dead_letters(&self) -> anyhow::Result<u64> {
-        let url = self
-            .url_of(&self.dead_letter_url, &self.dead_letter_name)
+        let visible = QueueAttributeName::ApproximateNumberOfMessages;
+        let counts = self
+            .counts(
+                self.dead_letter_url().await?,
+                std::slice::from_ref(&visible),
+            )
             .await?;
-        let out = self
-            .client
-            .get_queue_attributes()
-            .queue_url(url)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-            .send()
-            .await
-            .context("reading the dead-letter queue's depth")?;
-        Ok(out
-            .attributes()
-            .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0))
+        Ok(counts.get(&visible).copied().unwrap_or(0))
+    }
+
+    async fn depth(&self) -> anyhow::Result<QueueDepth> {
+        let (visible, hidden) = (
+            QueueAttributeName::ApproximateNumberOfMessages,
+            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+        );
+        let counts = self
+            .counts(self.url().await?, &[visible.clone(), hidden.clone()])
+            .await?;
+        Ok(QueueDepth {
+            waiting: counts.get(&visible).copied().unwrap_or(0),
+            in_flight: counts.get(&hidden).copied().unwrap_or(0),
+            dead_letters: self.dead_letters().await?,
+        })
+    }
+
+    async fn redrive(&self) -> anyhow::Result<u64> {
+        let (from, to) = (self.dead_letter_url().await?, self.url().await?);
+        let mut moved = 0;
+        loop {
+            match self.redrive_batch(&from, &to).await? {
+                0 => return Ok(moved),
+                n => moved += n,
+            }
+        }
     }
 }

@@ -15,6 +15,9 @@ struct UserItem {
     user_id: String,
     password_hash: String,
     created: i64,
+    /// Absent on accounts never disabled.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    disabled: bool,
 }
 
 impl UserItem {
@@ -24,6 +27,7 @@ impl UserItem {
             name: UserName::parse(&self.user_name)?,
             password_hash: PasswordHash::from_stored(self.password_hash),
             created: Timestamp::from_micros(self.created),
+            disabled: self.disabled,
         })
     }
 }
@@ -110,7 +114,8 @@ impl DynamoUsers {
         Ok(())
     }
 
-    async fn delete_sessions_of(&self, user: &UserId) -> anyhow::Result<()> {
+    /// Deletes every session of the user; returns how many.
+    async fn delete_sessions_of(&self, user: &UserId) -> anyhow::Result<u64> {
         let pages = self
             .db
             .client
@@ -127,8 +132,10 @@ impl DynamoUsers {
             .into_iter()
             .filter_map(|mut i| i.remove_entry("session_digest"))
             .map(|(k, v)| Item::from([(k, v)]))
-            .collect();
-        self.db.delete_keys(&self.db.sessions, keys).await
+            .collect::<Vec<_>>();
+        let ended = keys.len() as u64;
+        self.db.delete_keys(&self.db.sessions, keys).await?;
+        Ok(ended)
     }
 }
 
@@ -183,6 +190,7 @@ impl Users for DynamoUsers {
             user_id: user.id.to_string(),
             password_hash: user.password_hash.as_str().to_owned(),
             created: user.created.as_micros(),
+            disabled: user.disabled,
         })
         .map_err(anyhow::Error::from)?;
         let put = self
@@ -237,5 +245,38 @@ impl Users for DynamoUsers {
         ids.iter()
             .map(|id| VideoId::parse(id).map_err(Into::into))
             .collect()
+    }
+
+    /// The flag first (a conditional update: only an existing user), then the sessions:
+    /// from the update on no sign-in succeeds, so none can start after the sweep.
+    async fn set_disabled(&self, name: &UserName, disabled: bool) -> anyhow::Result<Option<u64>> {
+        let update = self
+            .db
+            .client
+            .update_item()
+            .table_name(&self.db.users)
+            .key("user_name", s(name.as_str()))
+            .condition_expression("attribute_exists(user_name)")
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        let update = if disabled {
+            update
+                .update_expression("SET disabled = :t")
+                .expression_attribute_values(":t", AttributeValue::Bool(true))
+        } else {
+            update.update_expression("REMOVE disabled")
+        };
+        let user = match update.send().await {
+            Ok(out) => serde_dynamo::from_item::<_, UserItem>(
+                out.attributes
+                    .context("UpdateItem returned no attributes")?,
+            )?
+            .into_user()?,
+            Err(e) if is_condition_failure(&e) => return Ok(None),
+            Err(e) => return Err(e).context("disabling a user"),
+        };
+        if !disabled {
+            return Ok(Some(0));
+        }
+        Ok(Some(self.delete_sessions_of(&user.id).await?))
     }
 }

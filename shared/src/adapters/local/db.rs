@@ -76,6 +76,10 @@ CREATE TABLE dead_letters (
 );
 CREATE INDEX deletion_records_by_dispatch ON deletion_records (dispatched_us);
 "#,
+    r#"
+-- An operator's switch (`reel users disable`): 1 refuses the account's sign-ins.
+ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// Every embedded port, over one SQLite database.

@@ -73,4 +73,14 @@ impl Deletions for SqliteStore {
         })
         .await
     }
+
+    async fn count(&self) -> anyhow::Result<u64> {
+        self.call(|conn| {
+            let n: i64 = conn
+                .query_row("SELECT COUNT(*) FROM deletion_records", [], |r| r.get(0))
+                .context("counting deletion records")?;
+            Ok(n as u64)
+        })
+        .await
+    }
 }

@@ -1,6 +1,6 @@
 use super::db::SqliteStore;
 use crate::domain::{Timestamp, VideoId};
-use crate::ports::{Queue, QueueMessage};
+use crate::ports::{Queue, QueueDepth, QueueMessage};
 use anyhow::Context;
 use async_trait::async_trait;
 use rusqlite::params;
@@ -115,6 +115,46 @@ impl Queue for SqliteQueue {
                     .query_row("SELECT COUNT(*) FROM dead_letters", [], |r| r.get(0))
                     .context("counting dead letters")?;
                 Ok(n as u64)
+            })
+            .await
+    }
+
+    async fn depth(&self) -> anyhow::Result<QueueDepth> {
+        self.store
+            .call(|conn| {
+                let now = Timestamp::now().as_micros();
+                let (waiting, in_flight, dead_letters): (i64, i64, i64) = conn
+                    .query_row(
+                        "SELECT (SELECT COUNT(*) FROM queue_messages WHERE visible_us <= ?1),
+                                (SELECT COUNT(*) FROM queue_messages WHERE visible_us > ?1),
+                                (SELECT COUNT(*) FROM dead_letters)",
+                        [now],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .context("counting queue messages")?;
+                Ok(QueueDepth {
+                    waiting: waiting as u64,
+                    in_flight: in_flight as u64,
+                    dead_letters: dead_letters as u64,
+                })
+            })
+            .await
+    }
+
+    async fn redrive(&self) -> anyhow::Result<u64> {
+        self.store
+            .call(|conn| {
+                let now = Timestamp::now().as_micros();
+                // One transaction: every dead letter is back in the queue or none is.
+                let tx = conn.transaction()?;
+                let moved = tx.execute(
+                    "INSERT INTO queue_messages (body, receive_count, visible_us, sent_us)
+                     SELECT body, 0, ?1, sent_us FROM dead_letters ORDER BY id",
+                    [now],
+                )?;
+                tx.execute("DELETE FROM dead_letters", [])?;
+                tx.commit().context("redriving dead letters")?;
+                Ok(moved as u64)
             })
             .await
     }

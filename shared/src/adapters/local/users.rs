@@ -37,18 +37,19 @@ impl Users for SqliteStore {
         self.call(move |conn| {
             let row = conn
                 .query_row(
-                    "SELECT id, pwd_hash, created_us FROM users WHERE name = ?1",
+                    "SELECT id, pwd_hash, created_us, disabled FROM users WHERE name = ?1",
                     [name.as_str()],
-                    |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?)),
+                    |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )
                 .optional()
                 .context("reading user")?;
-            row.map(|(id, hash, created)| {
+            row.map(|(id, hash, created, disabled)| {
                 Ok(User {
                     id: UserId::parse(&id).context("stored user id")?,
                     name,
                     password_hash: PasswordHash::from_stored(hash),
                     created: Timestamp::from_micros(created),
+                    disabled,
                 })
             })
             .transpose()
@@ -77,6 +78,31 @@ impl Users for SqliteStore {
                 .iter()
                 .map(|id| VideoId::parse(id).context("stored video id"))
                 .collect()
+        })
+        .await
+    }
+
+    async fn set_disabled(&self, name: &UserName, disabled: bool) -> anyhow::Result<Option<u64>> {
+        let name = name.clone();
+        self.call(move |conn| {
+            let tx = conn.transaction()?;
+            let id: Option<String> = tx
+                .query_row(
+                    "UPDATE users SET disabled = ?2 WHERE name = ?1 RETURNING id",
+                    params![name.as_str(), disabled],
+                    |r| r.get(0),
+                )
+                .optional()
+                .context("disabling user")?;
+            let Some(id) = id else { return Ok(None) };
+            // The flag and the sign-out commit together: no session survives a disable.
+            let ended = if disabled {
+                tx.execute("DELETE FROM sessions WHERE user_id = ?1", [&id])?
+            } else {
+                0
+            };
+            tx.commit().context("disabling user")?;
+            Ok(Some(ended as u64))
         })
         .await
     }
