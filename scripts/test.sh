@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: formatting, lints, then all tests of the
-# workspace (unit, router, contract and black-box server tests). CI runs exactly this.
+# workspace (unit, router, contract, black-box server and cargo-lambda tests), the real
+# deployment build of two functions (sam build), and the browser tests. CI runs exactly
+# this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,8 +30,21 @@ fi
 echo "== template.yaml: cfn-lint and checkov"
 bash scripts/lint-template.sh
 
+# aws-sam-cli, cargo-lambda and ziglang, pinned, in the ignored .venv-deploy: the
+# cargo-lambda test (infra/testkit/tests/cargo_lambda.rs) and the sam build below use them.
+echo "== deployment tools (.venv-deploy)"
+. scripts/deploy-tools.sh
+sam --version && cargo lambda --version
+
 echo "== cargo test"
 cargo test --workspace --locked
+
+# The deployment build, as `sam build` runs it: sam validate --lint, then one HTTP and one
+# event function built with the release profile (arm64 where the aarch64 standard
+# library is installed, else x86_64) and checked (scripts/package-functions.sh builds all
+# nine the same way).
+echo "== sam validate --lint; sam build SessionsFunction DeletionDispatcherFunction"
+bash scripts/package-functions.sh SessionsFunction DeletionDispatcherFunction
 
 # Browser tests: Debian's Chromium driven by playwright-core, against the debug server
 # that `cargo test` has just built. Chromium is installed when missing (as root).
