@@ -14,8 +14,9 @@
 //! - `REEL_FUNCTION` (the template sets `users`, `sessions`, ..., `deletion-worker`):
 //!   the value of the one dimension, `Function`; `local` when unset.
 //!
-//! Every metric has exactly the dimension set `[["Function"]]`, so a dashboard or alarm
-//! names a metric by namespace, metric name and `Function` alone. Whether printed or
+//! Every metric has the dimension set `[["Function"]]`, so a dashboard or alarm names a
+//! metric by namespace, metric name and `Function` alone. Latency has a second one,
+//! `["Function", "Route"]` (the route template: a bounded set), for p50/p99 per route. Whether printed or
 //! not, every value is added to a process-wide total ([`total`]) that tests read.
 
 use serde_json::{json, Map, Value};
@@ -32,6 +33,8 @@ pub const FUNCTION_VAR: &str = "REEL_FUNCTION";
 pub const DEFAULT_FUNCTION: &str = "local";
 /// The one dimension every metric carries.
 pub const DIMENSION: &str = "Function";
+/// Latency's second dimension: the route template (`/user/{user_name}`, `unmatched`).
+pub const ROUTE: &str = "Route";
 
 /// What the code measures. Names are the CloudWatch metric names ([`Metric::name`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,8 +58,8 @@ pub enum Metric {
     DeletionsDone,
     /// Deletions failed and left for a retry, per worker batch (`deletion-worker`).
     DeletionsFailed,
-    /// Time from request to response head in an HTTP function, in milliseconds (the
-    /// route and status ride along as properties, not dimensions).
+    /// Time from request to response head in an HTTP function, in milliseconds, per
+    /// function and per route (status and request id ride along as properties).
     Latency,
 }
 
@@ -108,12 +111,12 @@ pub fn count(metric: Metric, n: u64) {
     emit(metric, n as f64, &[]);
 }
 
-/// Records one request's latency, with its route template, status and request id as
-/// properties (searchable in Logs Insights, not dimensions: they would multiply the
-/// number of billed metrics).
+/// Records one request's latency, with its route template (also a dimension), status and
+/// request id as properties (searchable in Logs Insights; as dimensions they would
+/// multiply the number of billed metrics).
 pub fn latency(ms: f64, route: &str, status: u16, request_id: Option<&str>) {
     TOTALS[Metric::Latency.index()].fetch_add(1, Ordering::Relaxed);
-    let mut properties = vec![("Route", json!(route)), ("Status", json!(status))];
+    let mut properties = vec![(ROUTE, json!(route)), ("Status", json!(status))];
     if let Some(id) = request_id {
         properties.push(("RequestId", json!(id)));
     }
@@ -183,6 +186,13 @@ pub fn emf_line(
     timestamp_ms: u64,
     properties: &[(&str, Value)],
 ) -> String {
+    // A latency with its route is also a metric per route: a second dimension set.
+    let by_route = metric == Metric::Latency && properties.iter().any(|(k, _)| *k == ROUTE);
+    let dimensions = if by_route {
+        json!([[DIMENSION], [DIMENSION, ROUTE]])
+    } else {
+        json!([[DIMENSION]])
+    };
     // Properties first, so none can overwrite the directive, dimension or value.
     let mut doc: Map<String, Value> = properties
         .iter()
@@ -194,7 +204,7 @@ pub fn emf_line(
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
                 "Namespace": namespace,
-                "Dimensions": [[DIMENSION]],
+                "Dimensions": dimensions,
                 "Metrics": [{ "Name": metric.name(), "Unit": metric.unit() }],
             }],
         }),
@@ -253,7 +263,7 @@ mod tests {
     }
 
     #[test]
-    fn latency_is_in_milliseconds_with_properties_that_are_not_dimensions() {
+    fn latency_is_in_milliseconds_per_function_and_route() {
         let properties = [
             ("Route", json!("/user/{user_name}")),
             ("Status", json!(201)),
@@ -270,7 +280,10 @@ mod tests {
         let doc = parse(&line);
         let directive = &doc["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], "Reel-prod");
-        assert_eq!(directive["Dimensions"], json!([["Function"]]));
+        assert_eq!(
+            directive["Dimensions"],
+            json!([["Function"], ["Function", "Route"]])
+        );
         assert_eq!(directive["Metrics"][0]["Name"], "Latency");
         assert_eq!(directive["Metrics"][0]["Unit"], "Milliseconds");
         assert_eq!(doc["Latency"].as_f64(), Some(12.5));

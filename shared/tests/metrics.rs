@@ -318,7 +318,12 @@ fn metrics_are_emf_lines_on_stdout_when_a_namespace_is_set() {
     for doc in &docs {
         let directive = &doc["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], "Reel-test");
-        assert_eq!(directive["Dimensions"], json!([["Function"]]));
+        let dimensions = if doc.get("Latency").is_some() {
+            json!([["Function"], ["Function", "Route"]])
+        } else {
+            json!([["Function"]])
+        };
+        assert_eq!(directive["Dimensions"], dimensions);
         assert_eq!(doc["Function"], "users");
         assert!(doc["_aws"]["Timestamp"].as_u64().unwrap() > 1_700_000_000_000);
     }
