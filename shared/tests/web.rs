@@ -86,6 +86,16 @@ async fn pages_redirect_by_sign_in_state() {
         .unwrap()
         .starts_with("text/html"));
     assert!(html.contains("<form"), "the sign-in page has forms");
+    let (_, html) = site.page("/?next=/%0A/evil.example", None).await;
+    let next = html
+        .split_once("data-next=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(value, _)| value.replace("&#x2f;", "/"));
+    assert_eq!(
+        next.as_deref(),
+        Some("/userhome"),
+        "the sign-in page's script is handed only a safe path"
+    );
     let (res, _) = site.page("/userhome", None).await;
     assert_eq!((res.status(), location(&res)), (StatusCode::FOUND, "/"));
     let vid = uuid::Uuid::new_v4();
@@ -99,6 +109,20 @@ async fn pages_redirect_by_sign_in_state() {
     assert_eq!(location(&res), "/watch/abc");
     let (res, _) = site.page("/?next=//evil.example/", Some(&sid)).await;
     assert_eq!(location(&res), "/userhome", "no open redirect");
+    // Browsers drop tab, CR and LF inside a URL: `/<TAB>/evil.example` is `//evil.example`.
+    for evil in [
+        "/%09/evil.example",
+        "/%0A/evil.example",
+        "/%0D/evil.example",
+        "/%5Cevil.example",
+    ] {
+        let (res, _) = site.page(&format!("/?next={evil}"), Some(&sid)).await;
+        assert_eq!(
+            location(&res),
+            "/userhome",
+            "no open redirect through {evil}"
+        );
+    }
     let (res, html) = site.page("/userhome", Some(&sid)).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert!(html.contains("alice"));

@@ -150,9 +150,19 @@ pub struct Next {
     next: Option<String>,
 }
 
-/// Only same-site paths, so `?next=` cannot send anyone elsewhere.
+/// `next` when it can only lead to a page of this site: a path (with an optional query)
+/// that starts with one `/`, and holds no backslash, whitespace or control character.
+/// Browsers drop tab, CR and LF inside URLs and read `\` as `/`, so `/\t/evil.example`
+/// or `/\\evil.example` would leave the site: everything of the kind is refused.
 fn safe_next(next: Option<&str>) -> Option<&str> {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+    next.filter(|n| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && !n
+                .chars()
+                .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+            && n.parse::<axum::http::uri::PathAndQuery>().is_ok()
+    })
 }
 
 async fn index(MaybeUser(user): MaybeUser, Query(next): Query<Next>) -> Result<Response, ApiError> {
@@ -236,8 +246,23 @@ mod tests {
     #[test]
     fn next_must_stay_on_this_site() {
         assert_eq!(safe_next(Some("/watch/x")), Some("/watch/x"));
-        for bad in ["//evil.example", "https://evil.example", "/\\evil", "watch"] {
-            assert_eq!(safe_next(Some(bad)), None, "{bad}");
+        assert_eq!(safe_next(Some("/watch/x?t=1")), Some("/watch/x?t=1"));
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "watch",
+            "",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "/ /evil.example",
+            "/\u{a0}/evil.example",
+            "/\u{0}/x",
+            "/\u{7f}/x",
+            "/x\\y",
+        ] {
+            assert_eq!(safe_next(Some(bad)), None, "{bad:?}");
         }
     }
 

@@ -6,7 +6,10 @@ import { api, showError } from './api.js';
 // The server only renders same-site paths here; checked again so a page can never be
 // turned into an open redirect by a change elsewhere.
 const wanted = document.getElementById('auth').dataset.next || '';
-const next = /^\/(?![/\\])/.test(wanted) ? wanted : '/userhome';
+// The same rule as the server's: one leading slash, then no slash or backslash next, and
+// no backslash, whitespace or control character anywhere (browsers drop tab and newlines
+// inside URLs, which would turn `/<TAB>/evil.example` into `//evil.example`).
+const next = /^\/(?![/\\])[^\s\\\u0000-\u001f\u007f]*$/.test(wanted) ? wanted : '/userhome';
 
 // The API's rules (API.md): checked here too, so the visitor learns which field is wrong
 // without a round trip; the server checks again either way.
