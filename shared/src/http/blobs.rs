@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use futures_util::StreamExt;
+use http_range_header::StartPosition;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::Semaphore;
@@ -146,7 +147,8 @@ enum RangeAnswer {
 
 /// RFC 9110: a syntactically invalid `Range`, or one with a stale `If-Range`, is ignored
 /// (whole body); one range that cannot be satisfied is 416. Several ranges are answered
-/// with the whole body, which the RFC allows.
+/// with the whole body, which the RFC allows. A suffix longer than the file means the
+/// whole file (§14.1.2), as a 206.
 fn requested_range(headers: &HeaderMap, etag: &str, len: u64) -> RangeAnswer {
     let Some(range) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
         return RangeAnswer::Whole;
@@ -156,9 +158,17 @@ fn requested_range(headers: &HeaderMap, etag: &str, len: u64) -> RangeAnswer {
             return RangeAnswer::Whole;
         }
     }
-    let Ok(parsed) = http_range_header::parse_range_header(range) else {
+    let Ok(mut parsed) = http_range_header::parse_range_header(range) else {
         return RangeAnswer::Whole;
     };
+    for r in &mut parsed.ranges {
+        match r.start {
+            StartPosition::FromLast(suffix) if suffix > len && len > 0 => {
+                r.start = StartPosition::FromLast(len);
+            }
+            _ => {}
+        }
+    }
     match parsed.validate(len) {
         Ok(ranges) if ranges.len() == 1 => RangeAnswer::Part {
             start: *ranges[0].start(),
