@@ -1,26 +1,14 @@
 use super::ParseError;
 
-/// A comment's text: 1–2000 characters after trimming. Newlines are allowed; other
-/// control characters are not.
+/// A comment's text: 1–2000 characters after trimming. Newlines and tabs are allowed;
+/// other control characters and invisible formatting characters are not (see
+/// [`super::text::bounded_text`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommentContent(String);
 
 impl CommentContent {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        let trimmed = raw.trim();
-        let len = trimmed.chars().count();
-        if !(1..=2000).contains(&len) {
-            return Err(ParseError::new("content must be 1 to 2000 characters"));
-        }
-        if trimmed
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t')
-        {
-            return Err(ParseError::new(
-                "content must not contain control characters",
-            ));
-        }
-        Ok(Self(trimmed.to_owned()))
+        super::text::bounded_text(raw, "content", 2000, true).map(Self)
     }
 
     pub fn as_str(&self) -> &str {

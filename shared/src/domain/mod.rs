@@ -7,6 +7,7 @@ mod ids;
 mod page;
 mod password;
 mod records;
+mod text;
 mod timestamp;
 mod user_name;
 mod video_name;
@@ -17,7 +18,7 @@ pub use ids::{CommentId, SessionId, UserId, VideoId};
 pub use page::{Limit, Page};
 pub use password::{Password, PasswordHash};
 pub use records::{Comment, DeletionRecord, User, Video, VideoStatus};
-pub use timestamp::Timestamp;
+pub use timestamp::{Timestamp, Window};
 pub use user_name::UserName;
 pub use video_name::VideoName;
 

@@ -1,20 +1,13 @@
 use super::ParseError;
 
-/// A video's display name: 1–200 characters after trimming, no control characters.
+/// A video's display name: 1–200 characters after trimming, no control or invisible
+/// formatting characters (see [`super::text::bounded_text`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VideoName(String);
 
 impl VideoName {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        let trimmed = raw.trim();
-        let len = trimmed.chars().count();
-        if !(1..=200).contains(&len) {
-            return Err(ParseError::new("name must be 1 to 200 characters"));
-        }
-        if trimmed.chars().any(char::is_control) {
-            return Err(ParseError::new("name must not contain control characters"));
-        }
-        Ok(Self(trimmed.to_owned()))
+        super::text::bounded_text(raw, "name", 200, false).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -35,6 +28,7 @@ mod tests {
         assert!(VideoName::parse("   ").is_err());
         assert!(VideoName::parse(&"x".repeat(201)).is_err());
         assert!(VideoName::parse("a\nb").is_err());
+        assert!(VideoName::parse("clip\u{202E}4pm.exe").is_err());
     }
 
     #[test]

@@ -1,0 +1,100 @@
+//! The rule every free-text field shares (video names, comments): trimmed, bounded in
+//! characters, and free of what could make one text look like another in a list.
+
+use super::ParseError;
+use unicode_general_category::{get_general_category, GeneralCategory};
+
+/// `raw` trimmed, when it holds 1 to `max` characters, no control character (but line
+/// breaks and tabs where `multiline`), and no format character (Unicode category Cf:
+/// bidirectional overrides and isolates, zero-width spaces, soft hyphens, ...), which
+/// are invisible and can reorder or disguise the text around them. The zero-width
+/// joiner and non-joiner stay allowed: emoji sequences and Persian and Indic scripts
+/// need them, and they reorder nothing. `field` names the field in the messages.
+pub(super) fn bounded_text(
+    raw: &str,
+    field: &str,
+    max: usize,
+    multiline: bool,
+) -> Result<String, ParseError> {
+    let trimmed = raw.trim();
+    if !(1..=max).contains(&trimmed.chars().count()) {
+        return Err(ParseError::new(format!(
+            "{field} must be 1 to {max} characters"
+        )));
+    }
+    let allowed_control = |c: char| multiline && (c == '\n' || c == '\t');
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && !allowed_control(c))
+    {
+        return Err(ParseError::new(format!(
+            "{field} must not contain control characters"
+        )));
+    }
+    if trimmed.chars().any(is_disguising_format_character) {
+        return Err(ParseError::new(format!(
+            "{field} must not contain invisible formatting characters (such as bidirectional overrides)"
+        )));
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn is_disguising_format_character(c: char) -> bool {
+    const ZERO_WIDTH_NON_JOINER: char = '\u{200C}';
+    const ZERO_WIDTH_JOINER: char = '\u{200D}';
+    get_general_category(c) == GeneralCategory::Format
+        && c != ZERO_WIDTH_JOINER
+        && c != ZERO_WIDTH_NON_JOINER
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_characters_are_refused() {
+        for c in [
+            '\u{202E}',  // right-to-left override
+            '\u{202A}',  // left-to-right embedding
+            '\u{2066}',  // left-to-right isolate
+            '\u{200E}',  // left-to-right mark
+            '\u{200B}',  // zero-width space
+            '\u{2060}',  // word joiner
+            '\u{FEFF}',  // zero-width no-break space
+            '\u{00AD}',  // soft hyphen
+            '\u{E0041}', // tag latin capital A
+        ] {
+            let text = format!("evil{c}gpj.exe");
+            let err = bounded_text(&text, "name", 200, false).unwrap_err();
+            assert_eq!(
+                err.0,
+                "name must not contain invisible formatting characters (such as bidirectional overrides)",
+                "U+{:04X}",
+                c as u32
+            );
+        }
+    }
+
+    #[test]
+    fn joiners_and_ordinary_text_pass() {
+        for ok in [
+            "👨\u{200D}👩\u{200D}👧",
+            "می\u{200C}خواهم",
+            "שלום",
+            "café",
+            "a b",
+        ] {
+            assert_eq!(bounded_text(ok, "name", 200, false).unwrap(), ok);
+        }
+    }
+
+    #[test]
+    fn control_characters_follow_multiline() {
+        assert!(bounded_text("a\nb", "content", 10, true).is_ok());
+        assert_eq!(
+            bounded_text("a\nb", "name", 10, false).unwrap_err().0,
+            "name must not contain control characters"
+        );
+        assert!(bounded_text("a\u{7}b", "content", 10, true).is_err());
+    }
+}
