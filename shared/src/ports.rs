@@ -4,7 +4,7 @@
 
 use crate::domain::{
     Comment, CommentId, DeletionRecord, Limit, Page, SessionId, Timestamp, User, UserId, UserName,
-    Video, VideoContentType, VideoId,
+    Video, VideoContentType, VideoId, Window,
 };
 use async_trait::async_trait;
 
@@ -55,20 +55,30 @@ pub trait Sessions: Send + Sync {
     /// `None` for unknown and for expired sessions (expiry is checked on every read).
     async fn get(&self, id: &SessionId, now: Timestamp) -> anyhow::Result<Option<Session>>;
     async fn delete(&self, id: &SessionId) -> anyhow::Result<()>;
-    /// Records one failed sign-in of `name` from `client`.
-    async fn record_sign_in_failure(
+    /// Reserves one password check of `name` from `client` at `now`, in the throttling
+    /// `window` that holds it: the attempt is counted as a failure at once, in the same
+    /// atomic step that checks the count, so parallel guesses cannot all slip under the
+    /// limit. `None` when `max` attempts are already counted in the window (throttled).
+    /// A check that succeeds gives its attempt back ([`Sessions::release_attempt`]).
+    async fn reserve_attempt(
         &self,
         name: &UserName,
         client: &str,
-        at: Timestamp,
-    ) -> anyhow::Result<()>;
-    /// Failed sign-ins of `name` from `client` at or after `since`.
-    async fn sign_in_failures(
-        &self,
-        name: &UserName,
-        client: &str,
-        since: Timestamp,
-    ) -> anyhow::Result<u32>;
+        window: Window,
+        now: Timestamp,
+        max: u32,
+    ) -> anyhow::Result<Option<Attempt>>;
+    /// Uncounts a reserved attempt whose password was right.
+    async fn release_attempt(&self, attempt: &Attempt) -> anyhow::Result<()>;
+}
+
+/// A reserved password check ([`Sessions::reserve_attempt`]), as the store names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub name: UserName,
+    pub client: String,
+    /// The store's handle on the reservation.
+    pub token: String,
 }
 
 #[async_trait]

@@ -499,6 +499,58 @@ async fn failed_sign_ins_are_throttled_per_name_and_address() {
     );
 }
 
+/// 60 wrong guesses at once, from one address: the attempt is reserved before the
+/// password is checked, so no more than the limit (10) are ever verified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_wrong_guesses_verify_at_most_the_limit() {
+    let app = App::new();
+    app.sign_up("alice").await;
+    let guess = || {
+        Call::new(Method::POST, "/user/alice")
+            .client_ip([10, 0, 0, 66])
+            .json(json!({"user_name": "alice", "pwd": "wrong-password"}))
+    };
+    let replies = futures_util::future::join_all((0..60).map(|_| app.send(guess()))).await;
+    let count = |status| replies.iter().filter(|r| r.status == status).count();
+    assert_eq!(
+        (count(StatusCode::UNAUTHORIZED), count(StatusCode::TOO_MANY_REQUESTS)),
+        (10, 50)
+    );
+    for refused in replies.iter().filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS) {
+        refused.assert_error(StatusCode::TOO_MANY_REQUESTS, "008");
+    }
+}
+
+/// Account deletion checks the password under the sign-in throttle: a stolen session is
+/// no unlimited password oracle.
+#[tokio::test]
+async fn account_deletion_password_checks_are_throttled() {
+    let app = App::new();
+    let sid = app.sign_up("alice").await;
+    let delete = |pwd: &str, ip: [u8; 4]| {
+        Call::new(Method::DELETE, "/user/alice")
+            .session(&sid)
+            .client_ip(ip)
+            .json(json!({"pwd": pwd}))
+    };
+    let thief = [10, 0, 0, 66];
+    for _ in 0..10 {
+        app.send(delete("wrong-password", thief))
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "002");
+    }
+    for pwd in ["wrong-password", "password1"] {
+        app.send(delete(pwd, thief))
+            .await
+            .assert_error(StatusCode::TOO_MANY_REQUESTS, "008");
+    }
+    assert_eq!(
+        app.send(delete("password1", [10, 0, 0, 7])).await.status,
+        StatusCode::NO_CONTENT,
+        "the owner, elsewhere, still can"
+    );
+}
+
 // ---------- videos ----------
 
 #[tokio::test]
@@ -548,6 +600,19 @@ async fn creating_videos_is_for_the_owner_only() {
     app.send(post(&alice, "alice", json!({"name": "x".repeat(201)})))
         .await
         .assert_error(StatusCode::BAD_REQUEST, "001");
+    // A right-to-left override would show "clip\u{202E}4pm.exe" as "clipexe.mp4".
+    let disguised = app
+        .send(post(
+            &alice,
+            "alice",
+            json!({"name": "clip\u{202E}4pm.exe"}),
+        ))
+        .await;
+    disguised.assert_error(StatusCode::BAD_REQUEST, "001");
+    assert_eq!(
+        disguised.json()["error"],
+        "name must not contain invisible formatting characters (such as bidirectional overrides)"
+    );
     app.send(post(&alice, "alice", json!({})))
         .await
         .assert_error(StatusCode::BAD_REQUEST, "001");
@@ -938,6 +1003,16 @@ async fn streaming_redirects_to_a_signed_url_that_serves_ranges() {
         .send(Call::new(Method::GET, &blob).header("range", "bytes=-10"))
         .await;
     assert_eq!(suffix.body, &MP4[MP4.len() - 10..]);
+    // A suffix longer than the file is the whole file (RFC 9110 §14.1.2), not a 416.
+    let long_suffix = app
+        .send(Call::new(Method::GET, &blob).header("range", "bytes=-99999999"))
+        .await;
+    assert_eq!(long_suffix.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(long_suffix.body, MP4);
+    assert_eq!(
+        long_suffix.headers[header::CONTENT_RANGE],
+        format!("bytes 0-{}/{}", MP4.len() - 1, MP4.len())
+    );
     let open = app
         .send(Call::new(Method::GET, &blob).header("range", &format!("bytes={}-", MP4.len() - 5)))
         .await;
@@ -1069,6 +1144,9 @@ async fn comments_are_posted_listed_and_deleted_by_the_right_people() {
         .await
         .assert_error(StatusCode::BAD_REQUEST, "001");
     app.comment(&bob, &v, &"x".repeat(2001))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "001");
+    app.comment(&bob, &v, "nice \u{2067}video\u{2069}")
         .await
         .assert_error(StatusCode::BAD_REQUEST, "001");
     app.comment(&bob, &uuid::Uuid::new_v4().to_string(), "hi")

@@ -180,48 +180,73 @@ pub async fn sessions_expire_and_end(p: Ports) {
     assert!(p.sessions.get(&live, now).await.unwrap().is_none());
 }
 
-pub async fn sign_in_failures_count_per_pair_within_window(p: Ports) {
-    let name = UserName::parse("alice").unwrap();
-    let t0 = Timestamp::from_unix_seconds(10_000);
-    for offset in [0, 10, 20] {
-        p.sessions
-            .record_sign_in_failure(&name, "1.2.3.4", t0.plus_seconds(offset))
-            .await
-            .unwrap();
+/// Attempts count per (name, client) and window; a released attempt no longer counts.
+pub async fn sign_in_attempts_are_reserved_per_pair_and_window(p: Ports) {
+    let (alice, bob) = (
+        UserName::parse("alice").unwrap(),
+        UserName::parse("bob").unwrap(),
+    );
+    let w0 = Window::containing(Timestamp::from_unix_seconds(9_000), 900);
+    let w1 = Window::containing(Timestamp::from_unix_seconds(9_900), 900);
+    let reserve = |name: &UserName, client: &'static str, window: Window| {
+        let (sessions, name) = (p.sessions.clone(), name.clone());
+        async move {
+            sessions
+                .reserve_attempt(&name, client, window, window.start.plus_seconds(1), 3)
+                .await
+                .unwrap()
+        }
+    };
+    let mut taken = Vec::new();
+    for _ in 0..3 {
+        taken.push(
+            reserve(&alice, "1.2.3.4", w0)
+                .await
+                .expect("under the limit"),
+        );
     }
-    p.sessions
-        .record_sign_in_failure(&name, "5.6.7.8", t0)
-        .await
-        .unwrap();
     assert_eq!(
-        p.sessions
-            .sign_in_failures(&name, "1.2.3.4", t0)
-            .await
-            .unwrap(),
-        3
+        reserve(&alice, "1.2.3.4", w0).await,
+        None,
+        "the fourth is refused"
     );
-    assert_eq!(
-        p.sessions
-            .sign_in_failures(&name, "1.2.3.4", t0.plus_seconds(5))
-            .await
-            .unwrap(),
-        2
+    assert!(
+        reserve(&alice, "5.6.7.8", w0).await.is_some(),
+        "another address"
     );
-    assert_eq!(
-        p.sessions
-            .sign_in_failures(&name, "5.6.7.8", t0)
-            .await
-            .unwrap(),
-        1
+    assert!(reserve(&bob, "1.2.3.4", w0).await.is_some(), "another name");
+    assert!(
+        reserve(&alice, "1.2.3.4", w1).await.is_some(),
+        "the next window"
     );
-    let other = UserName::parse("bob").unwrap();
-    assert_eq!(
-        p.sessions
-            .sign_in_failures(&other, "1.2.3.4", t0)
-            .await
-            .unwrap(),
-        0
+    p.sessions.release_attempt(&taken[0]).await.unwrap();
+    assert!(
+        reserve(&alice, "1.2.3.4", w0).await.is_some(),
+        "a released attempt is free again"
     );
+    assert_eq!(reserve(&alice, "1.2.3.4", w0).await, None);
+}
+
+/// 60 reservations at once for one pair: exactly the limit succeed.
+pub async fn parallel_reservations_never_exceed_the_limit(p: Ports) {
+    let name = UserName::parse("alice").unwrap();
+    let window = Window::containing(Timestamp::now(), 900);
+    let now = window.start.plus_seconds(1);
+    let tries = (0..60).map(|_| {
+        let (sessions, name) = (p.sessions.clone(), name.clone());
+        tokio::spawn(async move {
+            sessions
+                .reserve_attempt(&name, "1.2.3.4", window, now, 10)
+                .await
+                .unwrap()
+        })
+    });
+    let results = futures_util::future::join_all(tries).await;
+    let granted = results
+        .into_iter()
+        .filter(|r| r.as_ref().unwrap().is_some())
+        .count();
+    assert_eq!(granted, 10);
 }
 
 pub async fn videos_list_newest_first_in_pages(p: Ports) {
@@ -741,7 +766,8 @@ macro_rules! contract_suite {
         mod $module {
             use super::*;
             contract_suite!(@tests $ports; user_names_are_unique, sessions_expire_and_end,
-                sign_in_failures_count_per_pair_within_window, videos_list_newest_first_in_pages,
+                sign_in_attempts_are_reserved_per_pair_and_window,
+                parallel_reservations_never_exceed_the_limit, videos_list_newest_first_in_pages,
                 videos_turn_ready_and_deleting_hides_and_records, deletion_records_page_without_gaps,
                 comments_list_by_window_newest_first, deleting_an_account_schedules_its_videos,
                 blob_urls_are_presigned, deletion_records_track_dispatch,

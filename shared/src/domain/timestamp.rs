@@ -55,9 +55,44 @@ impl Timestamp {
     }
 }
 
+/// A fixed window of time, `[start, end)`: windows of one width tile the time line from
+/// the epoch on (the sign-in throttle counts attempts per window).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+impl Window {
+    /// The window of `seconds` (at least 1) that holds `at`.
+    pub fn containing(at: Timestamp, seconds: i64) -> Self {
+        let width = seconds.max(1).saturating_mul(1_000_000);
+        let start = at.0 - at.0.rem_euclid(width);
+        Self {
+            start: Timestamp(start),
+            end: Timestamp(start.saturating_add(width)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_are_fixed_and_aligned() {
+        let at = |s| Timestamp::from_unix_seconds(s);
+        let window = |start, end| Window {
+            start: at(start),
+            end: at(end),
+        };
+        assert_eq!(Window::containing(at(1_800), 900), window(1_800, 2_700));
+        assert_eq!(Window::containing(at(2_699), 900), window(1_800, 2_700));
+        assert_eq!(
+            Window::containing(Timestamp::from_micros(2_700_000_001), 900),
+            window(2_700, 3_600)
+        );
+    }
 
     #[test]
     fn formats_like_the_original() {

@@ -15,6 +15,7 @@ pub mod reply;
 pub mod sessions;
 mod state;
 pub mod stream;
+mod throttle;
 pub mod uploads;
 pub mod users;
 pub mod videos;

@@ -6,6 +6,7 @@ use super::extract::{ApiJson, ApiPath, ClientAddr, Origin, Owner};
 use super::passwords;
 use super::reply::json;
 use super::state::AppState;
+use super::throttle;
 use crate::domain::{Password, SessionId, Timestamp, User, UserName};
 use crate::metrics::{self, Metric};
 use crate::ports::Session;
@@ -67,9 +68,9 @@ pub(super) fn clear_cookie(origin: &Origin) -> HeaderValue {
     .expect("static cookie text is a valid header")
 }
 
-/// Sign in. More than the configured number of failures for one name from one client
-/// address within the window refuses that pair (429) until the window has passed; other
-/// addresses are unaffected, so a stranger cannot lock a user out.
+/// Sign in. The configured number of failures for one name from one client address
+/// within a window refuses that pair (429) until the window has passed; other addresses
+/// are unaffected, so a stranger cannot lock a user out. See [`throttle`].
 #[utoipa::path(post, path = "/user/{user_name}", tag = "sessions",
     params(("user_name" = String, Path)), request_body = Credentials,
     responses(
@@ -93,34 +94,21 @@ pub async fn sign_in(
     // Malformed names and passwords cannot match any account: same answer as a wrong one.
     let name = UserName::parse(&body.user_name).map_err(|_| refused())?;
     let password = Password::parse(&body.pwd).map_err(|_| refused())?;
-    let now = Timestamp::now();
-    let since = now.plus_seconds(-state.config.sign_in_window_secs);
-    let failures = state
-        .sessions
-        .sign_in_failures(&name, &client, since)
-        .await
-        .map_err(ApiError::Db)?;
-    if failures >= state.config.sign_in_max_failures {
-        tracing::warn!(user = %name, client, "sign-in throttled");
-        return Err(ApiError::TooManyRequests(
-            "too many failed sign-ins; try again later",
-        ));
-    }
+    let attempt = throttle::reserve(&state, &name, &client).await?;
     let user = state.users.by_name(&name).await.map_err(ApiError::Db)?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password_ok = passwords::verify(password, hash).await?;
     match user {
-        // Only the right password learns that the account is disabled.
-        Some(user) if password_ok && user.disabled => Err(ApiError::AccountDisabled),
-        Some(user) if password_ok => start_session(&state, &user, &origin, StatusCode::OK).await,
-        _ => {
-            state
-                .sessions
-                .record_sign_in_failure(&name, &client, now)
-                .await
-                .map_err(ApiError::Db)?;
-            Err(refused())
+        Some(user) if password_ok => {
+            throttle::release(&state, &attempt).await?;
+            if user.disabled {
+                // Only the right password learns that the account is disabled.
+                return Err(ApiError::AccountDisabled);
+            }
+            start_session(&state, &user, &origin, StatusCode::OK).await
         }
+        // The reserved attempt stays counted: a failure.
+        _ => Err(refused()),
     }
 }
 

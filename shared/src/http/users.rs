@@ -2,11 +2,12 @@
 
 use super::dto::{Credentials, PasswordConfirmation, SessionCreated, UserView};
 use super::error::{ApiError, ErrorBody};
-use super::extract::{ApiJson, ApiPath, AuthUser, Origin, Owner};
+use super::extract::{ApiJson, ApiPath, AuthUser, ClientAddr, Origin, Owner};
 use super::passwords;
 use super::reply::Reply;
 use super::sessions::{clear_cookie, start_session};
 use super::state::AppState;
+use super::throttle;
 use crate::domain::{Password, Timestamp, User, UserId, UserName};
 use crate::metrics::{self, Metric};
 use crate::ports::StoreError;
@@ -86,14 +87,18 @@ pub async fn get_user(
         (status = 400, description = "`001` malformed body", body = ErrorBody),
         (status = 401, description = "`002` not signed in, or wrong password", body = ErrorBody),
         (status = 403, description = "`007` another user's account", body = ErrorBody),
+        (status = 429, description = "`008` too many failed password checks from this address", body = ErrorBody),
     ))]
 pub async fn delete_account(
     axum::extract::State(state): axum::extract::State<AppState>,
     Owner(me): Owner,
+    ClientAddr(client): ClientAddr,
     origin: Origin,
     ApiJson(body): ApiJson<PasswordConfirmation>,
 ) -> Result<Response, ApiError> {
     let password = Password::parse(&body.pwd).map_err(|_| ApiError::Unauthorized)?;
+    // The same throttle as sign-in: a stolen session is no unlimited password oracle.
+    let attempt = throttle::reserve(&state, &me.name, &client).await?;
     let user = state.users.by_name(&me.name).await.map_err(ApiError::Db)?;
     let Some(user) = user.filter(|u| u.id == me.id) else {
         return Err(ApiError::Unauthorized);
@@ -101,6 +106,7 @@ pub async fn delete_account(
     if !passwords::verify(password, Some(user.password_hash.clone())).await? {
         return Err(ApiError::Unauthorized);
     }
+    throttle::release(&state, &attempt).await?;
     let videos = state
         .users
         .delete_account(&user, Timestamp::now())

@@ -1,12 +1,11 @@
 //! Sessions and sign-in failures in DynamoDB. Both expire through native TTL, which
 //! deletes lazily (up to days later), so reads check expiry themselves.
 
-use super::dynamo::{n, padded, s, Item, Tables};
-use crate::domain::{SessionId, Timestamp, UserId, UserName};
-use crate::ports::{Session, Sessions};
+use super::dynamo::{is_condition_failure, n, padded, s, Item, Tables};
+use crate::domain::{SessionId, Timestamp, UserId, UserName, Window};
+use crate::ports::{Attempt, Session, Sessions};
 use anyhow::Context;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::Select;
 use serde::{Deserialize, Serialize};
 
 /// How long a failure is kept: the throttling window is far shorter.
@@ -95,47 +94,67 @@ impl Sessions for DynamoSessions {
         Ok(())
     }
 
-    async fn record_sign_in_failure(
+    /// One item per (name, client, window) counts its attempts; a conditional `ADD`
+    /// reserves one only while the count is under `max`, atomically in DynamoDB.
+    async fn reserve_attempt(
         &self,
         name: &UserName,
         client: &str,
-        at: Timestamp,
-    ) -> anyhow::Result<()> {
-        let at_id = format!("{}#{}", padded(at.as_micros()), uuid::Uuid::new_v4());
-        self.db
-            .client
-            .put_item()
-            .table_name(&self.db.sign_in_failures)
-            .item("subject", s(subject(name, client)))
-            .item("at_id", s(at_id))
-            .item("ttl", n(at.unix_seconds() + FAILURE_RETENTION_SECS))
-            .send()
-            .await
-            .context("recording a sign-in failure")?;
-        Ok(())
-    }
-
-    async fn sign_in_failures(
-        &self,
-        name: &UserName,
-        client: &str,
-        since: Timestamp,
-    ) -> anyhow::Result<u32> {
-        let mut pages = self
+        window: Window,
+        now: Timestamp,
+        max: u32,
+    ) -> anyhow::Result<Option<Attempt>> {
+        let window = window_key(window.start);
+        let reserved = self
             .db
             .client
-            .query()
+            .update_item()
             .table_name(&self.db.sign_in_failures)
-            .key_condition_expression("subject = :s AND at_id >= :since")
-            .expression_attribute_values(":s", s(subject(name, client)))
-            .expression_attribute_values(":since", s(padded(since.as_micros())))
-            .select(Select::Count)
-            .into_paginator()
-            .send();
-        let mut count = 0;
-        while let Some(page) = pages.next().await {
-            count += page.context("counting sign-in failures")?.count;
+            .key("subject", s(subject(name, client)))
+            .key("at_id", s(&window))
+            .update_expression("ADD attempts :one SET #ttl = :ttl")
+            .condition_expression("attribute_not_exists(attempts) OR attempts < :max")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":max", n(i64::from(max)))
+            .expression_attribute_values(":ttl", n(now.unix_seconds() + FAILURE_RETENTION_SECS))
+            .send()
+            .await;
+        match reserved {
+            Ok(_) => Ok(Some(Attempt {
+                name: name.clone(),
+                client: client.to_owned(),
+                token: window,
+            })),
+            Err(e) if is_condition_failure(&e) => Ok(None),
+            Err(e) => Err(e).context("reserving a sign-in attempt"),
         }
-        Ok(u32::try_from(count).unwrap_or(0))
     }
+
+    async fn release_attempt(&self, attempt: &Attempt) -> anyhow::Result<()> {
+        let released = self
+            .db
+            .client
+            .update_item()
+            .table_name(&self.db.sign_in_failures)
+            .key("subject", s(subject(&attempt.name, &attempt.client)))
+            .key("at_id", s(&attempt.token))
+            .update_expression("ADD attempts :minus_one")
+            .condition_expression("attempts > :zero")
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match released {
+            Ok(_) => Ok(()),
+            // Already gone (its TTL passed): nothing to give back.
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(e).context("releasing a sign-in attempt"),
+        }
+    }
+}
+
+/// The sort key of a window's attempt counter: `window#` and its zero-padded start.
+fn window_key(window_start: Timestamp) -> String {
+    format!("window#{}", padded(window_start.as_micros()))
 }

@@ -79,6 +79,8 @@ CREATE INDEX deletion_records_by_dispatch ON deletion_records (dispatched_us);
     r#"
 -- An operator's switch (`reel users disable`): 1 refuses the account's sign-ins.
 ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+-- The sweep of day-old sign-in attempts deletes by time alone.
+CREATE INDEX sign_in_failures_by_time ON sign_in_failures (at_us);
 "#,
 ];
 

@@ -1,6 +1,6 @@
 use super::db::SqliteStore;
-use crate::domain::{SessionId, Timestamp, UserId, UserName};
-use crate::ports::{Session, Sessions};
+use crate::domain::{SessionId, Timestamp, UserId, UserName, Window};
+use crate::ports::{Attempt, Session, Sessions};
 use anyhow::Context;
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
@@ -69,47 +69,65 @@ impl Sessions for SqliteStore {
         .await
     }
 
-    async fn record_sign_in_failure(
+    async fn reserve_attempt(
         &self,
         name: &UserName,
         client: &str,
-        at: Timestamp,
-    ) -> anyhow::Result<()> {
-        let (name, client) = (name.to_string(), client.to_owned());
-        self.call(move |conn| {
-            // Failures a day old matter to no window in use: sweep them as new ones arrive.
-            conn.execute(
-                "DELETE FROM sign_in_failures WHERE at_us < ?1",
-                [at.plus_seconds(-FAILURE_RETENTION_SECS).as_micros()],
-            )?;
-            conn.execute(
-                "INSERT INTO sign_in_failures (user_name, client, at_us) VALUES (?1, ?2, ?3)",
-                params![name, client, at.as_micros()],
-            )
-            .context("recording sign-in failure")?;
-            Ok(())
-        })
-        .await
+        window: Window,
+        now: Timestamp,
+        max: u32,
+    ) -> anyhow::Result<Option<Attempt>> {
+        let (owner, address) = (name.clone(), client.to_owned());
+        let token: Option<String> = self
+            .call(move |conn| -> anyhow::Result<Option<String>> {
+                // One transaction on the store's one connection: the count and the insert
+                // cannot interleave with another reservation.
+                let tx = conn.transaction()?;
+                // Attempts a day old matter to no window in use: swept as new ones come
+                // (indexed by time).
+                tx.execute(
+                    "DELETE FROM sign_in_failures WHERE at_us < ?1",
+                    [now.plus_seconds(-FAILURE_RETENTION_SECS).as_micros()],
+                )?;
+                let counted: u32 = tx.query_row(
+                    "SELECT COUNT(*) FROM sign_in_failures
+                     WHERE user_name = ?1 AND client = ?2 AND at_us >= ?3 AND at_us < ?4",
+                    params![
+                        owner.as_str(),
+                        address,
+                        window.start.as_micros(),
+                        window.end.as_micros()
+                    ],
+                    |r| r.get(0),
+                )?;
+                if counted >= max {
+                    return Ok(None);
+                }
+                tx.execute(
+                    "INSERT INTO sign_in_failures (user_name, client, at_us) VALUES (?1, ?2, ?3)",
+                    params![owner.as_str(), address, now.as_micros()],
+                )?;
+                let row = tx.last_insert_rowid();
+                tx.commit().context("reserving a sign-in attempt")?;
+                Ok(Some(row.to_string()))
+            })
+            .await?;
+        Ok(token.map(|token| Attempt {
+            name: name.clone(),
+            client: client.to_owned(),
+            token,
+        }))
     }
 
-    async fn sign_in_failures(
-        &self,
-        name: &UserName,
-        client: &str,
-        since: Timestamp,
-    ) -> anyhow::Result<u32> {
-        let (name, client) = (name.to_string(), client.to_owned());
+    async fn release_attempt(&self, attempt: &Attempt) -> anyhow::Result<()> {
+        let row: i64 = attempt
+            .token
+            .parse()
+            .context("not an attempt of this store")?;
         self.call(move |conn| {
-            // A pure read: old failures are swept when new ones are recorded.
-            let n: u32 = conn
-                .query_row(
-                    "SELECT COUNT(*) FROM sign_in_failures
-                     WHERE user_name = ?1 AND client = ?2 AND at_us >= ?3",
-                    params![name, client, since.as_micros()],
-                    |r| r.get(0),
-                )
-                .context("counting sign-in failures")?;
-            Ok(n)
+            conn.execute("DELETE FROM sign_in_failures WHERE rowid = ?1", [row])
+                .context("releasing a sign-in attempt")?;
+            Ok(())
         })
         .await
     }
