@@ -175,10 +175,13 @@ impl BlobUrls for S3Urls {
         content_type: &VideoContentType,
         now: Timestamp,
     ) -> anyhow::Result<PresignedRequest> {
-        // Signed, so S3 itself refuses another size or type, or an untagged upload.
+        // Signed, so S3 itself refuses another size or type, an untagged upload, and
+        // (a conditional write: `If-None-Match: *`) any PUT once the object exists, so a
+        // replayed URL cannot replace the bytes of a video that is ready.
         let headers = vec![
             ("content-length", size.to_string()),
             ("content-type", content_type.as_str().to_owned()),
+            ("if-none-match", "*".to_owned()),
             (
                 "x-amz-tagging",
                 format!("{}={}", PENDING_TAG.0, PENDING_TAG.1),
@@ -272,6 +275,7 @@ mod tests {
             .key(object_key(&vid))
             .content_length(17957)
             .content_type("video/mp4")
+            .if_none_match("*")
             .tagging("reel-state=pending")
             .presigned(sdk_presigning(3600))
             .await
@@ -324,7 +328,7 @@ mod tests {
     /// moto accepts tampered and expired URLs, so what S3 would enforce is checked on
     /// the URLs themselves.
     #[tokio::test]
-    async fn uploads_sign_the_length_type_and_tag() {
+    async fn uploads_sign_the_length_type_tag_and_no_overwrite() {
         let vid = VideoId::new();
         let now = Timestamp::from_unix_seconds(NOW);
         let mp4 = VideoContentType::parse("video/mp4").unwrap();
@@ -341,12 +345,13 @@ mod tests {
         assert_eq!(query["X-Amz-Date"], "20270115T080000Z");
         assert_eq!(
             query["X-Amz-SignedHeaders"],
-            "content-length;content-type;host;x-amz-tagging"
+            "content-length;content-type;host;if-none-match;x-amz-tagging"
         );
         assert_eq!(
             put.headers,
             vec![
                 ("content-type".into(), "video/mp4".into()),
+                ("if-none-match".into(), "*".into()),
                 ("x-amz-tagging".into(), "reel-state=pending".into()),
             ]
         );
