@@ -63,6 +63,7 @@ pub fn build_site(config: &Config) -> anyhow::Result<Site> {
         blobs,
         videos: store,
         limiter: Arc::new(Semaphore::new(config.stream_concurrency)),
+        uploading: Default::default(),
     };
     Ok(Site {
         app: site_app(state, Some(endpoint)),

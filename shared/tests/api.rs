@@ -513,10 +513,16 @@ async fn parallel_wrong_guesses_verify_at_most_the_limit() {
     let replies = futures_util::future::join_all((0..60).map(|_| app.send(guess()))).await;
     let count = |status| replies.iter().filter(|r| r.status == status).count();
     assert_eq!(
-        (count(StatusCode::UNAUTHORIZED), count(StatusCode::TOO_MANY_REQUESTS)),
+        (
+            count(StatusCode::UNAUTHORIZED),
+            count(StatusCode::TOO_MANY_REQUESTS)
+        ),
         (10, 50)
     );
-    for refused in replies.iter().filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS) {
+    for refused in replies
+        .iter()
+        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+    {
         refused.assert_error(StatusCode::TOO_MANY_REQUESTS, "008");
     }
 }
@@ -1105,6 +1111,95 @@ async fn the_stream_limiter_refuses_when_full_and_frees_on_drop() {
         app.send(Call::new(Method::GET, &blob)).await.status,
         StatusCode::OK
     );
+}
+
+/// Deleting a video hides its bytes at once, even from a signed URL handed out before
+/// (the file itself waits for the deletion worker).
+#[tokio::test]
+async fn a_deleted_videos_signed_url_serves_nothing() {
+    let app = App::new();
+    let alice = app.sign_up("alice").await;
+    let v = id(&app.create_video(&alice, "alice", "clip").await);
+    app.upload(&alice, &v, MP4).await;
+    let redirect = app
+        .send(Call::new(Method::GET, &format!("/videos/{v}")).session(&alice))
+        .await;
+    let blob = path_of(redirect.headers[header::LOCATION].to_str().unwrap()).to_owned();
+    assert_eq!(
+        app.send(Call::new(Method::GET, &blob)).await.status,
+        StatusCode::OK
+    );
+    let deleted = app
+        .send(Call::new(Method::DELETE, &format!("/user/alice/videos/{v}")).session(&alice))
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    app.send(Call::new(Method::GET, &blob))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "005");
+    app.send(Call::new(Method::GET, &blob).header("range", "bytes=0-9"))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "005");
+}
+
+/// One PUT per video at a time: a second one while the first is still receiving bytes
+/// is refused at once (409) instead of staging another full copy.
+#[tokio::test]
+async fn parallel_puts_of_one_upload_url_are_refused() {
+    let app = App::new();
+    let alice = app.sign_up("alice").await;
+    let v = id(&app.create_video(&alice, "alice", "clip").await);
+    let grant = app
+        .send(
+            Call::new(Method::POST, &format!("/upload/{v}"))
+                .session(&alice)
+                .json(json!({"size": MP4.len(), "content_type": "video/mp4"})),
+        )
+        .await;
+    let url = path_of(grant.json()["url"].as_str().unwrap()).to_owned();
+    let (feed, chunks) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    let slow_body = Body::from_stream(tokio_stream_of(chunks));
+    let first = tokio::spawn(
+        app.router.clone().oneshot(
+            Request::put(&url)
+                .header("content-type", "video/mp4")
+                .body(slow_body)
+                .unwrap(),
+        ),
+    );
+    // The channel holds one chunk: once the second is accepted, the handler has taken
+    // the first, so it is receiving bytes, under its claim on the video.
+    feed.send(Ok(MP4[..1000].to_vec())).await.unwrap();
+    feed.send(Ok(MP4[1000..2000].to_vec())).await.unwrap();
+    let second = app
+        .send(
+            Call::new(Method::PUT, &url)
+                .header("content-type", "video/mp4")
+                .raw(MP4),
+        )
+        .await;
+    second.assert_error(StatusCode::CONFLICT, "006");
+    assert_eq!(
+        second.json()["error"],
+        "an upload of this video is already in progress"
+    );
+    feed.send(Ok(MP4[2000..].to_vec())).await.unwrap();
+    drop(feed);
+    let first = first.await.unwrap().unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    app.send(
+        Call::new(Method::PUT, &url)
+            .header("content-type", "video/mp4")
+            .raw(MP4),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "006");
+}
+
+/// A receiver as a stream of body chunks.
+fn tokio_stream_of(
+    mut chunks: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures_util::stream::poll_fn(move |cx| chunks.poll_recv(cx))
 }
 
 // ---------- comments ----------

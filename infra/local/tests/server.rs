@@ -29,6 +29,42 @@ async fn the_whole_journey_survives_a_restart_on_aws() {
     the_whole_journey(Store::aws()).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ready_videos_upload_url_cannot_replace_its_bytes() {
+    replaying_an_upload_url(Store::local(), StatusCode::CONFLICT).await;
+}
+
+/// S3 refuses the signed conditional write (`If-None-Match: *`) once the object exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ready_videos_upload_url_cannot_replace_its_bytes_on_aws() {
+    replaying_an_upload_url(Store::aws(), StatusCode::PRECONDITION_FAILED).await;
+}
+
+async fn replaying_an_upload_url(dir: Store, refused: StatusCode) {
+    let server = Server::start(&dir, &[]);
+    let api = Api::new(&server);
+    let sid = api.sign_up("alice").await;
+    let vid = api.create_video(&sid, "alice", "Holiday").await;
+    let grant = api.grant_upload(&sid, &vid, MP4.len()).await;
+    assert_eq!(api.put(&grant, MP4.to_vec()).await, StatusCode::OK);
+    let (_, info) = api.get(&format!("/videos/{vid}/info"), &sid).await;
+    assert_eq!(info["status"], "ready");
+
+    let forged = vec![0u8; MP4.len()];
+    assert_eq!(
+        api.put(&grant, forged).await,
+        refused,
+        "the replay is refused"
+    );
+    let url = api.blob_url(&sid, &vid).await;
+    let (status, _, body) = api.fetch(&url, None).await;
+    assert_eq!(
+        (status, body.as_slice()),
+        (StatusCode::OK, MP4),
+        "the bytes are the first upload's"
+    );
+}
+
 async fn the_whole_journey(dir: Store) {
     let server = Server::start(&dir, &[]);
     let api = Api::new(&server);

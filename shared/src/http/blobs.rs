@@ -15,7 +15,8 @@ use axum::routing::get;
 use axum::Router;
 use futures_util::StreamExt;
 use http_range_header::StartPosition;
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::Semaphore;
 use tokio_util::io::ReaderStream;
@@ -31,6 +32,33 @@ pub struct BlobEndpoint {
     /// 429 at once instead of queueing. The permit lives in the response body, so it is
     /// freed when the body ends or the client disconnects (the body is dropped).
     pub limiter: Arc<Semaphore>,
+    /// Videos whose bytes are being received: one PUT at a time per video, so parallel
+    /// replays of one URL cannot each stage a full copy.
+    pub uploading: Arc<Mutex<HashSet<VideoId>>>,
+}
+
+/// A video's claim on [`BlobEndpoint::uploading`], released when dropped (the upload
+/// finished, failed, or its client went away).
+struct UploadClaim {
+    uploading: Arc<Mutex<HashSet<VideoId>>>,
+    video: VideoId,
+}
+
+impl UploadClaim {
+    fn take(uploading: &Arc<Mutex<HashSet<VideoId>>>, video: VideoId) -> Option<Self> {
+        let mut set = uploading.lock().unwrap_or_else(|e| e.into_inner());
+        set.insert(video).then(|| Self {
+            uploading: uploading.clone(),
+            video,
+        })
+    }
+}
+
+impl Drop for UploadClaim {
+    fn drop(&mut self) {
+        let mut set = self.uploading.lock().unwrap_or_else(|e| e.into_inner());
+        set.remove(&self.video);
+    }
 }
 
 pub fn router(endpoint: BlobEndpoint) -> Router {
@@ -68,6 +96,12 @@ async fn serve(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (video, query) = check_url(&endpoint.blobs, &vid, query, "get")?;
+    // A deleted video's bytes are gone at once for every URL, though the file waits for
+    // the deletion worker.
+    match endpoint.videos.get(&video).await.map_err(ApiError::Db)? {
+        Some(v) if v.status == VideoStatus::Ready => {}
+        _ => return Err(ApiError::NotFound("video")),
+    }
     let permit =
         endpoint.limiter.clone().try_acquire_owned().map_err(|_| {
             ApiError::TooManyRequests("too many streams at once; try again shortly")
@@ -216,6 +250,13 @@ async fn upload(
             ));
         }
     }
+    let Some(_claim) = UploadClaim::take(&endpoint.uploading, video) else {
+        return Err(ApiError::Conflict(
+            "an upload of this video is already in progress",
+        ));
+    };
+    // Checked under the claim: no other PUT of this video can turn it ready meanwhile,
+    // so a ready video's bytes are never replaced.
     let current = endpoint.videos.get(&video).await.map_err(ApiError::Db)?;
     match current {
         None => return Err(ApiError::NotFound("video")),

@@ -225,19 +225,30 @@ impl Api {
 
     /// Grants an upload and PUTs `bytes` to the signed URL with the granted headers.
     pub async fn upload(&self, sid: &str, vid: &str, bytes: Vec<u8>) {
+        let grant = self.grant_upload(sid, vid, bytes.len()).await;
+        assert_eq!(self.put(&grant, bytes).await, StatusCode::OK);
+    }
+
+    /// An upload grant for `size` bytes of video/mp4.
+    pub async fn grant_upload(&self, sid: &str, vid: &str, size: usize) -> Value {
         let (status, grant) = self
             .post(
                 &format!("/upload/{vid}"),
                 Some(sid),
-                json!({"size": bytes.len(), "content_type": "video/mp4"}),
+                json!({"size": size, "content_type": "video/mp4"}),
             )
             .await;
-        assert_eq!(status, StatusCode::OK);
+        assert_eq!(status, StatusCode::OK, "{grant}");
+        grant
+    }
+
+    /// PUTs `bytes` to a granted URL with the granted headers, as a browser would.
+    pub async fn put(&self, grant: &Value, bytes: Vec<u8>) -> StatusCode {
         let mut put = self.http.put(grant["url"].as_str().unwrap()).body(bytes);
         for (k, v) in grant["headers"].as_object().unwrap() {
             put = put.header(k.as_str(), v.as_str().unwrap());
         }
-        assert_eq!(put.send().await.unwrap().status(), StatusCode::OK);
+        put.send().await.unwrap().status()
     }
 
     /// Follows `GET /videos/{vid}` to its signed byte URL.
