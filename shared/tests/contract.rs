@@ -806,3 +806,76 @@ async fn local_stale_receipts_acknowledge_nothing() {
     );
 }
 contract_suite!(aws, aws_ports());
+
+/// `reel provision` configures the bucket as `template.yaml` does: CORS for the site's
+/// own origin only (never `*`), the lifecycle rules, and the TLS-only policy.
+#[tokio::test]
+async fn aws_provisioning_configures_the_bucket_like_the_template() {
+    use reel::adapters::aws::bucket;
+    let moto = reel_testkit::moto::shared();
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+    let settings = AwsSettings {
+        table_prefix: format!("t{tag}"),
+        bucket: format!("b{tag}"),
+        queue_name: format!("q{tag}"),
+    };
+    let config = reel::config::Config {
+        public_url: Some("https://reel.example/".into()),
+        ..Default::default()
+    };
+    let sdk = emulator_sdk_config(&moto.endpoint).await;
+    let clients = AwsClients::new(&sdk);
+    provision(&clients, &settings, &config).await.unwrap();
+    let s3 = &clients.s3;
+
+    let cors = s3
+        .get_bucket_cors()
+        .bucket(&settings.bucket)
+        .send()
+        .await
+        .unwrap();
+    let rules = cors.cors_rules();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0].allowed_origins(), ["https://reel.example"]);
+    assert_eq!(rules[0].allowed_methods(), bucket::CORS_METHODS);
+    assert_eq!(rules[0].allowed_headers(), bucket::CORS_ALLOWED_HEADERS);
+    assert_eq!(rules[0].expose_headers(), bucket::CORS_EXPOSED_HEADERS);
+
+    let lifecycle = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(&settings.bucket)
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<_> = lifecycle.rules().iter().filter_map(|r| r.id()).collect();
+    assert_eq!(
+        ids,
+        [
+            bucket::ABORT_INCOMPLETE_UPLOADS,
+            bucket::EXPIRE_UNCONFIRMED_UPLOADS
+        ]
+    );
+    let expiry = &lifecycle.rules()[1];
+    assert_eq!(
+        expiry.expiration().and_then(|e| e.days()),
+        Some(bucket::UNCONFIRMED_UPLOAD_DAYS)
+    );
+
+    let policy = s3
+        .get_bucket_policy()
+        .bucket(&settings.bucket)
+        .send()
+        .await
+        .unwrap();
+    let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    assert_eq!(
+        policy["Statement"][0]["Sid"],
+        bucket::DENY_INSECURE_TRANSPORT
+    );
+    assert_eq!(
+        policy["Statement"][0]["Condition"]["Bool"]["aws:SecureTransport"],
+        "false"
+    );
+    // Provisioning again (an existing bucket) is harmless and keeps the settings.
+    provision(&clients, &settings, &config).await.unwrap();
+}

@@ -155,3 +155,68 @@ fn template_queue_names_match_the_code() {
     };
     assert_eq!(settings.dead_letter_queue_name(), dead_letters);
 }
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_sequence()
+        .unwrap_or_else(|| panic!("not a list: {value:?}"))
+        .iter()
+        .map(|v| untagged(v).as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The bucket `reel provision` makes (`adapters/aws/bucket.rs`) is the template's bucket:
+/// the same CORS rule (but for the origin, which each names its own way), lifecycle
+/// rules and TLS-only policy.
+#[test]
+fn template_bucket_matches_the_code() {
+    use reel::adapters::aws::bucket;
+    let t = template();
+    let props = &t["Resources"]["VideoBucket"]["Properties"];
+    let rules = props["CorsConfiguration"]["CorsRules"]
+        .as_sequence()
+        .unwrap();
+    assert_eq!(rules.len(), 1);
+    let cors = &rules[0];
+    assert_eq!(strings(&cors["AllowedMethods"]), bucket::CORS_METHODS);
+    assert_eq!(
+        strings(&cors["AllowedHeaders"]),
+        bucket::CORS_ALLOWED_HEADERS
+    );
+    assert_eq!(
+        strings(&cors["ExposedHeaders"]),
+        bucket::CORS_EXPOSED_HEADERS
+    );
+    assert_eq!(
+        cors["MaxAge"].as_i64(),
+        Some(i64::from(bucket::CORS_MAX_AGE_SECS))
+    );
+    let lifecycle: Vec<String> = props["LifecycleConfiguration"]["Rules"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|r| str_of(r, "Id").to_owned())
+        .collect();
+    assert_eq!(
+        lifecycle,
+        [
+            bucket::ABORT_INCOMPLETE_UPLOADS,
+            bucket::EXPIRE_UNCONFIRMED_UPLOADS
+        ]
+    );
+    assert_eq!(
+        t["Parameters"]["UnconfirmedUploadDays"]["Default"].as_i64(),
+        Some(i64::from(bucket::UNCONFIRMED_UPLOAD_DAYS))
+    );
+    let policy = &t["Resources"]["VideoBucketPolicy"]["Properties"]["PolicyDocument"];
+    let statements = policy["Statement"].as_sequence().unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(
+        str_of(&statements[0], "Sid"),
+        bucket::DENY_INSECURE_TRANSPORT
+    );
+    assert_eq!(
+        statements[0]["Condition"]["Bool"]["aws:SecureTransport"].as_str(),
+        Some("false")
+    );
+}

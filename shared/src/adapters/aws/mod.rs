@@ -23,6 +23,7 @@
 //! dead-letter queue after the configured number of receives.
 
 mod blobs;
+pub mod bucket;
 mod comments;
 mod confirm;
 mod deletions;

@@ -2,6 +2,8 @@
 //! definitions the adapters use (`reel provision`, `reel serve --backend aws
 //! --provision`, and the tests on moto). In a real account the SAM template does this.
 
+use super::blobs::PENDING_TAG;
+use super::bucket;
 use super::schema::{Index, Key, Projection, Table, ALL};
 use super::{AwsClients, AwsSettings};
 use crate::config::Config;
@@ -11,7 +13,13 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
     Projection as DynamoProjection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
-use aws_sdk_s3::types::{CorsConfiguration, CorsRule};
+use aws_sdk_s3::types::{
+    AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CorsConfiguration, CorsRule,
+    ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, ObjectOwnership,
+    OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    Tag,
+};
 use aws_sdk_sqs::types::QueueAttributeName;
 use std::collections::BTreeMap;
 
@@ -23,9 +31,18 @@ pub async fn provision(
     for table in &ALL {
         ensure_table(&clients.dynamo, &settings.table(table), table).await?;
     }
-    ensure_bucket(&clients.s3, &settings.bucket).await?;
+    ensure_bucket(&clients.s3, &settings.bucket, &site_origin(config)).await?;
     ensure_queues(&clients.sqs, settings, config).await?;
     Ok(())
+}
+
+/// The site's origin as browsers see it: `REEL_PUBLIC_URL`'s, else the local server's
+/// own address (a deployment's bucket is configured by `template.yaml` instead).
+pub fn site_origin(config: &Config) -> String {
+    match &config.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("http://{}", config.addr),
+    }
 }
 
 fn key_element(key: &Key, kind: KeyType) -> anyhow::Result<KeySchemaElement> {
@@ -134,36 +151,147 @@ async fn ensure_table(
     Ok(())
 }
 
-/// The bucket, with CORS so pages on any origin can PUT to and stream from presigned URLs.
-async fn ensure_bucket(client: &aws_sdk_s3::Client, bucket: &str) -> anyhow::Result<()> {
-    if client.head_bucket().bucket(bucket).send().await.is_ok() {
-        return Ok(());
+/// The bucket, configured as `template.yaml` configures it ([`super::bucket`]): no public
+/// access, owner-enforced objects, encrypted at rest, TLS only, CORS for the site's own
+/// origin, and the lifecycle rules. Applied on every provisioning, so an existing bucket
+/// is brought in line too.
+async fn ensure_bucket(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    origin: &str,
+) -> anyhow::Result<()> {
+    if client.head_bucket().bucket(bucket).send().await.is_err() {
+        client
+            .create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .with_context(|| format!("creating bucket {bucket}"))?;
+        tracing::info!(bucket, "bucket created");
     }
     client
-        .create_bucket()
+        .put_public_access_block()
         .bucket(bucket)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .block_public_policy(true)
+                .ignore_public_acls(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
         .send()
         .await
-        .with_context(|| format!("creating bucket {bucket}"))?;
-    let rule = CorsRule::builder()
-        .allowed_methods("GET")
-        .allowed_methods("HEAD")
-        .allowed_methods("PUT")
-        .allowed_origins("*")
-        .allowed_headers("*")
-        .expose_headers("ETag")
-        .expose_headers("Content-Range")
-        .expose_headers("Accept-Ranges")
-        .build()?;
+        .with_context(|| format!("blocking public access to {bucket}"))?;
+    client
+        .put_bucket_ownership_controls()
+        .bucket(bucket)
+        .ownership_controls(
+            OwnershipControls::builder()
+                .rules(
+                    OwnershipControlsRule::builder()
+                        .object_ownership(ObjectOwnership::BucketOwnerEnforced)
+                        .build()?,
+                )
+                .build()?,
+        )
+        .send()
+        .await
+        .with_context(|| format!("setting object ownership on {bucket}"))?;
+    client
+        .put_bucket_encryption()
+        .bucket(bucket)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(
+                            ServerSideEncryptionByDefault::builder()
+                                .sse_algorithm(ServerSideEncryption::Aes256)
+                                .build()?,
+                        )
+                        .build(),
+                )
+                .build()?,
+        )
+        .send()
+        .await
+        .with_context(|| format!("setting encryption on {bucket}"))?;
+    client
+        .put_bucket_policy()
+        .bucket(bucket)
+        .policy(bucket::tls_only_policy(bucket))
+        .send()
+        .await
+        .with_context(|| format!("setting the TLS-only policy of {bucket}"))?;
     client
         .put_bucket_cors()
         .bucket(bucket)
-        .cors_configuration(CorsConfiguration::builder().cors_rules(rule).build()?)
+        .cors_configuration(
+            CorsConfiguration::builder()
+                .cors_rules(cors_rule(origin)?)
+                .build()?,
+        )
         .send()
         .await
         .with_context(|| format!("setting CORS on {bucket}"))?;
-    tracing::info!(bucket, "bucket created");
+    client
+        .put_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .lifecycle_configuration(lifecycle()?)
+        .send()
+        .await
+        .with_context(|| format!("setting the lifecycle rules of {bucket}"))?;
     Ok(())
+}
+
+/// Pages of `origin` (and no other) may PUT uploads and GET streams.
+fn cors_rule(origin: &str) -> anyhow::Result<CorsRule> {
+    let mut rule = CorsRule::builder()
+        .allowed_origins(origin)
+        .max_age_seconds(bucket::CORS_MAX_AGE_SECS);
+    for method in bucket::CORS_METHODS {
+        rule = rule.allowed_methods(method);
+    }
+    for header in bucket::CORS_ALLOWED_HEADERS {
+        rule = rule.allowed_headers(header);
+    }
+    for header in bucket::CORS_EXPOSED_HEADERS {
+        rule = rule.expose_headers(header);
+    }
+    Ok(rule.build()?)
+}
+
+fn lifecycle() -> anyhow::Result<BucketLifecycleConfiguration> {
+    let abort = LifecycleRule::builder()
+        .id(bucket::ABORT_INCOMPLETE_UPLOADS)
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("").build())
+        .abort_incomplete_multipart_upload(
+            AbortIncompleteMultipartUpload::builder()
+                .days_after_initiation(1)
+                .build(),
+        )
+        .build()?;
+    let (key, value) = PENDING_TAG;
+    let expire = LifecycleRule::builder()
+        .id(bucket::EXPIRE_UNCONFIRMED_UPLOADS)
+        .status(ExpirationStatus::Enabled)
+        .filter(
+            LifecycleRuleFilter::builder()
+                .tag(Tag::builder().key(key).value(value).build()?)
+                .build(),
+        )
+        .expiration(
+            LifecycleExpiration::builder()
+                .days(bucket::UNCONFIRMED_UPLOAD_DAYS)
+                .build(),
+        )
+        .build()?;
+    Ok(BucketLifecycleConfiguration::builder()
+        .rules(abort)
+        .rules(expire)
+        .build()?)
 }
 
 /// The dead-letter queue, then the deletion queue redriving to it after
