@@ -52,7 +52,9 @@ pub struct Session {
 #[async_trait]
 pub trait Sessions: Send + Sync {
     async fn create(&self, id: &SessionId, session: &Session) -> anyhow::Result<()>;
-    /// `None` for unknown and for expired sessions (expiry is checked on every read).
+    /// `None` for unknown and for expired sessions (expiry is checked on every read), and
+    /// for a session whose account is gone, was made anew under the same name (another
+    /// id), or is disabled: a session is bound to its user's id, checked on every read.
     async fn get(&self, id: &SessionId, now: Timestamp) -> anyhow::Result<Option<Session>>;
     async fn delete(&self, id: &SessionId) -> anyhow::Result<()>;
     /// Reserves one password check of `name` from `client` at `now`, in the throttling

@@ -139,6 +139,7 @@ pub async fn user_names_are_unique(p: Ports) {
 
 pub async fn sessions_expire_and_end(p: Ports) {
     let alice = user("alice");
+    p.users.create(&alice).await.unwrap();
     let now = Timestamp::now();
     let (live, stale) = (SessionId::generate(), SessionId::generate());
     let session = |expires| Session {
@@ -247,6 +248,46 @@ pub async fn parallel_reservations_never_exceed_the_limit(p: Ports) {
         .filter(|r| r.as_ref().unwrap().is_some())
         .count();
     assert_eq!(granted, 10);
+}
+
+/// A session is bound to its account's id: deleting the account, re-creating the name,
+/// or disabling the account ends it, though its row may linger.
+pub async fn sessions_end_with_their_account(p: Ports) {
+    let alice = user("alice");
+    p.users.create(&alice).await.unwrap();
+    let now = Timestamp::now();
+    let session = Session {
+        user_id: alice.id,
+        user_name: alice.name.clone(),
+        expires: now.plus_seconds(600),
+    };
+    let id = SessionId::generate();
+    p.sessions.create(&id, &session).await.unwrap();
+    assert!(p.sessions.get(&id, now).await.unwrap().is_some());
+
+    // Disabled after the session was made (as a racing sign-in would leave it).
+    p.users.set_disabled(&alice.name, true).await.unwrap();
+    p.sessions.create(&id, &session).await.unwrap();
+    assert!(
+        p.sessions.get(&id, now).await.unwrap().is_none(),
+        "disabled"
+    );
+    p.users.set_disabled(&alice.name, false).await.unwrap();
+    assert!(
+        p.sessions.get(&id, now).await.unwrap().is_some(),
+        "enabled again"
+    );
+
+    // Deleted, then the name taken by someone else: the old session is not theirs.
+    p.users.delete_account(&alice, now).await.unwrap();
+    p.sessions.create(&id, &session).await.unwrap();
+    assert!(p.sessions.get(&id, now).await.unwrap().is_none(), "deleted");
+    let newcomer = user("alice");
+    p.users.create(&newcomer).await.unwrap();
+    assert!(
+        p.sessions.get(&id, now).await.unwrap().is_none(),
+        "the name's new owner is another account"
+    );
 }
 
 pub async fn videos_list_newest_first_in_pages(p: Ports) {
@@ -767,7 +808,8 @@ macro_rules! contract_suite {
             use super::*;
             contract_suite!(@tests $ports; user_names_are_unique, sessions_expire_and_end,
                 sign_in_attempts_are_reserved_per_pair_and_window,
-                parallel_reservations_never_exceed_the_limit, videos_list_newest_first_in_pages,
+                parallel_reservations_never_exceed_the_limit, sessions_end_with_their_account,
+                videos_list_newest_first_in_pages,
                 videos_turn_ready_and_deleting_hides_and_records, deletion_records_page_without_gaps,
                 comments_list_by_window_newest_first, deleting_an_account_schedules_its_videos,
                 blob_urls_are_presigned, deletion_records_track_dispatch,
@@ -861,13 +903,17 @@ async fn aws_provisioning_configures_the_bucket_like_the_template() {
         Some(bucket::UNCONFIRMED_UPLOAD_DAYS)
     );
 
-    let policy = s3
+    // moto on plain HTTP enforces bucket policies: the TLS-only one would refuse every
+    // request, so provisioning leaves it out there (and sets it wherever S3 has TLS).
+    assert!(!clients.s3_over_tls);
+    assert!(s3
         .get_bucket_policy()
         .bucket(&settings.bucket)
         .send()
         .await
-        .unwrap();
-    let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+        .is_err());
+    let policy: serde_json::Value =
+        serde_json::from_str(&bucket::tls_only_policy(&settings.bucket)).unwrap();
     assert_eq!(
         policy["Statement"][0]["Sid"],
         bucket::DENY_INSECURE_TRANSPORT
@@ -875,6 +921,10 @@ async fn aws_provisioning_configures_the_bucket_like_the_template() {
     assert_eq!(
         policy["Statement"][0]["Condition"]["Bool"]["aws:SecureTransport"],
         "false"
+    );
+    assert_eq!(
+        policy["Statement"][0]["Resource"][1],
+        format!("arn:aws:s3:::{}/*", settings.bucket)
     );
     // Provisioning again (an existing bucket) is harmless and keeps the settings.
     provision(&clients, &settings, &config).await.unwrap();

@@ -97,6 +97,9 @@ pub struct AwsClients {
     pub dynamo: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
+    /// Whether S3 is reached over TLS (AWS always is; an emulator may not be), which
+    /// decides whether provisioning can give the bucket its TLS-only policy.
+    pub s3_over_tls: bool,
 }
 
 impl AwsClients {
@@ -105,6 +108,7 @@ impl AwsClients {
             dynamo: aws_sdk_dynamodb::Client::new(sdk),
             s3: s3_client(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
+            s3_over_tls: s3_endpoint_override(sdk).is_none_or(|e| e.starts_with("https://")),
         }
     }
 }

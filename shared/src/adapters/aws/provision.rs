@@ -31,7 +31,8 @@ pub async fn provision(
     for table in &ALL {
         ensure_table(&clients.dynamo, &settings.table(table), table).await?;
     }
-    ensure_bucket(&clients.s3, &settings.bucket, &site_origin(config)).await?;
+    let origin = site_origin(config);
+    ensure_bucket(&clients.s3, &settings.bucket, &origin, clients.s3_over_tls).await?;
     ensure_queues(&clients.sqs, settings, config).await?;
     Ok(())
 }
@@ -154,11 +155,14 @@ async fn ensure_table(
 /// The bucket, configured as `template.yaml` configures it ([`super::bucket`]): no public
 /// access, owner-enforced objects, encrypted at rest, TLS only, CORS for the site's own
 /// origin, and the lifecycle rules. Applied on every provisioning, so an existing bucket
-/// is brought in line too.
+/// is brought in line too. The TLS-only policy needs S3 reached over TLS: an emulator
+/// on plain HTTP (which enforces bucket policies, as moto does) would refuse every
+/// request, so there it is left out, and said so.
 async fn ensure_bucket(
     client: &aws_sdk_s3::Client,
     bucket: &str,
     origin: &str,
+    over_tls: bool,
 ) -> anyhow::Result<()> {
     if client.head_bucket().bucket(bucket).send().await.is_err() {
         client
@@ -217,13 +221,20 @@ async fn ensure_bucket(
         .send()
         .await
         .with_context(|| format!("setting encryption on {bucket}"))?;
-    client
-        .put_bucket_policy()
-        .bucket(bucket)
-        .policy(bucket::tls_only_policy(bucket))
-        .send()
-        .await
-        .with_context(|| format!("setting the TLS-only policy of {bucket}"))?;
+    if over_tls {
+        client
+            .put_bucket_policy()
+            .bucket(bucket)
+            .policy(bucket::tls_only_policy(bucket))
+            .send()
+            .await
+            .with_context(|| format!("setting the TLS-only policy of {bucket}"))?;
+    } else {
+        tracing::warn!(
+            bucket,
+            "S3 is reached without TLS (an emulator): the bucket gets no TLS-only policy"
+        );
+    }
     client
         .put_bucket_cors()
         .bucket(bucket)

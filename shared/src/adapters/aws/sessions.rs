@@ -6,6 +6,7 @@ use crate::domain::{SessionId, Timestamp, UserId, UserName, Window};
 use crate::ports::{Attempt, Session, Sessions};
 use anyhow::Context;
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 /// How long a failure is kept: the throttling window is far shorter.
@@ -29,6 +30,30 @@ pub struct DynamoSessions {
 impl DynamoSessions {
     pub(crate) fn new(db: Tables) -> Self {
         Self { db }
+    }
+
+    /// The session is bound to its user's id: the account must still exist under that
+    /// id (not deleted, not made anew under the same name) and not be disabled. One
+    /// strongly consistent read of the user's id and flag.
+    async fn account_is_live(&self, session: &SessionItem) -> anyhow::Result<bool> {
+        let out = self
+            .db
+            .client
+            .get_item()
+            .table_name(&self.db.users)
+            .key("user_name", s(&session.user_name))
+            .consistent_read(true)
+            .projection_expression("user_id, disabled")
+            .send()
+            .await
+            .context("reading a session's account")?;
+        let Some(user) = out.item else {
+            return Ok(false);
+        };
+        let same_id =
+            matches!(user.get("user_id"), Some(AttributeValue::S(id)) if *id == session.user_id);
+        let disabled = matches!(user.get("disabled"), Some(AttributeValue::Bool(true)));
+        Ok(same_id && !disabled)
     }
 }
 
@@ -65,6 +90,8 @@ impl Sessions for DynamoSessions {
             .get_item()
             .table_name(&self.db.sessions)
             .key("session_digest", s(id.digest()))
+            // Strongly consistent: a session deleted a moment ago is gone.
+            .consistent_read(true)
             .send()
             .await
             .context("reading a session")?;
@@ -72,7 +99,7 @@ impl Sessions for DynamoSessions {
             return Ok(None);
         };
         let item: SessionItem = serde_dynamo::from_item(item)?;
-        if item.expires <= now.as_micros() {
+        if item.expires <= now.as_micros() || !self.account_is_live(&item).await? {
             return Ok(None);
         }
         Ok(Some(Session {

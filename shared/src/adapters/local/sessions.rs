@@ -40,8 +40,11 @@ impl Sessions for SqliteStore {
         self.call(move |conn| {
             let row = conn
                 .query_row(
-                    "SELECT user_id, user_name, expires_us FROM sessions
-                     WHERE id_hash = ?1 AND expires_us > ?2",
+                    // Bound to the account's id: a deleted, re-created or disabled
+                    // account's sessions are not found.
+                    "SELECT s.user_id, s.user_name, s.expires_us FROM sessions s
+                     JOIN users u ON u.id = s.user_id AND u.name = s.user_name
+                     WHERE s.id_hash = ?1 AND s.expires_us > ?2 AND u.disabled = 0",
                     params![key, now.as_micros()],
                     |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?)),
                 )
