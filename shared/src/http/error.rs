@@ -45,14 +45,21 @@ pub enum ApiError {
     /// 405, `001` in the envelope.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// 503 `011`: a bounded resource (password hashing) is saturated; the reply says
+    /// when to retry (`Retry-After`).
+    #[error("the server is busy; retry in a moment")]
+    Busy,
 }
+
+/// Seconds a 503 `011` asks the client to wait.
+pub const BUSY_RETRY_AFTER_SECS: u32 = 1;
 
 /// The error envelope every error reply carries.
 #[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     /// A human-readable message; never contains internal details.
     pub error: String,
-    /// One of `001`–`010`.
+    /// One of `001`–`011`.
     pub error_code: String,
 }
 
@@ -70,6 +77,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "009"),
             ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "010"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "001"),
+            ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "011"),
         }
     }
 
@@ -123,7 +131,14 @@ impl IntoResponse for ApiError {
             error: self.to_string(),
             error_code: code.to_owned(),
         };
-        super::reply::json(status, &body)
+        let mut response = super::reply::json(status, &body);
+        if matches!(self, ApiError::Busy) {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(BUSY_RETRY_AFTER_SECS),
+            );
+        }
+        response
     }
 }
 
@@ -135,4 +150,20 @@ pub async fn not_found() -> ApiError {
 /// Fallback for known paths with an unsupported method.
 pub async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_is_503_011_with_retry_after() {
+        let response = ApiError::Busy.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], "1");
+        assert_eq!(
+            ApiError::Busy.status_and_code(),
+            (StatusCode::SERVICE_UNAVAILABLE, "011")
+        );
+    }
 }

@@ -78,6 +78,7 @@ pub(super) fn clear_cookie(origin: &Origin) -> HeaderValue {
         (status = 400, description = "`001` malformed body, or body name differs from the path", body = ErrorBody),
         (status = 401, description = "`002` wrong user name or password, or the account is disabled", body = ErrorBody),
         (status = 429, description = "`008` too many failed sign-ins", body = ErrorBody),
+        (status = 503, description = "`011` busy: password hashing is saturated; retry after `Retry-After` seconds", body = ErrorBody),
     ))]
 pub async fn sign_in(
     State(state): State<AppState>,

@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         (status = 201, description = "Account created; the session cookie is set too", body = SessionCreated),
         (status = 400, description = "`001` invalid name or password", body = ErrorBody),
         (status = 409, description = "`006` the name is taken", body = ErrorBody),
+        (status = 503, description = "`011` busy: password hashing is saturated; retry after `Retry-After` seconds", body = ErrorBody),
         (status = 413, description = "`009` body over 64 KiB", body = ErrorBody),
     ))]
 pub async fn sign_up(
@@ -88,6 +89,7 @@ pub async fn get_user(
         (status = 401, description = "`002` not signed in, or wrong password", body = ErrorBody),
         (status = 403, description = "`007` another user's account", body = ErrorBody),
         (status = 429, description = "`008` too many failed password checks from this address", body = ErrorBody),
+        (status = 503, description = "`011` busy: password hashing is saturated; retry after `Retry-After` seconds", body = ErrorBody),
     ))]
 pub async fn delete_account(
     axum::extract::State(state): axum::extract::State<AppState>,
