@@ -28,6 +28,16 @@ pub struct Config {
     pub sign_in_window_secs: i64,
     /// `REEL_REQUEST_TIMEOUT_SECS`: limit for API requests (not for byte transfers).
     pub request_timeout_secs: u64,
+    /// `REEL_HEADER_READ_TIMEOUT_SECS`: the local server closes a connection whose request
+    /// head has not fully arrived in this time (slow-header attacks).
+    pub header_read_timeout_secs: u64,
+    /// `REEL_IDLE_TIMEOUT_SECS`: the local server closes a connection that moves no byte
+    /// either way for this long: an idle keep-alive, or a client that stopped reading a
+    /// response (which then frees its stream slot).
+    pub idle_timeout_secs: u64,
+    /// `REEL_MAX_CONNECTIONS`: open connections the local server serves at once; more
+    /// wait in the listen backlog until one closes.
+    pub max_connections: usize,
     /// `REEL_PUBLIC_URL`: the site's origin as clients see it (e.g. behind a proxy);
     /// when unset, URLs are built from the request's `Host`.
     pub public_url: Option<String>,
@@ -59,6 +69,9 @@ impl Default for Config {
             sign_in_max_failures: 10,
             sign_in_window_secs: 15 * 60,
             request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 30,
+            max_connections: 1024,
             public_url: None,
             log_json: false,
             deletion_interval_secs: 3,
@@ -105,6 +118,13 @@ impl Config {
             sign_in_max_failures: parse(&get, "REEL_SIGN_IN_MAX_FAILURES", d.sign_in_max_failures)?,
             sign_in_window_secs: parse(&get, "REEL_SIGN_IN_WINDOW_SECS", d.sign_in_window_secs)?,
             request_timeout_secs: parse(&get, "REEL_REQUEST_TIMEOUT_SECS", d.request_timeout_secs)?,
+            header_read_timeout_secs: parse(
+                &get,
+                "REEL_HEADER_READ_TIMEOUT_SECS",
+                d.header_read_timeout_secs,
+            )?,
+            idle_timeout_secs: parse(&get, "REEL_IDLE_TIMEOUT_SECS", d.idle_timeout_secs)?,
+            max_connections: parse(&get, "REEL_MAX_CONNECTIONS", d.max_connections)?,
             public_url,
             log_json,
             deletion_interval_secs: parse(
@@ -146,6 +166,12 @@ impl Config {
         }
         if self.max_upload_bytes == 0 || self.request_timeout_secs == 0 {
             bail!("REEL_MAX_UPLOAD_BYTES and REEL_REQUEST_TIMEOUT_SECS must be positive");
+        }
+        if self.header_read_timeout_secs == 0
+            || self.idle_timeout_secs == 0
+            || self.max_connections == 0
+        {
+            bail!("REEL_HEADER_READ_TIMEOUT_SECS, REEL_IDLE_TIMEOUT_SECS and REEL_MAX_CONNECTIONS must be positive");
         }
         if self.deletion_interval_secs == 0 || self.queue_max_receives == 0 {
             bail!("REEL_DELETION_INTERVAL_SECS and REEL_QUEUE_MAX_RECEIVES must be positive");

@@ -8,6 +8,7 @@ pub mod adapters;
 pub mod aws_function;
 pub mod aws_host;
 pub mod config;
+pub mod connections;
 pub mod domain;
 pub mod http;
 pub mod jobs;

@@ -10,7 +10,6 @@ use crate::ports::Queue;
 use crate::signing::Signer;
 use anyhow::Context;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -130,7 +129,8 @@ pub async fn serve_site(
     served
 }
 
-/// Serves `app` until `shutdown`, then lets in-flight requests finish for a grace period.
+/// Serves `app` until `shutdown`, then lets in-flight requests finish for a grace period;
+/// connections are bounded as [`crate::connections`] says.
 async fn serve_http(
     config: &Config,
     app: axum::Router,
@@ -142,28 +142,19 @@ async fn serve_http(
     let addr = listener.local_addr()?;
     println!("listening on http://{addr}");
     tracing::info!(%addr, "serving");
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        let _ = stop_rx.await;
-    });
-    let mut server = std::pin::pin!(std::future::IntoFuture::into_future(server));
-    tokio::select! {
-        result = &mut server => return result.context("server failed"),
-        () = shutdown => {}
+    let limits = crate::connections::Limits {
+        max_connections: config.max_connections,
+        header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
+        idle_timeout: Duration::from_secs(config.idle_timeout_secs),
+    };
+    let shutdown = async {
+        shutdown.await;
+        tracing::info!("shutting down");
+    };
+    if !crate::connections::serve(listener, app, limits, shutdown, SHUTDOWN_GRACE).await {
+        tracing::warn!("in-flight requests did not finish in time; stopping anyway");
     }
-    tracing::info!("shutting down");
-    let _ = stop_tx.send(());
-    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
-        Ok(result) => result.context("server failed"),
-        Err(_) => {
-            tracing::warn!("in-flight requests did not finish in time; stopping anyway");
-            Ok(())
-        }
-    }
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -222,6 +222,132 @@ async fn slow_reader(url: &str) -> (u16, TcpStream) {
     (status, conn)
 }
 
+/// A store whose server runs with these `REEL_*` settings.
+fn local_with(settings: &[(&str, &str)]) -> Store {
+    let mut store = Store::local();
+    store
+        .env
+        .extend(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    store
+}
+
+/// Reads until the server closes the connection (EOF or reset); what it sent before.
+async fn until_closed(conn: &mut TcpStream, limit: Duration) -> Vec<u8> {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, conn.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return seen,
+            Ok(Ok(n)) => seen.extend_from_slice(&buf[..n]),
+            Err(_) => panic!("the server kept the connection open for {limit:?}"),
+        }
+    }
+}
+
+/// Slow-header ("slowloris") connections are closed once the header-read timeout passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_request_heads_are_cut_off() {
+    let store = local_with(&[("REEL_HEADER_READ_TIMEOUT_SECS", "1")]);
+    let server = Server::start(&store, &[]);
+    let host = server.base.strip_prefix("http://").unwrap().to_owned();
+    let mut conns = Vec::new();
+    for _ in 0..20 {
+        let mut conn = TcpStream::connect(&host).await.unwrap();
+        conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .await
+            .unwrap();
+        conns.push(conn);
+    }
+    let started = Instant::now();
+    for conn in &mut conns {
+        let sent = until_closed(conn, Duration::from_secs(10)).await;
+        let text = String::from_utf8_lossy(&sent);
+        assert!(
+            sent.is_empty() || text.starts_with("HTTP/1.1 408"),
+            "closed without an answer, or with 408: {text}"
+        );
+    }
+    assert!(started.elapsed() < Duration::from_secs(10));
+    // The server itself is fine.
+    let (status, _) = Api::new(&server)
+        .call(reqwest::Method::GET, "/healthz", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// A client that starts a stream and stops reading loses its response, and its stream
+/// slot, once the connection has been idle for the idle timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_loses_its_stream_slot() {
+    let store = local_with(&[("REEL_IDLE_TIMEOUT_SECS", "1")]);
+    let server = Server::start(&store, &["--stream-concurrency", "1"]);
+    let api = Api::new(&server);
+    let sid = api.sign_up("alice").await;
+    let vid = api.create_video(&sid, "alice", "Long").await;
+    // Far more than the loopback socket buffers hold, so the response cannot complete.
+    api.upload(&sid, &vid, vec![0u8; 64 << 20]).await;
+    let url = api.blob_url(&sid, &vid).await;
+    let (status, stalled) = slow_reader(&url).await;
+    assert_eq!(status, 200);
+    let (status, _, _) = api.fetch(&url, Some("bytes=0-9")).await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the stalled reader holds the slot"
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (status, _, body) = api.fetch(&url, Some("bytes=0-9")).await;
+        if status == StatusCode::PARTIAL_CONTENT {
+            assert_eq!(body, vec![0u8; 10]);
+            break;
+        }
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(
+            Instant::now() < deadline,
+            "the stalled reader kept its slot"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(stalled);
+}
+
+/// Connections beyond the cap wait (in the listen backlog) until one closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_wait_for_a_free_one() {
+    let store = local_with(&[("REEL_MAX_CONNECTIONS", "2")]);
+    let server = Server::start(&store, &[]);
+    let host = server.base.strip_prefix("http://").unwrap().to_owned();
+    let held: Vec<TcpStream> =
+        futures_util::future::join_all((0..2).map(|_| TcpStream::connect(host.clone())))
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(1500))
+        .build()
+        .unwrap();
+    let url = format!("{}/healthz", server.base);
+    assert!(
+        client.get(&url).send().await.is_err(),
+        "a third connection is not served while two are open"
+    );
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match client.get(&url).send().await {
+            Ok(res) => {
+                assert_eq!(res.status(), StatusCode::OK);
+                break;
+            }
+            Err(e) => assert!(Instant::now() < deadline, "still not served: {e}"),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stream_limiter_refuses_exactly_the_surplus_and_frees_slots() {
     const LIMIT: usize = 4;
