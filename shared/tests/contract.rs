@@ -39,15 +39,20 @@ async fn local_ports() -> Ports {
     }
 }
 
-/// The AWS adapters on the shared moto server, on tables, bucket and queues of their own.
-async fn aws_ports() -> Ports {
-    let moto = reel_testkit::moto::shared();
+/// Table, bucket and queue names no other test uses.
+fn own_resources() -> AwsSettings {
     let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-    let settings = AwsSettings {
+    AwsSettings {
         table_prefix: format!("t{tag}"),
         bucket: format!("b{tag}"),
         queue_name: format!("q{tag}"),
-    };
+    }
+}
+
+/// The AWS adapters on the shared moto server, on tables, bucket and queues of their own.
+async fn aws_ports() -> Ports {
+    let moto = reel_testkit::moto::shared();
+    let settings = own_resources();
     let config = reel::config::Config {
         queue_max_receives: MAX_RECEIVES,
         upload_url_ttl_secs: 60,
@@ -855,12 +860,7 @@ contract_suite!(aws, aws_ports());
 async fn aws_provisioning_configures_the_bucket_like_the_template() {
     use reel::adapters::aws::bucket;
     let moto = reel_testkit::moto::shared();
-    let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-    let settings = AwsSettings {
-        table_prefix: format!("t{tag}"),
-        bucket: format!("b{tag}"),
-        queue_name: format!("q{tag}"),
-    };
+    let settings = own_resources();
     let config = reel::config::Config {
         public_url: Some("https://reel.example/".into()),
         ..Default::default()
