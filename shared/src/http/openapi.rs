@@ -18,7 +18,7 @@ use utoipa::{Modify, OpenApi};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Reel", description = "Video sharing: sign up, upload, watch with seeking, comment, delete. \
-Errors are `{\"error\", \"error_code\"}` with codes 001–010. State-changing requests need the `X-Session-Id` header; \
+Errors are `{\"error\", \"error_code\"}` with codes 001–011 (011: 503 busy, retry after `Retry-After` seconds). State-changing requests need the `X-Session-Id` header; \
 GET/HEAD may use the `session` cookie instead."),
     paths(
         users::sign_up, users::get_user, users::delete_account,
