@@ -43,6 +43,8 @@ base=$(sed -n 's/^listening on //p' "$log")
 sid=$(curl -sf -XPOST "$base/user" -d '{"user_name":"fuzzer","pwd":"correct horse"}' \
   | python3 -c 'import sys, json; print(json.load(sys.stdin)["session_id"])')
 echo "fuzzing $base for $seconds s" >&2
-.venv-fuzz/bin/schemathesis run "$base/openapi.json" -H "X-Session-Id: $sid" \
+# Signing out would end the run's session: that one operation is left to the Rust tests.
+.venv-fuzz/bin/schemathesis --config-file scripts/schemathesis.toml run "$base/openapi.json" \
+  -H "X-Session-Id: $sid" --exclude-operation-id sign_out \
   --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
   --max-time "$seconds" --workers 2

@@ -3,7 +3,7 @@
 //! silently (`tests/api.rs` checks every documented operation against the routers).
 //!
 //! The server sends the generated document as committed in `shared/openapi.json`,
-//! which a test keeps identical to [`ApiDoc`]'s: building the document at run time
+//! which a test keeps identical to [`document`]'s: building the document at run time
 //! would link utoipa's builders into the web function, which is kept within its size
 //! budget. `REEL_UPDATE_OPENAPI=1 cargo test -p reel --lib openapi` rewrites the file.
 
@@ -35,6 +35,109 @@ GET/HEAD may use the `session` cookie instead."),
     modifiers(&SessionSchemes),
 )]
 pub struct ApiDoc;
+
+/// OpenAPI links: which answer supplies the identifiers another operation needs (a new
+/// video's id for its info, upload, stream, comments and deletion; a new comment's id
+/// for its deletion; a sign-up's name for that user's pages and sign-in). Clients and
+/// stateful fuzzers (schemathesis) follow them from one operation to the next.
+/// (path, method, status) → (link name, operation id, parameters, request body).
+type LinkSpec = (
+    (&'static str, &'static str, &'static str),
+    &'static [(
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+        Option<&'static str>,
+    )],
+);
+
+const VIDEO: &[(&str, &str)] = &[("vid", "$response.body#/id")];
+const LINKS: &[LinkSpec] = &[
+    (
+        ("/user", "post", "201"),
+        &[
+            (
+                "GetUser",
+                "get_user",
+                &[("user_name", "$request.body#/user_name")],
+                None,
+            ),
+            (
+                "ListVideos",
+                "list_videos",
+                &[("user_name", "$request.body#/user_name")],
+                None,
+            ),
+            (
+                "SignIn",
+                "sign_in",
+                &[("user_name", "$request.body#/user_name")],
+                Some("$request.body"),
+            ),
+        ],
+    ),
+    (
+        ("/user/{user_name}/videos", "post", "201"),
+        &[
+            ("VideoInfo", "video_info", VIDEO, None),
+            ("GrantUpload", "grant_upload", VIDEO, None),
+            ("StreamVideo", "stream_video", VIDEO, None),
+            ("ListComments", "list_comments", VIDEO, None),
+            ("PostComment", "post_comment", VIDEO, None),
+            (
+                "DeleteVideo",
+                "delete_video",
+                &[
+                    ("user_name", "$request.path.user_name"),
+                    ("vid", "$response.body#/id"),
+                ],
+                None,
+            ),
+        ],
+    ),
+    (
+        ("/videos/{vid}/comments", "post", "201"),
+        &[
+            (
+                "DeleteComment",
+                "delete_comment",
+                &[("vid", "$request.path.vid"), ("cid", "$response.body#/id")],
+                None,
+            ),
+            (
+                "ListComments",
+                "list_comments",
+                &[("vid", "$request.path.vid")],
+                None,
+            ),
+        ],
+    ),
+];
+
+/// The generated document with [`LINKS`] added. (Added as JSON: utoipa 5's `Link`
+/// serialises its fields in snake case, `operation_id`, which no client reads.)
+pub fn document() -> serde_json::Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
+    for ((path, method, status), links) in LINKS {
+        let response = &mut doc["paths"][*path][*method]["responses"][*status];
+        assert!(
+            response.is_object(),
+            "no {status} answer of {method} {path}"
+        );
+        for (name, target, parameters, body) in *links {
+            let parameters: serde_json::Map<String, serde_json::Value> = parameters
+                .iter()
+                .map(|(p, v)| ((*p).to_owned(), serde_json::Value::from(*v)))
+                .collect();
+            let mut link = serde_json::json!({"operationId": target, "parameters": parameters});
+            if let Some(body) = body {
+                link["requestBody"] = serde_json::Value::from(*body);
+            }
+            response["links"][*name] = link;
+        }
+    }
+    doc
+}
 
 struct SessionSchemes;
 
@@ -80,7 +183,7 @@ mod tests {
 
     #[test]
     fn the_served_document_is_the_generated_one() {
-        let generated = serde_json::to_string_pretty(&ApiDoc::openapi()).unwrap() + "\n";
+        let generated = serde_json::to_string_pretty(&document()).unwrap() + "\n";
         if std::env::var_os("REEL_UPDATE_OPENAPI").is_some() {
             let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
             std::fs::write(path, &generated).unwrap();
