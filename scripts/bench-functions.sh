@@ -19,9 +19,9 @@ for f in "${functions[@]}" "${events[@]%%@*}"; do packages+=(-p "reel-$f"); done
 echo "building release binaries (fat LTO; a few minutes)" >&2
 cargo build --release --locked "${packages[@]}" >&2
 
-if [ ! -x .venv/bin/moto_server ]; then
-  python3 -m venv .venv && .venv/bin/pip install --quiet -r scripts/requirements-test.txt
-fi
+# shellcheck source=scripts/venv.sh
+. scripts/venv.sh
+ensure_venv .venv scripts/requirements-test.txt
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 .venv/bin/moto_server -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
 moto=$!

@@ -4,19 +4,12 @@
 # or the pins changed, and puts them first on PATH. Source it:
 #   . scripts/deploy-tools.sh && sam --version && cargo lambda --version
 # SAM_CLI_TELEMETRY=0: no usage reports from builds (CI has no network but registries).
-deploy_venv="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.venv-deploy"
-deploy_pins="$(dirname "${BASH_SOURCE[0]}")/requirements-deploy.txt"
-if ! cmp -s "$deploy_pins" "$deploy_venv/.installed" 2>/dev/null; then
-  command -v python3 >/dev/null 2>&1 || {
-    echo "error: python3 with venv is required for the deployment tools (Debian: apt-get install python3 python3-venv)" >&2
-    return 1 2>/dev/null || exit 1
-  }
-  echo "installing aws-sam-cli, cargo-lambda and ziglang into .venv-deploy" >&2
-  python3 -m venv "$deploy_venv" \
-    && "$deploy_venv/bin/pip" install --quiet --disable-pip-version-check -r "$deploy_pins" \
-    && cp "$deploy_pins" "$deploy_venv/.installed" \
-    || { echo "error: installing the deployment tools failed" >&2; return 1 2>/dev/null || exit 1; }
-fi
+deploy_scripts="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+deploy_venv="$(dirname "$deploy_scripts")/.venv-deploy"
+deploy_pins="$deploy_scripts/requirements-deploy.txt"
+# shellcheck source=scripts/venv.sh
+. "$deploy_scripts/venv.sh"
+ensure_venv "$deploy_venv" "$deploy_pins" || return 1 2>/dev/null || exit 1
 export PATH="$deploy_venv/bin:$PATH"
 export SAM_CLI_TELEMETRY=0
-unset deploy_venv deploy_pins
+unset deploy_scripts deploy_venv deploy_pins

@@ -13,12 +13,10 @@ seconds=${1:-60}
 backend=${2:-}
 [ "$backend" = "--backend" ] && backend=${3:?--backend needs local or aws}
 
-pins=scripts/requirements-fuzz.txt
-if ! cmp -s "$pins" .venv-fuzz/.installed 2>/dev/null; then
-  python3 -m venv .venv-fuzz
-  .venv-fuzz/bin/pip install --quiet --disable-pip-version-check -r "$pins"
-  cp "$pins" .venv-fuzz/.installed
-fi
+# shellcheck source=scripts/venv.sh
+. scripts/venv.sh
+ensure_venv .venv-fuzz scripts/requirements-fuzz.txt
+[ "$backend" = aws ] && ensure_venv .venv scripts/requirements-test.txt
 [ -x target/debug/reel ] || cargo build --locked -p reel-local
 
 data=$(mktemp -d)

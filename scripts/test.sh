@@ -20,12 +20,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # moto (AWS emulator), cfn-lint and checkov, pinned, in the project's ignored .venv.
 echo "== Python test tools (.venv)"
-need python3 "install Python 3 with venv (Debian: apt-get install python3 python3-venv)"
-if ! cmp -s scripts/requirements-test.txt .venv/.installed 2>/dev/null; then
-  python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
-  cp scripts/requirements-test.txt .venv/.installed
-fi
+# shellcheck source=scripts/venv.sh
+. scripts/venv.sh
+ensure_venv .venv scripts/requirements-test.txt
 
 echo "== template.yaml: cfn-lint and checkov"
 bash scripts/lint-template.sh

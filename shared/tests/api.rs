@@ -163,19 +163,24 @@ impl App {
         r.json()
     }
 
-    /// Grants an upload and PUTs `bytes` through the local blob endpoint.
-    async fn upload(&self, sid: &str, vid: &str, bytes: &'static [u8]) -> Reply {
+    /// Grants an upload of `size` bytes of video/mp4; the path of its signed URL.
+    async fn grant_path(&self, sid: &str, vid: &str, size: usize) -> String {
         let grant = self
             .send(
                 Call::new(Method::POST, &format!("/upload/{vid}"))
                     .session(sid)
-                    .json(json!({"size": bytes.len(), "content_type": "video/mp4"})),
+                    .json(json!({"size": size, "content_type": "video/mp4"})),
             )
             .await;
         assert_eq!(grant.status, StatusCode::OK);
-        let url = grant.json()["url"].as_str().unwrap().to_owned();
+        path_of(grant.json()["url"].as_str().unwrap()).to_owned()
+    }
+
+    /// Grants an upload and PUTs `bytes` through the local blob endpoint.
+    async fn upload(&self, sid: &str, vid: &str, bytes: &'static [u8]) -> Reply {
+        let url = self.grant_path(sid, vid, bytes.len()).await;
         self.send(
-            Call::new(Method::PUT, path_of(&url))
+            Call::new(Method::PUT, &url)
                 .header("content-type", "video/mp4")
                 .raw(bytes),
         )
@@ -885,15 +890,7 @@ async fn the_upload_endpoint_enforces_the_signed_request() {
     let app = App::new();
     let alice = app.sign_up("alice").await;
     let v = id(&app.create_video(&alice, "alice", "clip").await);
-    let g = app
-        .send(
-            Call::new(Method::POST, &format!("/upload/{v}"))
-                .session(&alice)
-                .json(json!({"size": 8, "content_type": "video/mp4"})),
-        )
-        .await
-        .json();
-    let url = path_of(g["url"].as_str().unwrap()).to_owned();
+    let url = app.grant_path(&alice, &v, 8).await;
     let put = |url: &str, ct: &str, body: &'static [u8]| {
         Call::new(Method::PUT, url)
             .header("content-type", ct)
@@ -937,18 +934,11 @@ async fn expired_upload_urls_are_refused() {
     let app = App::with(|c| c.upload_url_ttl_secs = 1);
     let alice = app.sign_up("alice").await;
     let v = id(&app.create_video(&alice, "alice", "clip").await);
-    let g = app
-        .send(
-            Call::new(Method::POST, &format!("/upload/{v}"))
-                .session(&alice)
-                .json(json!({"size": 3, "content_type": "video/mp4"})),
-        )
-        .await
-        .json();
+    let url = app.grant_path(&alice, &v, 3).await;
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let r = app
         .send(
-            Call::new(Method::PUT, path_of(g["url"].as_str().unwrap()))
+            Call::new(Method::PUT, &url)
                 .header("content-type", "video/mp4")
                 .raw(&b"abc"[..]),
         )
@@ -1148,14 +1138,7 @@ async fn parallel_puts_of_one_upload_url_are_refused() {
     let app = App::new();
     let alice = app.sign_up("alice").await;
     let v = id(&app.create_video(&alice, "alice", "clip").await);
-    let grant = app
-        .send(
-            Call::new(Method::POST, &format!("/upload/{v}"))
-                .session(&alice)
-                .json(json!({"size": MP4.len(), "content_type": "video/mp4"})),
-        )
-        .await;
-    let url = path_of(grant.json()["url"].as_str().unwrap()).to_owned();
+    let url = app.grant_path(&alice, &v, MP4.len()).await;
     let (feed, chunks) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
     let slow_body = Body::from_stream(tokio_stream_of(chunks));
     let first = tokio::spawn(
