@@ -185,10 +185,12 @@ pub trait Queue: Send + Sync {
     async fn receive(&self, max: u32, visibility_secs: i64) -> anyhow::Result<Vec<QueueMessage>>;
     /// Deletes a delivered message for good.
     async fn ack(&self, receipt: &str) -> anyhow::Result<()>;
-    /// Messages in the dead-letter queue (what an alarm watches).
-    async fn dead_letters(&self) -> anyhow::Result<u64>;
     /// The queue's messages by state.
     async fn depth(&self) -> anyhow::Result<QueueDepth>;
+    /// Messages in the dead-letter queue (what an alarm watches).
+    async fn dead_letters(&self) -> anyhow::Result<u64> {
+        Ok(self.depth().await?.dead_letters)
+    }
     /// Moves every dead letter back to the queue, its receive count starting afresh (after
     /// the cause is fixed: `reel deletions redrive`). Returns how many moved. At least
     /// once: a message may come back twice, which the idempotent worker tolerates.

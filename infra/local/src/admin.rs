@@ -4,24 +4,12 @@
 //! output, errors to standard error; the exit code says which:
 //! 0 done, 1 failed (storage unreachable, ...), 2 bad usage, 3 no such user.
 
-use crate::Backend;
+use crate::{Backend, StoreArgs};
 use clap::Subcommand;
 use reel::config::Config;
 use reel::domain::UserName;
 use reel::ops::{AccountChange, Operations};
-use std::path::PathBuf;
 use std::process::ExitCode;
-
-/// Which storage to act on.
-#[derive(clap::Args)]
-pub(crate) struct StoreArgs {
-    /// The server's data directory (embedded backend) [env: REEL_DATA_DIR] [default: ./data]
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// Storage backend [env: REEL_BACKEND] [default: local]
-    #[arg(long, value_enum)]
-    backend: Option<Backend>,
-}
 
 #[derive(Subcommand)]
 pub(crate) enum DeletionsCommand {
@@ -112,14 +100,7 @@ pub(crate) async fn users(command: UsersCommand, config: Config) -> ExitCode {
 
 /// The ports of the chosen backend; flags override the environment.
 async fn operations(store: &StoreArgs, mut config: Config) -> anyhow::Result<Operations> {
-    if let Some(dir) = &store.data_dir {
-        config.data_dir = dir.clone();
-    }
-    let backend = match store.backend {
-        Some(backend) => backend,
-        None => crate::backend_from_env()?,
-    };
-    match backend {
+    match store.resolve(&mut config)? {
         Backend::Local => reel::local_host::operations(&config),
         Backend::Aws => Ok(reel::aws_host::AwsHost::from_env(&config)
             .await?

@@ -48,21 +48,41 @@ struct ServeArgs {
     /// Address to listen on [env: REEL_ADDR] [default: 127.0.0.1:8080]
     #[arg(long)]
     addr: Option<SocketAddr>,
-    /// Where the database, videos and signing key live [env: REEL_DATA_DIR] [default: ./data]
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArgs,
     /// Simultaneous byte-serving responses before 429 [env: REEL_STREAM_CONCURRENCY] [default: 64]
     #[arg(long)]
     stream_concurrency: Option<usize>,
     /// Seconds between runs of the deletion dispatcher [env: REEL_DELETION_INTERVAL_SECS] [default: 3]
     #[arg(long)]
     deletion_interval: Option<u64>,
-    /// Storage backend [env: REEL_BACKEND] [default: local]
-    #[arg(long, value_enum)]
-    backend: Option<Backend>,
     /// With `--backend aws`: first create any missing table, index, bucket and queue.
     #[arg(long)]
     provision: bool,
+}
+
+/// Which storage to use: `reel serve` and the operator commands take the same flags.
+#[derive(clap::Args, Default)]
+pub(crate) struct StoreArgs {
+    /// Where the database, videos and signing key live [env: REEL_DATA_DIR] [default: ./data]
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Storage backend [env: REEL_BACKEND] [default: local]
+    #[arg(long, value_enum)]
+    backend: Option<Backend>,
+}
+
+impl StoreArgs {
+    /// Applies `--data-dir` to `config` and picks the backend (flags over `REEL_*`).
+    pub(crate) fn resolve(&self, config: &mut Config) -> anyhow::Result<Backend> {
+        if let Some(dir) = &self.data_dir {
+            config.data_dir = dir.clone();
+        }
+        match self.backend {
+            Some(backend) => Ok(backend),
+            None => backend_from_env(),
+        }
+    }
 }
 
 #[tokio::main]
@@ -82,17 +102,13 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
         Command::Users(command) => return Ok(admin::users(command, config).await),
     };
     config.addr = args.addr.unwrap_or(config.addr);
-    config.data_dir = args.data_dir.unwrap_or(config.data_dir);
+    let backend = args.store.resolve(&mut config)?;
     config.stream_concurrency = args.stream_concurrency.unwrap_or(config.stream_concurrency);
     config.deletion_interval_secs = args
         .deletion_interval
         .unwrap_or(config.deletion_interval_secs);
     config.check()?;
     reel::telemetry::init(config.log_json);
-    let backend = match args.backend {
-        Some(backend) => backend,
-        None => backend_from_env()?,
-    };
     let shutdown = reel::local_host::shutdown_signal();
     match backend {
         Backend::Local => reel::local_host::serve(&config, shutdown).await?,
@@ -112,7 +128,7 @@ async fn main() -> anyhow::Result<std::process::ExitCode> {
     Ok(std::process::ExitCode::SUCCESS)
 }
 
-pub(crate) fn backend_from_env() -> anyhow::Result<Backend> {
+fn backend_from_env() -> anyhow::Result<Backend> {
     match std::env::var("REEL_BACKEND").ok().as_deref() {
         None | Some("local") => Ok(Backend::Local),
         Some("aws") => Ok(Backend::Aws),

@@ -234,6 +234,7 @@ impl Queue for SqsQueue {
         Ok(())
     }
 
+    /// One GetQueueAttributes, not the two of `depth`.
     async fn dead_letters(&self) -> anyhow::Result<u64> {
         let visible = QueueAttributeName::ApproximateNumberOfMessages;
         let counts = self

@@ -247,8 +247,9 @@ impl Users for DynamoUsers {
             .collect()
     }
 
-    /// The flag first (a conditional update: only an existing user), then the sessions:
-    /// from the update on no sign-in succeeds, so none can start after the sweep.
+    /// The flag first (a conditional update: only an existing user), then the sessions.
+    /// A sign-in racing the update may still write a session after the sweep, but
+    /// `Sessions::get` refuses every session of a disabled account.
     async fn set_disabled(&self, name: &UserName, disabled: bool) -> anyhow::Result<Option<u64>> {
         let update = self
             .db

@@ -108,17 +108,6 @@ impl Queue for SqliteQueue {
             .await
     }
 
-    async fn dead_letters(&self) -> anyhow::Result<u64> {
-        self.store
-            .call(|conn| {
-                let n: i64 = conn
-                    .query_row("SELECT COUNT(*) FROM dead_letters", [], |r| r.get(0))
-                    .context("counting dead letters")?;
-                Ok(n as u64)
-            })
-            .await
-    }
-
     async fn depth(&self) -> anyhow::Result<QueueDepth> {
         self.store
             .call(|conn| {
