@@ -1,0 +1,173 @@
+//! `kill -9` in the middle of parallel uploads and comment posts (embedded storage):
+//! after a restart every acknowledged write is there byte for byte, no half-written
+//! upload made its video `ready`, and the partial uploads in `tmp/` are gone.
+
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+mod support;
+use support::{Api, Server, Store};
+
+const UPLOADS: usize = 50;
+const COMMENTS: usize = 1000;
+/// Each upload sends this many chunks with a pause between, so that uploads are still
+/// arriving when the server is killed.
+const CHUNKS: usize = 16;
+const CHUNK: usize = 16 << 10;
+
+/// The bytes of upload `i`: distinct per video, so a mix-up shows.
+fn video_bytes(i: usize) -> Vec<u8> {
+    (0..CHUNKS * CHUNK)
+        .map(|n| (n.wrapping_mul(31) ^ i) as u8)
+        .collect()
+}
+
+/// PUTs `bytes` to a granted URL a chunk at a time; `None` when the connection failed
+/// (the server died), else the status.
+async fn slow_put(api: &Api, grant: &Value, bytes: Vec<u8>) -> Option<StatusCode> {
+    let chunks =
+        futures_util::stream::iter(bytes.chunks(CHUNK).map(<[u8]>::to_vec).collect::<Vec<_>>())
+            .then(|chunk| async move {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                Ok::<_, std::io::Error>(chunk)
+            });
+    let mut put = api
+        .http
+        .put(grant["url"].as_str().unwrap())
+        .body(reqwest::Body::wrap_stream(chunks));
+    for (k, v) in grant["headers"].as_object().unwrap() {
+        put = put.header(k.as_str(), v.as_str().unwrap());
+    }
+    put.send().await.ok().map(|res| res.status())
+}
+
+/// Posts a comment; the created comment when the server acknowledged it.
+async fn post_comment(api: &Api, sid: &str, vid: &str, content: &str) -> Option<Value> {
+    let res = api
+        .http
+        .post(format!("{}/videos/{vid}/comments", api.base))
+        .header("x-session-id", sid)
+        .json(&json!({ "content": content }))
+        .send()
+        .await
+        .ok()?;
+    if res.status() != StatusCode::CREATED {
+        return None;
+    }
+    res.json().await.ok()
+}
+
+/// What the clients saw acknowledged before the crash.
+#[derive(Default)]
+struct Acknowledged {
+    uploads: Mutex<Vec<usize>>,
+    comments: Mutex<HashMap<String, String>>,
+    upload_count: AtomicUsize,
+    comment_count: AtomicUsize,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_uploads_and_comments_survive_kill_9() {
+    let store = Store::local();
+    let server = Server::start(&store, &[]);
+    let api = Api::new(&server);
+    let sid = api.sign_up("alice").await;
+    let talked_about = api.create_video(&sid, "alice", "talked about").await;
+    let mut videos = Vec::new();
+    for i in 0..UPLOADS {
+        let vid = api.create_video(&sid, "alice", &format!("v{i}")).await;
+        let grant = api.grant_upload(&sid, &vid, CHUNKS * CHUNK).await;
+        videos.push((vid, grant));
+    }
+
+    let acked = Acknowledged::default();
+    let (api_ref, sid_ref, acked_ref, videos_ref) = (&api, sid.as_str(), &acked, &videos);
+    let uploads = futures_util::stream::iter(0..UPLOADS).for_each_concurrent(10, |i| async move {
+        if slow_put(api_ref, &videos_ref[i].1, video_bytes(i)).await == Some(StatusCode::OK) {
+            acked_ref.uploads.lock().unwrap().push(i);
+            acked_ref.upload_count.fetch_add(1, SeqCst);
+        }
+    });
+    let talked_about = talked_about.as_str();
+    let comments = futures_util::stream::iter(0..COMMENTS).for_each_concurrent(8, |i| async move {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let content = format!("comment {i}");
+        if let Some(c) = post_comment(api_ref, sid_ref, talked_about, &content).await {
+            assert_eq!(c["content"], content.as_str());
+            let id = c["id"].as_str().unwrap().to_owned();
+            acked_ref.comments.lock().unwrap().insert(id, content);
+            acked_ref.comment_count.fetch_add(1, SeqCst);
+        }
+    });
+    let killer = async {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while acked.upload_count.load(SeqCst) < 15 || acked.comment_count.load(SeqCst) < 100 {
+            assert!(Instant::now() < deadline, "the writes never got going");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        server.crash();
+    };
+    tokio::join!(uploads, comments, killer);
+
+    let uploaded = acked.uploads.into_inner().unwrap();
+    let commented = acked.comments.into_inner().unwrap();
+    assert!(
+        uploaded.len() < UPLOADS && commented.len() < COMMENTS,
+        "killed in the middle: {} uploads and {} comments acknowledged",
+        uploaded.len(),
+        commented.len()
+    );
+
+    let partial = std::fs::read_dir(store.path().join("tmp")).unwrap().count();
+    eprintln!(
+        "killed with {} of {UPLOADS} uploads and {} of {COMMENTS} comments acknowledged, \
+         {partial} partial uploads in tmp/",
+        uploaded.len(),
+        commented.len()
+    );
+    assert!(partial > 0, "killed while uploads were arriving");
+    let server = Server::start(&store, &[]);
+    let tmp = std::fs::read_dir(store.path().join("tmp")).unwrap().count();
+    assert_eq!(tmp, 0, "partial uploads are removed on start");
+    let api = Api::new(&server);
+    for (i, (vid, _)) in videos.iter().enumerate() {
+        let (status, info) = api.get(&format!("/videos/{vid}/info"), &sid).await;
+        assert_eq!(status, StatusCode::OK, "{info}");
+        if uploaded.contains(&i) {
+            assert_eq!(info["status"], "ready", "acknowledged upload {i}");
+        }
+        if info["status"] == "ready" {
+            let url = api.blob_url(&sid, vid).await;
+            let (status, _, body) = api.fetch(&url, None).await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(
+                body == video_bytes(i),
+                "video {i} is ready with other bytes"
+            );
+        } else {
+            assert_eq!(info["status"], "pending", "video {i}");
+        }
+    }
+    let stored: HashMap<String, String> = api
+        .all_comments(&sid, talked_about, "", 100)
+        .await
+        .into_iter()
+        .map(|c| {
+            let text = |k: &str| c[k].as_str().unwrap().to_owned();
+            (text("id"), text("content"))
+        })
+        .collect();
+    for (id, content) in &commented {
+        assert_eq!(stored.get(id), Some(content), "acknowledged comment {id}");
+    }
+    for content in stored.values() {
+        let n: usize = content.strip_prefix("comment ").unwrap().parse().unwrap();
+        assert!(n < COMMENTS, "{content}");
+    }
+    server.stop();
+}
