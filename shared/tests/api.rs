@@ -851,6 +851,16 @@ async fn upload_grants_check_owner_state_size_and_type() {
             "001",
         ),
         (
+            json!({"size": 10.5, "content_type": "video/mp4"}),
+            StatusCode::BAD_REQUEST,
+            "001",
+        ),
+        (
+            json!({"size": 1e20, "content_type": "video/mp4"}),
+            StatusCode::BAD_REQUEST,
+            "001",
+        ),
+        (
             json!({"content_type": "video/mp4"}),
             StatusCode::BAD_REQUEST,
             "001",
@@ -883,6 +893,24 @@ async fn upload_grants_check_owner_state_size_and_type() {
     ))
     .await
     .assert_error(StatusCode::CONFLICT, "006");
+}
+
+/// JSON Schema's `integer` is any whole number: `10.0` is 10 bytes.
+#[tokio::test]
+async fn an_upload_size_written_as_a_whole_float_is_accepted() {
+    let app = App::new();
+    let alice = app.sign_up("alice").await;
+    let v = id(&app.create_video(&alice, "alice", "clip").await);
+    let reply = app
+        .send(
+            Call::new(Method::POST, &format!("/upload/{v}"))
+                .session(&alice)
+                .json(json!({"size": 10.0, "content_type": "video/mp4"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let url = reply.json()["url"].as_str().unwrap().to_owned();
+    assert!(url.contains("size=10&"), "{url}");
 }
 
 #[tokio::test]

@@ -49,7 +49,9 @@ impl From<&User> for UserView {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewVideo {
-    /// 1–200 characters after trimming.
+    /// 1–200 characters after trimming; no control characters and no invisible format
+    /// characters (Unicode Cf, such as bidirectional overrides; the zero-width joiner
+    /// and non-joiner are allowed).
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Optional, for compatibility; must be the signed-in user's id.
@@ -97,12 +99,34 @@ pub struct VideoList {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UploadRequest {
-    /// The exact number of bytes that will be sent (at most the configured maximum).
-    #[schema(minimum = 1)]
+    /// The exact number of bytes that will be sent: at most `REEL_MAX_UPLOAD_BYTES`
+    /// (default 2 GiB, the schema's maximum; a smaller configured limit answers 413).
+    #[schema(minimum = 1, maximum = 2147483648_u64)]
+    #[serde(deserialize_with = "whole_number")]
     pub size: u64,
-    /// Must be `video/*`.
-    #[schema(pattern = "^video/")]
+    /// A `video/<subtype>` media type, optionally with parameters (`; codecs=...`).
+    #[schema(max_length = 255, pattern = r"^video/[A-Za-z0-9!#$&^_.+-]+(;[ -~]*)?$")]
     pub content_type: String,
+}
+
+/// A JSON Schema `integer`: any number with no fractional part, so `1024` and `1024.0`
+/// (what some JSON encoders write for a float that holds a whole number) alike.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    use serde::de::{Error, Unexpected};
+    match serde_json::Number::deserialize(d)? {
+        n if n.is_u64() => Ok(n.as_u64().expect("checked")),
+        n => match n.as_f64() {
+            // 2^64 as f64 is out of range; below it every whole f64 converts exactly.
+            Some(f) if f.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&f) => {
+                Ok(f as u64)
+            }
+            Some(f) => Err(D::Error::invalid_value(
+                Unexpected::Float(f),
+                &"a whole number of bytes",
+            )),
+            None => Err(D::Error::custom("not a number")),
+        },
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -119,7 +143,9 @@ pub struct UploadGrant {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewComment {
-    /// 1–2000 characters after trimming.
+    /// 1–2000 characters after trimming; tabs and line breaks allowed, other control
+    /// characters and invisible format characters (Unicode Cf, but the zero-width
+    /// joiner and non-joiner) not.
     #[schema(min_length = 1, max_length = 2000)]
     pub content: String,
     /// Optional, for compatibility; must be the signed-in user's id.
@@ -164,7 +190,8 @@ pub struct ListParams {
     /// 1–100, default 50.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
-    /// `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page: opaque, signed for this list.
+    #[param(pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
@@ -181,7 +208,8 @@ pub struct CommentParams {
     /// 1–100, default 50.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
-    /// `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page: opaque, signed for this list.
+    #[param(pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
