@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: formatting, lints, then all tests of the
-# workspace (unit, router, contract, black-box server and cargo-lambda tests), the real
-# deployment build of two functions (sam build), and the browser tests. CI runs exactly
-# this.
+# workspace (unit, router, contract, black-box server and cargo-lambda tests), a minute
+# of API fuzzing, the real deployment build of two functions (sam build), and the
+# browser tests. CI runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +35,12 @@ sam --version && cargo lambda --version
 
 echo "== cargo test"
 cargo test --workspace --locked
+
+# schemathesis (pinned, in the ignored .venv-fuzz) against the debug server that
+# `cargo test` has just built, for a minute: any failed check, and any warning that
+# part of the API went unreached, fails the run. Longer runs, and on moto, by hand.
+echo "== API fuzzing: bash scripts/fuzz.sh 60"
+bash scripts/fuzz.sh 60
 
 # The deployment build, as `sam build` runs it: sam validate --lint, then one HTTP and one
 # event function built with the release profile (arm64 where the aarch64 standard

@@ -14,6 +14,11 @@ impl CommentContent {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether `parse` refuses any text holding `c`.
+    pub fn refuses(c: char) -> bool {
+        super::text::is_refused_char(c, true)
+    }
 }
 
 #[cfg(test)]

@@ -22,11 +22,7 @@ pub(super) fn bounded_text(
             "{field} must be 1 to {max} characters"
         )));
     }
-    let allowed_control = |c: char| multiline && (c == '\n' || c == '\t');
-    if trimmed
-        .chars()
-        .any(|c| c.is_control() && !allowed_control(c))
-    {
+    if trimmed.chars().any(|c| is_refused_control(c, multiline)) {
         return Err(ParseError::new(format!(
             "{field} must not contain control characters"
         )));
@@ -37,6 +33,16 @@ pub(super) fn bounded_text(
         )));
     }
     Ok(trimmed.to_owned())
+}
+
+/// Whether free text refuses `c` wherever it stands (the OpenAPI document's text
+/// patterns are built from this).
+pub fn is_refused_char(c: char, multiline: bool) -> bool {
+    is_refused_control(c, multiline) || is_disguising_format_character(c)
+}
+
+fn is_refused_control(c: char, multiline: bool) -> bool {
+    c.is_control() && !(multiline && (c == '\n' || c == '\t'))
 }
 
 fn is_disguising_format_character(c: char) -> bool {

@@ -13,6 +13,11 @@ impl VideoName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether `parse` refuses any text holding `c`.
+    pub fn refuses(c: char) -> bool {
+        super::text::is_refused_char(c, false)
+    }
 }
 
 #[cfg(test)]

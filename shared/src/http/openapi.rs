@@ -8,6 +8,7 @@
 //! budget. `REEL_UPDATE_OPENAPI=1 cargo test -p reel --lib openapi` rewrites the file.
 
 use super::{comments, dto, error, health, sessions, stream, uploads, users, videos};
+use crate::domain::{CommentContent, VideoName};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -38,8 +39,9 @@ pub struct ApiDoc;
 
 /// OpenAPI links: which answer supplies the identifiers another operation needs (a new
 /// video's id for its info, upload, stream, comments and deletion; a new comment's id
-/// for its deletion; a sign-up's name for that user's pages and sign-in). Clients and
-/// stateful fuzzers (schemathesis) follow them from one operation to the next.
+/// for its deletion; a sign-up's name for that user's pages and sign-in; a page's
+/// `next_cursor` for the next page). Clients and stateful fuzzers (schemathesis) follow
+/// them from one operation to the next.
 /// (path, method, status) → (link name, operation id, parameters, request body).
 type LinkSpec = (
     (&'static str, &'static str, &'static str),
@@ -96,6 +98,30 @@ const LINKS: &[LinkSpec] = &[
         ],
     ),
     (
+        ("/user/{user_name}/videos", "get", "200"),
+        &[(
+            "NextPage",
+            "list_videos",
+            &[
+                ("user_name", "$request.path.user_name"),
+                ("cursor", "$response.body#/next_cursor"),
+            ],
+            None,
+        )],
+    ),
+    (
+        ("/videos/{vid}/comments", "get", "200"),
+        &[(
+            "NextPage",
+            "list_comments",
+            &[
+                ("vid", "$request.path.vid"),
+                ("cursor", "$response.body#/next_cursor"),
+            ],
+            None,
+        )],
+    ),
+    (
         ("/videos/{vid}/comments", "post", "201"),
         &[
             (
@@ -114,10 +140,39 @@ const LINKS: &[LinkSpec] = &[
     ),
 ];
 
+/// A JSON Schema `pattern` for free text that `refuses` some characters: at least one
+/// character that is neither refused nor white space, and none refused. Only the basic
+/// multilingual plane is listed (ECMA-262 patterns without the `u` flag cannot name
+/// other planes); the few format characters above it are refused all the same.
+fn text_pattern(refuses: fn(char) -> bool) -> String {
+    let mut ranges: Vec<(u32, u32)> = Vec::new();
+    for c in (0..=0xFFFF)
+        .filter_map(char::from_u32)
+        .filter(|c| refuses(*c))
+    {
+        match ranges.last_mut() {
+            Some((_, end)) if *end + 1 == c as u32 => *end = c as u32,
+            _ => ranges.push((c as u32, c as u32)),
+        }
+    }
+    let class: String = ranges
+        .iter()
+        .map(|(a, b)| match a == b {
+            true => format!("\\u{a:04x}"),
+            false => format!("\\u{a:04x}-\\u{b:04x}"),
+        })
+        .collect();
+    format!("^[^{class}]*[^\\s{class}][^{class}]*$")
+}
+
 /// The generated document with [`LINKS`] added. (Added as JSON: utoipa 5's `Link`
 /// serialises its fields in snake case, `operation_id`, which no client reads.)
 pub fn document() -> serde_json::Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
+    let schemas = &mut doc["components"]["schemas"];
+    schemas["NewVideo"]["properties"]["name"]["pattern"] = text_pattern(VideoName::refuses).into();
+    schemas["NewComment"]["properties"]["content"]["pattern"] =
+        text_pattern(CommentContent::refuses).into();
     for ((path, method, status), links) in LINKS {
         let response = &mut doc["paths"][*path][*method]["responses"][*status];
         assert!(
@@ -180,6 +235,40 @@ const DOCUMENT: &str = include_str!("../../openapi.json");
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_patterns_list_what_parsing_refuses() {
+        let name = text_pattern(VideoName::refuses);
+        let comment = text_pattern(CommentContent::refuses);
+        // Controls; bidi overrides; zero-width space, marks; not the joiners U+200C/D.
+        for refused in [
+            r"\u0000-\u001f",
+            r"\u202a-\u202e",
+            r"\u200b",
+            r"\u200e-\u200f",
+        ] {
+            assert!(name.contains(refused), "{refused} in {name}");
+        }
+        assert!(
+            name.starts_with(r"^[^\u0000-\u001f\u007f-\u009f\u00ad"),
+            "{name}"
+        );
+        // Comments keep tab and line feed.
+        assert!(
+            comment.starts_with(r"^[^\u0000-\u0008\u000b-\u001f"),
+            "{comment}"
+        );
+    }
+
+    /// The schema's bound is the default limit (`REEL_MAX_UPLOAD_BYTES`).
+    #[test]
+    fn the_upload_size_maximum_is_the_default_limit() {
+        let size = &document()["components"]["schemas"]["UploadRequest"]["properties"]["size"];
+        assert_eq!(
+            size["maximum"],
+            crate::config::Config::default().max_upload_bytes
+        );
+    }
 
     #[test]
     fn the_served_document_is_the_generated_one() {
