@@ -41,6 +41,10 @@ pub struct Config {
     /// `REEL_PUBLIC_URL`: the site's origin as clients see it (e.g. behind a proxy);
     /// when unset, URLs are built from the request's `Host`.
     pub public_url: Option<String>,
+    /// `REEL_ORIGIN_SECRET`: set when the functions sit behind the template's optional
+    /// CloudFront distribution and WAF. Requests must then carry it (CloudFront adds it)
+    /// and only then are CloudFront's viewer address and host believed.
+    pub origin_secret: Option<String>,
     /// `REEL_LOG_FORMAT`: `json` or `pretty` (default `json` on Lambda, else `pretty`).
     pub log_json: bool,
     /// `REEL_DELETION_INTERVAL_SECS`: how often the local dispatcher runs.
@@ -73,6 +77,7 @@ impl Default for Config {
             idle_timeout_secs: 30,
             max_connections: 1024,
             public_url: None,
+            origin_secret: None,
             log_json: false,
             deletion_interval_secs: 3,
             deletion_grace_secs: 600,
@@ -105,8 +110,13 @@ impl Config {
                 bail!("REEL_PUBLIC_URL must start with http:// or https://");
             }
         }
+        let origin_secret = get("REEL_ORIGIN_SECRET").filter(|s| !s.is_empty());
+        if origin_secret.as_ref().is_some_and(|s| s.len() < 32) {
+            bail!("REEL_ORIGIN_SECRET must be at least 32 characters");
+        }
         let config = Self {
             addr: parse(&get, "REEL_ADDR", d.addr)?,
+            origin_secret,
             data_dir: get("REEL_DATA_DIR")
                 .map(PathBuf::from)
                 .unwrap_or(d.data_dir),

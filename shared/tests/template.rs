@@ -220,3 +220,74 @@ fn template_bucket_matches_the_code() {
         Some("false")
     );
 }
+
+/// The optional per-client rate limit: every resource of it exists only with
+/// `WafRequestsPerAddress`, the WAF rule counts per client address and answers in the
+/// API's envelope, and CloudFront sends exactly what `http::proxy` checks and reads.
+#[test]
+fn the_optional_waf_and_distribution_match_the_code() {
+    let t = template();
+    let resources = t["Resources"].as_mapping().unwrap();
+    let optional: Vec<&str> = resources
+        .iter()
+        .filter(|(_, r)| r["Condition"].as_str() == Some("HasWaf"))
+        .map(|(name, _)| name.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        optional,
+        [
+            "SiteWebAcl",
+            "SiteForwardedHostFunction",
+            "SiteOriginRequestPolicy",
+            "SiteDistribution"
+        ]
+    );
+
+    let acl = &t["Resources"]["SiteWebAcl"]["Properties"];
+    assert_eq!(str_of(acl, "Scope"), "CLOUDFRONT");
+    let rule = &acl["Rules"][0];
+    let rate = &rule["Statement"]["RateBasedStatement"];
+    assert_eq!(str_of(rate, "AggregateKeyType"), "IP");
+    let block = &rule["Action"]["Block"]["CustomResponse"];
+    assert_eq!(block["ResponseCode"].as_i64(), Some(429));
+    let body_key = str_of(block, "CustomResponseBodyKey");
+    let body: serde_json::Value =
+        serde_json::from_str(str_of(&acl["CustomResponseBodies"][body_key], "Content")).unwrap();
+    assert_eq!(body["error_code"], "008");
+
+    let distribution = &t["Resources"]["SiteDistribution"]["Properties"]["DistributionConfig"];
+    let origin_headers = &distribution["Origins"][0]["OriginCustomHeaders"][0];
+    assert_eq!(
+        str_of(origin_headers, "HeaderName").to_ascii_lowercase(),
+        reel::http::proxy::SECRET_HEADER
+    );
+    let forwarded: Vec<String> = strings(
+        &t["Resources"]["SiteOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
+            ["HeadersConfig"]["Headers"],
+    )
+    .iter()
+    .map(|h| h.to_ascii_lowercase())
+    .collect();
+    for needed in [
+        "cloudfront-viewer-address",
+        "x-forwarded-host",
+        "x-session-id",
+        "sec-fetch-site",
+        "content-type",
+    ] {
+        assert!(
+            forwarded.iter().any(|h| h == needed),
+            "{needed} is forwarded"
+        );
+    }
+    assert!(
+        !forwarded.iter().any(|h| h == "host"),
+        "API Gateway needs its own Host"
+    );
+    let env = &t["Globals"]["Function"]["Environment"]["Variables"];
+    let Value::Tagged(secret) = &env["REEL_ORIGIN_SECRET"] else {
+        panic!("REEL_ORIGIN_SECRET is an !If")
+    };
+    assert_eq!(secret.tag, "If");
+    assert_eq!(secret.value[0].as_str(), Some("HasWaf"));
+}

@@ -2,6 +2,7 @@
 //! come back in the API's error envelope.
 
 use super::error::ApiError;
+use super::proxy::{is_host, Viewer};
 use super::state::AppState;
 use crate::domain::{SessionId, Timestamp, UserId, UserName};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request};
@@ -134,14 +135,22 @@ pub struct ApiPath<T>(pub T);
 
 /// The client's address, the key sign-in throttling counts failures under. Taken from
 /// API Gateway's request context on Lambda (`requestContext.http.sourceIp`, which
-/// API Gateway sets itself) or from the socket on the local server; client-sent
-/// forwarded headers are never trusted.
+/// API Gateway sets itself) or from the socket on the local server. Client-sent
+/// forwarded headers are never trusted; CloudFront's viewer address is, on a request
+/// that carried the origin secret (see [`super::proxy`]).
 pub struct ClientAddr(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        if let Some(addr) = parts
+            .extensions
+            .get::<Viewer>()
+            .and_then(|v| v.addr.clone())
+        {
+            return Ok(ClientAddr(addr));
+        }
         let from_gateway = match parts.extensions.get::<RequestContext>() {
             Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
             _ => None,
@@ -173,16 +182,20 @@ impl FromRequestParts<AppState> for Origin {
         if let Some(url) = &state.config.public_url {
             return Ok(Origin(url.clone()));
         }
+        // Through the CloudFront distribution: the viewer's host, over HTTPS.
+        if let Some(host) = parts
+            .extensions
+            .get::<Viewer>()
+            .and_then(|v| v.host.as_ref())
+        {
+            return Ok(Origin(format!("https://{host}")));
+        }
         let host = parts
             .headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .or_else(|| parts.uri.authority().map(|a| a.as_str()))
-            .filter(|h| {
-                !h.is_empty()
-                    && h.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c))
-            })
+            .filter(|h| is_host(h))
             .ok_or_else(|| ApiError::bad_request("a valid Host header is required"))?;
         let https = parts
             .headers

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod health;
 pub mod openapi;
 mod passwords;
+pub mod proxy;
 pub mod reply;
 pub mod sessions;
 mod state;
@@ -184,11 +185,21 @@ pub mod function_routes {
 /// One function's app: its feature's routes, health, and the same limits and layers as
 /// the local server, so a route answers alike on both hosts; outermost, the `Latency`
 /// metric of every request (only here: the local server has its request log line).
+/// With `REEL_ORIGIN_SECRET`, only requests through the CloudFront distribution pass
+/// (see [`proxy`]).
 pub fn function_app(feature: Router<AppState>, state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
-    let app = api_limits(feature, timeout)
+    let origin_secret: Option<std::sync::Arc<str>> =
+        state.config.origin_secret.as_deref().map(Into::into);
+    let mut app = api_limits(feature, timeout)
         .merge(health::router())
         .with_state(state);
+    if let Some(secret) = origin_secret {
+        app = app.layer(axum::middleware::from_fn_with_state(
+            secret,
+            proxy::require_origin_secret,
+        ));
+    }
     with_common_layers(app).layer(axum::middleware::from_fn(latency_metric))
 }
 
