@@ -150,6 +150,12 @@ pub trait Deletions: Send + Sync {
     async fn remove(&self, video: &VideoId) -> anyhow::Result<()>;
     /// How many deletions are requested and not yet finished (`reel deletions status`).
     async fn count(&self) -> anyhow::Result<u64>;
+    /// Looks again for videos of the accounts deleted before `settled_before` (a time no
+    /// request begun before the deletion can still be running at, and any index has
+    /// caught up by): a video a request in flight made during the deletion, or one an
+    /// eventually consistent index had not shown, is hidden and its deletion recorded
+    /// now. An account is forgotten once a sweep finds none. Returns the videos found.
+    async fn sweep_deleted_accounts(&self, settled_before: Timestamp) -> anyhow::Result<u64>;
 }
 
 /// One message taken from the deletion queue.

@@ -568,6 +568,47 @@ pub async fn deleting_an_account_schedules_its_videos(p: Ports) {
     assert!(records.contains(&a1.id) && records.contains(&a2.id));
 }
 
+/// A video written after the account deletion looked (by a request in flight, or
+/// missed by an eventually consistent index) is found by the sweep once the deletion
+/// has settled; the account is forgotten after a sweep that finds nothing.
+pub async fn late_videos_of_a_deleted_account_are_swept(p: Ports) {
+    let alice = user("alice");
+    p.users.create(&alice).await.unwrap();
+    let early = video(&alice, "early", Timestamp::now());
+    p.videos.create(&early).await.unwrap();
+    let deleted = Timestamp::now();
+    p.users.delete_account(&alice, deleted).await.unwrap();
+    let late = video(&alice, "late", Timestamp::now());
+    p.videos.create(&late).await.unwrap();
+
+    let sweep = |settled_before: Timestamp| p.deletions.sweep_deleted_accounts(settled_before);
+    assert_eq!(sweep(deleted).await.unwrap(), 0, "not settled yet");
+    assert!(p.videos.get(&late.id).await.unwrap().is_some());
+    let settled = deleted.plus_seconds(1);
+    assert_eq!(sweep(settled).await.unwrap(), 1);
+    assert!(p.videos.get(&late.id).await.unwrap().is_none());
+    let mut recorded: Vec<_> = p
+        .deletions
+        .list(any_time(), None, limit(10))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.video_id, r.author_id))
+        .collect();
+    recorded.sort_by_key(|(v, _)| v.to_string());
+    let mut expected = vec![(early.id, alice.id), (late.id, alice.id)];
+    expected.sort_by_key(|(v, _)| v.to_string());
+    assert_eq!(recorded, expected);
+    assert_eq!(p.deletions.count().await.unwrap(), 2);
+
+    // This sweep finds nothing, so the account is forgotten: later sweeps touch nothing.
+    assert_eq!(sweep(settled).await.unwrap(), 0);
+    let after_forgetting = video(&alice, "unrelated", Timestamp::now());
+    p.videos.create(&after_forgetting).await.unwrap();
+    assert_eq!(sweep(settled).await.unwrap(), 0);
+    assert!(p.videos.get(&after_forgetting.id).await.unwrap().is_some());
+}
+
 pub async fn blob_urls_are_presigned(p: Ports) {
     let vid = VideoId::new();
     let mp4 = VideoContentType::parse("video/mp4").unwrap();
@@ -817,6 +858,7 @@ macro_rules! contract_suite {
                 videos_list_newest_first_in_pages,
                 videos_turn_ready_and_deleting_hides_and_records, deletion_records_page_without_gaps,
                 comments_list_by_window_newest_first, deleting_an_account_schedules_its_videos,
+                late_videos_of_a_deleted_account_are_swept,
                 blob_urls_are_presigned, deletion_records_track_dispatch,
                 a_videos_comments_are_deleted_in_bulk, the_queue_has_sqs_semantics,
                 dead_letters_are_counted_and_redriven, unfinished_deletions_are_counted,

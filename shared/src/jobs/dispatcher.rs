@@ -6,6 +6,10 @@ use std::sync::Arc;
 const PAGE: u32 = 100;
 /// SQS's largest batch.
 const BATCH: usize = 10;
+/// How long after an account deletion its videos are looked for again: longer than any
+/// API request may run (`REEL_REQUEST_TIMEOUT_SECS`, 25 s on Lambda and 30 s by
+/// default), and than a DynamoDB index takes to catch up (normally under a second).
+pub const ACCOUNT_SETTLE_SECS: i64 = 120;
 
 /// Sends pending deletion records to the queue in batches of 10, marking each as
 /// dispatched; a record is sent again only if it is still pending `grace_secs` later (its
@@ -26,9 +30,13 @@ impl Dispatcher {
         }
     }
 
-    /// One pass over every due record; returns how many were sent. A failure stops the
+    /// One pass: first the sweep of settled account deletions (whose late videos get
+    /// records), then every due record; returns how many were sent. A failure stops the
     /// pass; what was not marked is simply sent by the next one.
     pub async fn run_once(&self, now: Timestamp) -> anyhow::Result<usize> {
+        self.deletions
+            .sweep_deleted_accounts(now.plus_seconds(-ACCOUNT_SETTLE_SECS))
+            .await?;
         let due_before = now.plus_seconds(-self.grace_secs);
         let limit = Limit::parse(&PAGE.to_string()).expect("PAGE is a valid limit");
         let mut after: Option<VideoId> = None;

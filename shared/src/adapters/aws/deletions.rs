@@ -1,5 +1,7 @@
 //! Deletion records in DynamoDB. The table only holds outstanding deletions (the worker
-//! removes each record when done), so finding the due ones is a filtered `Scan`.
+//! removes each record when done), so finding the due ones is a filtered `Scan`. It also
+//! holds one record per recently deleted account (key `account:<user id>`), which
+//! `sweep_deleted_accounts` reads and the video listings skip.
 
 use super::dynamo::{is_condition_failure, n, s, Item, Tables};
 use crate::domain::{DeletionRecord, Limit, Timestamp, UserId, VideoId};
@@ -36,6 +38,56 @@ impl DynamoDeletions {
     pub(crate) fn new(db: Tables) -> Self {
         Self { db }
     }
+
+    /// Every deleted account's record written before `before`: (user id, deleted at).
+    async fn deleted_accounts(&self, before: Timestamp) -> anyhow::Result<Vec<(UserId, i64)>> {
+        let pages = self
+            .db
+            .client
+            .scan()
+            .table_name(&self.db.deletions)
+            .filter_expression("begins_with(video_id, :account) AND requested < :before")
+            .expression_attribute_values(":account", s(ACCOUNT_PREFIX))
+            .expression_attribute_values(":before", n(before.as_micros()))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        let items: Vec<Item> = pages.collect::<Result<_, _>>().await?;
+        items
+            .into_iter()
+            .map(|item| {
+                let record: DeletionItem = serde_dynamo::from_item(item)?;
+                Ok((UserId::parse(&record.author_id)?, record.requested))
+            })
+            .collect()
+    }
+}
+
+/// Key prefix of a deleted account's record.
+const ACCOUNT_PREFIX: &str = "account:";
+/// Video records only (not the deleted accounts'), for scans.
+const VIDEO_RECORDS: &str = "NOT begins_with(video_id, :account)";
+
+/// Notes that `user`'s account was deleted at `at`, for the sweep.
+pub(super) async fn record_account_deletion(
+    db: &Tables,
+    user: &UserId,
+    at: Timestamp,
+) -> anyhow::Result<()> {
+    let key = format!("{ACCOUNT_PREFIX}{user}");
+    db.client
+        .put_item()
+        .table_name(&db.deletions)
+        .set_item(Some(super::users::deletion_record(
+            &key,
+            &user.to_string(),
+            at,
+        )))
+        .send()
+        .await
+        .context("recording an account deletion")?;
+    Ok(())
 }
 
 #[async_trait]
@@ -58,8 +110,11 @@ impl Deletions for DynamoDeletions {
                 .client
                 .scan()
                 .table_name(&self.db.deletions)
-                .filter_expression("attribute_not_exists(dispatched) OR dispatched < :before")
+                .filter_expression(format!(
+                    "(attribute_not_exists(dispatched) OR dispatched < :before) AND {VIDEO_RECORDS}"
+                ))
                 .expression_attribute_values(":before", n(dispatched_before.as_micros()))
+                .expression_attribute_values(":account", s(ACCOUNT_PREFIX))
                 .limit((want - records.len()) as i32)
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
@@ -113,6 +168,31 @@ impl Deletions for DynamoDeletions {
         Ok(())
     }
 
+    /// Per account: the `by_author` index's videos hidden and recorded as the account
+    /// deletion did; the account's record removed when there were none.
+    async fn sweep_deleted_accounts(&self, settled_before: Timestamp) -> anyhow::Result<u64> {
+        let mut found = 0;
+        for (user, deleted_us) in self.deleted_accounts(settled_before).await? {
+            let ids = super::users::videos_of(&self.db, &user).await?;
+            if ids.is_empty() {
+                self.db
+                    .client
+                    .delete_item()
+                    .table_name(&self.db.deletions)
+                    .key("video_id", s(format!("{ACCOUNT_PREFIX}{user}")))
+                    .send()
+                    .await
+                    .context("forgetting a swept account")?;
+                continue;
+            }
+            let at = Timestamp::from_micros(deleted_us);
+            super::users::hide_videos(&self.db, &ids, &user, at).await?;
+            tracing::warn!(%user, videos = ids.len(), "deleted account's late videos hidden");
+            found += ids.len() as u64;
+        }
+        Ok(found)
+    }
+
     /// A `Scan` with `Select COUNT`, page by page: an operator's command, not a request path.
     async fn count(&self) -> anyhow::Result<u64> {
         let mut total = 0u64;
@@ -124,6 +204,8 @@ impl Deletions for DynamoDeletions {
                 .scan()
                 .table_name(&self.db.deletions)
                 .select(aws_sdk_dynamodb::types::Select::Count)
+                .filter_expression(VIDEO_RECORDS)
+                .expression_attribute_values(":account", s(ACCOUNT_PREFIX))
                 .set_exclusive_start_key(start)
                 .send()
                 .await

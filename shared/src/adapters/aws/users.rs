@@ -41,6 +41,65 @@ pub(super) fn deletion_record(video: &str, author: &str, now: Timestamp) -> Item
     ])
 }
 
+/// Every video of the author the `by_author` index lists (eventually consistent:
+/// the deletion sweep looks again later).
+pub(super) async fn videos_of(db: &Tables, author: &UserId) -> anyhow::Result<Vec<String>> {
+    let pages = db
+        .client
+        .query()
+        .table_name(&db.videos)
+        .index_name(schema::VIDEOS_BY_AUTHOR)
+        .key_condition_expression("author_id = :a")
+        .expression_attribute_values(":a", s(author.to_string()))
+        .projection_expression("video_id")
+        .into_paginator()
+        .items()
+        .send();
+    let items: Vec<Item> = pages.collect::<Result<_, _>>().await?;
+    items
+        .into_iter()
+        .map(|mut i| match i.remove("video_id") {
+            Some(AttributeValue::S(id)) => Ok(id),
+            _ => anyhow::bail!("video item without an id"),
+        })
+        .collect()
+}
+
+/// Deletes each video item and writes its deletion record, in transactions; a video
+/// already gone (deleted concurrently) is skipped, not an error.
+pub(super) async fn hide_videos(
+    db: &Tables,
+    ids: &[String],
+    author: &UserId,
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    let author = author.to_string();
+    for chunk in ids.chunks(VIDEOS_PER_TRANSACTION) {
+        let mut writes = Vec::with_capacity(chunk.len() * 2);
+        for id in chunk {
+            writes.push(hide_video(db, id)?);
+            writes.push(record_deletion(db, id, &author, now)?);
+        }
+        let sent = db
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => {}
+            Err(e) if super::dynamo::is_transaction_condition_failure(&e) => {
+                // One of them vanished meanwhile: fall back to one transaction each.
+                for id in chunk {
+                    hide_one(db, id, &author, now).await?;
+                }
+            }
+            Err(e) => return Err(e).context("hiding the account's videos"),
+        }
+    }
+    Ok(())
+}
+
 /// Videos hidden per transaction while deleting an account (two items each, under
 /// DynamoDB's 100-item limit).
 const VIDEOS_PER_TRANSACTION: usize = 25;
@@ -52,66 +111,6 @@ pub struct DynamoUsers {
 impl DynamoUsers {
     pub(crate) fn new(db: Tables) -> Self {
         Self { db }
-    }
-
-    /// Every video of the author: (video id, author id) from the `by_author` index.
-    async fn videos_of(&self, author: &UserId) -> anyhow::Result<Vec<String>> {
-        let pages = self
-            .db
-            .client
-            .query()
-            .table_name(&self.db.videos)
-            .index_name(schema::VIDEOS_BY_AUTHOR)
-            .key_condition_expression("author_id = :a")
-            .expression_attribute_values(":a", s(author.to_string()))
-            .projection_expression("video_id")
-            .into_paginator()
-            .items()
-            .send();
-        let items: Vec<Item> = pages.collect::<Result<_, _>>().await?;
-        items
-            .into_iter()
-            .map(|mut i| match i.remove("video_id") {
-                Some(AttributeValue::S(id)) => Ok(id),
-                _ => anyhow::bail!("video item without an id"),
-            })
-            .collect()
-    }
-
-    /// Deletes each video item and writes its deletion record, in transactions; a video
-    /// already gone (deleted concurrently) is skipped, not an error.
-    async fn hide_videos(
-        &self,
-        ids: &[String],
-        author: &UserId,
-        now: Timestamp,
-    ) -> anyhow::Result<()> {
-        let author = author.to_string();
-        for chunk in ids.chunks(VIDEOS_PER_TRANSACTION) {
-            let mut writes = Vec::with_capacity(chunk.len() * 2);
-            for id in chunk {
-                writes.push(hide_video(&self.db, id)?);
-                writes.push(record_deletion(&self.db, id, &author, now)?);
-            }
-            let sent = self
-                .db
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(writes))
-                .send()
-                .await;
-            match sent {
-                Ok(_) => {}
-                Err(e) if super::dynamo::is_transaction_condition_failure(&e) => {
-                    // One of them vanished meanwhile: fall back to one transaction each.
-                    for id in chunk {
-                        hide_one(&self.db, id, &author, now).await?;
-                    }
-                }
-                Err(e) => return Err(e).context("hiding the account's videos"),
-            }
-        }
-        Ok(())
     }
 
     /// Deletes every session of the user; returns how many.
@@ -228,12 +227,14 @@ impl Users for DynamoUsers {
         }
     }
 
-    /// Sessions first (no new video can be made after), then the videos, then the user:
-    /// an interruption leaves the user in place, so repeating the request finishes it.
+    /// Sessions first (no new request can act for the user after), then the videos, then
+    /// the user: an interruption leaves the user in place, so repeating the request
+    /// finishes it. Last, a record for the sweep that finds the videos the index did not
+    /// list yet, or that a request in flight made meanwhile.
     async fn delete_account(&self, user: &User, now: Timestamp) -> anyhow::Result<Vec<VideoId>> {
         self.delete_sessions_of(&user.id).await?;
-        let ids = self.videos_of(&user.id).await?;
-        self.hide_videos(&ids, &user.id, now).await?;
+        let ids = videos_of(&self.db, &user.id).await?;
+        hide_videos(&self.db, &ids, &user.id, now).await?;
         self.db
             .client
             .delete_item()
@@ -242,6 +243,7 @@ impl Users for DynamoUsers {
             .send()
             .await
             .context("deleting the user")?;
+        super::deletions::record_account_deletion(&self.db, &user.id, now).await?;
         ids.iter()
             .map(|id| VideoId::parse(id).map_err(Into::into))
             .collect()

@@ -82,6 +82,15 @@ ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
 -- The sweep of day-old sign-in attempts deletes by time alone.
 CREATE INDEX sign_in_failures_by_time ON sign_in_failures (at_us);
 "#,
+    r#"
+-- Accounts deleted recently: a request in flight during the deletion may still have
+-- made a video; `Deletions::sweep_deleted_accounts` looks for such videos once no
+-- request can still be running, and forgets the account when it finds none.
+CREATE TABLE deleted_accounts (
+    user_id    TEXT PRIMARY KEY,
+    deleted_us INTEGER NOT NULL
+);
+"#,
 ];
 
 /// Every embedded port, over one SQLite database.

@@ -74,6 +74,28 @@ impl Deletions for SqliteStore {
         .await
     }
 
+    /// One transaction: the videos found leave `videos` as the account's others did.
+    async fn sweep_deleted_accounts(&self, settled_before: Timestamp) -> anyhow::Result<u64> {
+        self.call(move |conn| {
+            let tx = conn.transaction()?;
+            let accounts: Vec<(String, i64)> = tx
+                .prepare("SELECT user_id, deleted_us FROM deleted_accounts WHERE deleted_us < ?1")?
+                .query_map([settled_before.as_micros()], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            let mut found = 0;
+            for (user, deleted_us) in accounts {
+                let hidden = hide_videos_of(&tx, &user, Timestamp::from_micros(deleted_us))?;
+                if hidden == 0 {
+                    tx.execute("DELETE FROM deleted_accounts WHERE user_id = ?1", [&user])?;
+                }
+                found += hidden;
+            }
+            tx.commit().context("sweeping deleted accounts")?;
+            Ok(found)
+        })
+        .await
+    }
+
     async fn count(&self) -> anyhow::Result<u64> {
         self.call(|conn| {
             let n: i64 = conn
@@ -83,4 +105,20 @@ impl Deletions for SqliteStore {
         })
         .await
     }
+}
+
+/// Moves every video of `author` from `videos` to `deletion_records` (requested at
+/// `at`), inside the caller's transaction; returns how many.
+pub(super) fn hide_videos_of(
+    tx: &rusqlite::Transaction<'_>,
+    author: &str,
+    at: Timestamp,
+) -> anyhow::Result<u64> {
+    tx.execute(
+        "INSERT OR IGNORE INTO deletion_records (video_id, author_id, requested_us)
+         SELECT id, author_id, ?2 FROM videos WHERE author_id = ?1",
+        params![author, at.as_micros()],
+    )?;
+    let hidden = tx.execute("DELETE FROM videos WHERE author_id = ?1", [author])?;
+    Ok(hidden as u64)
 }

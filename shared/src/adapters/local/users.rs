@@ -65,14 +65,13 @@ impl Users for SqliteStore {
                 .prepare("SELECT id FROM videos WHERE author_id = ?1")?
                 .query_map([&user], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
-            tx.execute(
-                "INSERT OR IGNORE INTO deletion_records (video_id, author_id, requested_us)
-                 SELECT id, author_id, ?2 FROM videos WHERE author_id = ?1",
-                params![user, now.as_micros()],
-            )?;
-            tx.execute("DELETE FROM videos WHERE author_id = ?1", [&user])?;
+            super::deletions::hide_videos_of(&tx, &user, now)?;
             tx.execute("DELETE FROM sessions WHERE user_id = ?1", [&user])?;
             tx.execute("DELETE FROM users WHERE id = ?1", [&user])?;
+            tx.execute(
+                "INSERT OR REPLACE INTO deleted_accounts (user_id, deleted_us) VALUES (?1, ?2)",
+                params![user, now.as_micros()],
+            )?;
             tx.commit().context("deleting account")?;
             videos
                 .iter()
