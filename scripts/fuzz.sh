@@ -88,4 +88,4 @@ echo "fuzzing $base for $seconds s" >&2
 .venv-fuzz/bin/schemathesis --config-file scripts/schemathesis.toml run "$base/openapi.json" \
   -H "X-Session-Id: $sid" --exclude-operation-id sign_out \
   --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
-  --max-time "$seconds" --workers 2 "$@"
+  --max-time "$seconds" --workers 1 "$@"

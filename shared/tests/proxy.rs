@@ -65,6 +65,20 @@ async fn send(
     (parts.status, parts.headers, json)
 }
 
+/// Signs `alice` up through CloudFront; the reply's headers.
+async fn sign_up(app: &Router) -> axum::http::HeaderMap {
+    let (status, headers, body) = send(
+        app,
+        "/user",
+        Some(SECRET),
+        "198.51.100.1:1",
+        credentials("password1"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    headers
+}
+
 fn credentials(pwd: &str) -> Value {
     json!({"user_name": "alice", "pwd": pwd})
 }
@@ -85,15 +99,7 @@ async fn requests_without_the_origin_secret_are_refused() {
         assert_eq!(status, StatusCode::FORBIDDEN, "{secret:?}");
         assert_eq!(body["error_code"], "007");
     }
-    let (status, _, _) = send(
-        &app,
-        "/user",
-        Some(SECRET),
-        "198.51.100.1:1",
-        credentials("password1"),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
+    sign_up(&app).await;
 }
 
 /// Every viewer reaches API Gateway from a few CloudFront addresses: the throttle must
@@ -102,15 +108,7 @@ async fn requests_without_the_origin_secret_are_refused() {
 async fn sign_in_failures_count_per_viewer_address() {
     let dir = tempfile::tempdir().unwrap();
     let app = app(&dir);
-    let (status, headers, _) = send(
-        &app,
-        "/user",
-        Some(SECRET),
-        "198.51.100.1:1",
-        credentials("password1"),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
+    let headers = sign_up(&app).await;
     let cookie = headers[header::SET_COOKIE].to_str().unwrap();
     assert!(
         cookie.contains("; Secure"),
