@@ -291,3 +291,29 @@ fn the_optional_waf_and_distribution_match_the_code() {
     assert_eq!(secret.tag, "If");
     assert_eq!(secret.value[0].as_str(), Some("HasWaf"));
 }
+
+/// The dispatcher sweeps deleted accounts (`Deletions::sweep_deleted_accounts`): moto
+/// does not enforce IAM, so its permissions are checked here. It reads the by-author
+/// index, deletes late video items and puts their records, and deletes a swept
+/// account's record.
+#[test]
+fn the_dispatcher_may_sweep_deleted_accounts() {
+    let t = template();
+    let statements =
+        &t["Resources"]["DeletionDispatcherFunction"]["Properties"]["Policies"][0]["Statement"];
+    let actions = |sid: &str| -> Vec<String> {
+        let statement = statements
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"].as_str() == Some(sid))
+            .unwrap_or_else(|| panic!("no statement {sid}"));
+        strings(&statement["Action"])
+    };
+    let has = |sid: &str, action: &str| actions(sid).iter().any(|a| a == action);
+    assert!(has("VideosByAuthorIndex", "dynamodb:Query"));
+    assert!(has("VideosTable", "dynamodb:DeleteItem"));
+    for action in ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"] {
+        assert!(has("DeletionsTable", action), "{action}");
+    }
+}
