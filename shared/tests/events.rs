@@ -662,14 +662,34 @@ async fn each_function_is_granted_exactly_the_actions_its_code_calls() {
         .await
         .unwrap()
         .is_none());
-    // deletion-dispatcher, then deletion-worker, on hidden videos.
+    // deletion-dispatcher, then deletion-worker, on hidden videos; the dispatcher also
+    // sweeps an account deleted long enough ago: its late video is hidden on the first
+    // tick, and the account forgotten on the second.
     let host = fresh_host().await;
     let batch = read_json(&events_dir().join("sqs-deletion-batch.json"));
     doomed_videos(&host, &batch).await;
-    reel::lambda::on_schedule(&host.function().dispatcher())
-        .instrument(scope("deletion-dispatcher"))
+    let carol = user(CAROL, "carol", &PasswordHash::from_stored("x".into()));
+    reel::ports::Users::create(&*host.adapters.users, &carol)
         .await
         .unwrap();
+    let long_ago = Timestamp::now().plus_seconds(-600);
+    reel::ports::Users::delete_account(&*host.adapters.users, &carol, long_ago)
+        .await
+        .unwrap();
+    let late = video(VIDEO, &carol, "late");
+    reel::ports::Videos::create(&*host.adapters.videos, &late)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        reel::lambda::on_schedule(&host.function().dispatcher())
+            .instrument(scope("deletion-dispatcher"))
+            .await
+            .unwrap();
+    }
+    assert!(reel::ports::Videos::get(&*host.adapters.videos, &late.id)
+        .await
+        .unwrap()
+        .is_none());
     let sqs: SqsEvent = serde_json::from_value(batch).unwrap();
     reel::lambda::on_deletion_batch(&host.function().worker(), sqs)
         .instrument(scope("deletion-worker"))
