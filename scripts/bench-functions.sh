@@ -14,7 +14,7 @@ functions=(users sessions videos comments stream web)
 events=(video-events@infra/testkit/events/s3-not-a-video.json
         deletion-worker@infra/testkit/events/sqs-empty-batch.json
         deletion-dispatcher@events/eventbridge-scheduled.json)
-packages=(-p reel-testkit -p reel-local)
+packages=(-p reel-testkit -p reel-server)
 for f in "${functions[@]}" "${events[@]%%@*}"; do packages+=(-p "reel-$f"); done
 echo "building release binaries (fat LTO; a few minutes)" >&2
 cargo build --release --locked "${packages[@]}" >&2

@@ -8,7 +8,7 @@
 # Default 60 s on embedded storage. --backend aws runs the server on moto (from .venv,
 # scripts/requirements-test.txt). Arguments after `--` go to `schemathesis run` (for
 # example `--report har` to see every request). Uses the debug server that
-# `cargo build -p reel-local` makes, building it when missing.
+# `cargo build -p reel-server` makes, building it when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=60
@@ -25,7 +25,7 @@ done
 . scripts/venv.sh
 ensure_venv .venv-fuzz scripts/requirements-fuzz.txt
 [ "$backend" = aws ] && ensure_venv .venv scripts/requirements-test.txt
-[ -x target/debug/reel ] || cargo build --locked -p reel-local
+[ -x target/debug/reel ] || cargo build --locked -p reel-server
 
 data=$(mktemp -d)
 log=$(mktemp)
@@ -43,7 +43,7 @@ if [ "$backend" = aws ]; then
 fi
 # The sign-in throttle (10 failures per name and address) would soon answer every
 # sign-in with 429 and leave the password check behind it unfuzzed; the throttle has
-# its own attack tests (shared/tests/api.rs), so it is raised out of the way here.
+# its own attack tests (infra/server/tests/api.rs), so it is raised out of the way here.
 REEL_SIGN_IN_MAX_FAILURES=1000000 target/debug/reel "${args[@]}" >"$log" 2>/dev/null &
 pids+=($!)
 for _ in $(seq 100); do grep -q "^listening on " "$log" && break; sleep 0.1; done
@@ -64,7 +64,7 @@ export REEL_FUZZ_USER_ID
 REEL_FUZZ_USER_ID=$(call GET /user/fuzzer | json_field id)
 new_video() { call POST /user/fuzzer/videos "{\"name\":\"$1\"}" | json_field id; }
 new_comment() { call POST "/videos/$1/comments" '{"content":"fixture"}' | json_field id; }
-sample=shared/tests/fixtures/sample.mp4
+sample=infra/server/tests/fixtures/sample.mp4
 export REEL_FUZZ_READY_VID REEL_FUZZ_PENDING_VID REEL_FUZZ_DOOMED_VID REEL_FUZZ_DOOMED_CID
 REEL_FUZZ_READY_VID=$(new_video ready)
 grant=$(call POST "/upload/$REEL_FUZZ_READY_VID" \

@@ -12,7 +12,7 @@ seconds=${1:-600}
 connections=${2:-64}
 
 echo "building release binaries (fat LTO; a few minutes)" >&2
-cargo build --release --locked -p reel-local -p reel-testkit --bin reel --bin reel-soak >&2
+cargo build --release --locked -p reel-server -p reel-testkit --bin reel --bin reel-soak >&2
 data=$(mktemp -d)
 log=$(mktemp)
 target/release/reel serve --addr 127.0.0.1:0 --data-dir "$data" >"$log" 2>/dev/null &

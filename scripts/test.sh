@@ -66,8 +66,8 @@ if ! command -v chromium >/dev/null 2>&1; then
     exit 1
   fi
 fi
-browser_tests=infra/local/tests/browser
+browser_tests=infra/server/tests/browser
 (cd "$browser_tests" && npm ci --no-audit --no-fund --loglevel=error)
-cargo build --locked -p reel-local
+cargo build --locked -p reel-server
 (cd "$browser_tests" && REEL_BIN="$PWD/../../../../target/debug/reel" node --test --test-concurrency=1)
 step "all passed"

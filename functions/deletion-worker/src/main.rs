@@ -2,21 +2,21 @@
 //! object, the comments and the record; failures go back as batch item failures.
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use reel::aws_function::AwsFunction;
-use reel::config::Config;
-use reel::lambda::{SqsBatchResponse, SqsEvent};
+use reel_core::config::Config;
+use reel_lambda::AwsFunction;
+use reel_lambda::{SqsBatchResponse, SqsEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env()?;
-    reel::telemetry::init(config.log_json);
+    reel_core::telemetry::init(config.log_json);
     let aws = AwsFunction::from_env(&config).await;
     let worker = &aws.worker();
     // The DynamoDB connection opens while the runtime polls for the first event.
     aws.warm_up();
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| async move {
         Ok::<SqsBatchResponse, lambda_runtime::Error>(
-            reel::lambda::on_deletion_batch(worker, event.payload).await,
+            reel_lambda::on_deletion_batch(worker, event.payload).await,
         )
     }))
     .await

@@ -1,18 +1,11 @@
 //! The `stream` Lambda function: redirects to short-lived presigned URLs of video bytes.
-//! Everything but start-up lives in the `reel` library; see API.md for the routes.
+//! Everything but start-up lives in the library crates under `shared/`; see API.md
+//! for the routes.
 
-use reel::aws_function::AwsFunction;
-use reel::config::Config;
-use reel::http::{function_app, function_routes};
+use reel_http::function_routes;
+use reel_lambda::AwsFunction;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let config = Config::from_env()?;
-    reel::telemetry::init(config.log_json);
-    // Clients are built once per instance, only those this function's routes use; the
-    // DynamoDB connection opens while the runtime polls for the first event.
-    let aws = AwsFunction::from_env(&config).await;
-    let state = aws.object_state()?;
-    aws.warm_up();
-    lambda_http::run(function_app(function_routes::stream(), state)).await
+    reel_lambda::run_http(function_routes::stream(), AwsFunction::object_state).await
 }

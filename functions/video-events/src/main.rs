@@ -1,21 +1,21 @@
 //! The `video-events` Lambda function: an S3 `ObjectCreated` notification turns the
-//! video `ready` with its size (idempotent; see `reel::lambda::on_objects_created`).
+//! video `ready` with its size (idempotent; see `reel_lambda::on_objects_created`).
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use reel::aws_function::AwsFunction;
-use reel::config::Config;
-use reel::lambda::S3Event;
+use reel_core::config::Config;
+use reel_lambda::AwsFunction;
+use reel_lambda::S3Event;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env()?;
-    reel::telemetry::init(config.log_json);
+    reel_core::telemetry::init(config.log_json);
     let aws = AwsFunction::from_env(&config).await;
     let videos = &aws.confirming_videos();
     // The DynamoDB connection opens while the runtime polls for the first event.
     aws.warm_up();
     lambda_runtime::run(service_fn(|event: LambdaEvent<S3Event>| async move {
-        reel::lambda::on_objects_created(videos, event.payload)
+        reel_lambda::on_objects_created(videos, event.payload)
             .await
             .map_err(lambda_runtime::Error::from)
     }))

@@ -34,7 +34,7 @@ fn build(root: &Path) {
     let mut build = std::process::Command::new(cargo);
     build
         .current_dir(root)
-        .args(["build", "--quiet", "-p", "reel-local"]);
+        .args(["build", "--quiet", "-p", "reel-server"]);
     // The variables cargo sets for the calling test would reach the nested build's
     // build scripts and make them (ring, rustls, ...) rebuild on every run.
     for (key, _) in std::env::vars_os() {

@@ -240,7 +240,7 @@ async fn the_http_functions_work_end_to_end_on_moto() {
     // Upload through the presigned URL with the grant's headers; S3's ObjectCreated
     // notification reaches video-events (moto sends none: the test delivers it), and the
     // stream function then redirects to S3.
-    const MP4: &[u8] = include_bytes!("../../../shared/tests/fixtures/sample.mp4");
+    const MP4: &[u8] = include_bytes!("../../server/tests/fixtures/sample.mp4");
     let grant = videos
         .invoke_json(&http_event(
             "POST",

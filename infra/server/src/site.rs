@@ -1,0 +1,183 @@
+//! The whole site in one process: every router and the deletion pipeline, built here on
+//! the embedded adapters (or, through [`crate::aws`], on AWS's), and served.
+
+use anyhow::Context;
+use reel_core::config::Config;
+use reel_core::jobs::{runner, Dispatcher, Worker};
+use reel_core::ports::Queue;
+use reel_core::signing::Signer;
+use reel_embedded::endpoint::BlobEndpoint;
+use reel_embedded::{load_or_create_key, LocalBlobs, SqliteQueue, SqliteStore};
+use reel_http::{site_app, AppState, ByteState};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+/// How long in-flight requests (e.g. a slow stream) may run on after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// The whole local site: the HTTP app and the deletion pipeline's two halves.
+pub struct Site {
+    pub app: axum::Router,
+    pub dispatcher: Dispatcher,
+    pub worker: Worker,
+    pub queue: Arc<dyn Queue>,
+}
+
+/// Opens the data directory and builds the whole site (HTTP only; see [`build_site`]).
+pub fn build_app(config: &Config) -> anyhow::Result<axum::Router> {
+    Ok(build_site(config)?.app)
+}
+
+/// Opens the data directory and builds the site with its deletion pipeline.
+pub fn build_site(config: &Config) -> anyhow::Result<Site> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let key = load_or_create_key(&config.data_dir)?;
+    let store = Arc::new(SqliteStore::open(&config.data_dir.join("reel.db"))?);
+    let blobs = Arc::new(LocalBlobs::open(
+        &config.data_dir,
+        Signer::new(key),
+        config.upload_url_ttl_secs,
+        config.stream_url_ttl_secs,
+    )?);
+    let state = AppState {
+        users: store.clone(),
+        sessions: store.clone(),
+        videos: store.clone(),
+        comments: store.clone(),
+        config: Arc::new(config.clone()),
+        cursors: Signer::new(key),
+    };
+    let blobs_for_urls = blobs.clone();
+    let queue: Arc<dyn Queue> = Arc::new(SqliteQueue::new(
+        (*store).clone(),
+        config.queue_max_receives,
+    ));
+    let dispatcher = Dispatcher::new(store.clone(), queue.clone(), config.deletion_grace_secs);
+    let worker = Worker::new(blobs.clone(), store.clone(), store.clone());
+    let endpoint = BlobEndpoint {
+        blobs,
+        videos: store,
+        limiter: Arc::new(Semaphore::new(config.stream_concurrency)),
+        uploading: Default::default(),
+    };
+    Ok(Site {
+        app: site_app(
+            ByteState::new(state, blobs_for_urls),
+            reel_embedded::endpoint::router(endpoint),
+        ),
+        dispatcher,
+        worker,
+        queue,
+    })
+}
+
+/// The operator commands' ports on an existing data directory (beside a running server:
+/// SQLite's WAL lets both use the database). Refuses a directory without a database
+/// rather than creating an empty one.
+pub fn operations(config: &Config) -> anyhow::Result<reel_core::ops::Operations> {
+    let db = config.data_dir.join("reel.db");
+    anyhow::ensure!(
+        db.is_file(),
+        "no Reel database at {} (set --data-dir or REEL_DATA_DIR to the server's data directory)",
+        db.display()
+    );
+    let store = Arc::new(SqliteStore::open(&db)?);
+    Ok(reel_core::ops::Operations {
+        users: store.clone(),
+        deletions: store.clone(),
+        queue: Arc::new(SqliteQueue::new(
+            (*store).clone(),
+            config.queue_max_receives,
+        )),
+    })
+}
+
+/// Serves the site on embedded storage; see [`serve_site`].
+pub async fn serve(
+    config: &Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    serve_site(config, build_site(config)?, shutdown).await
+}
+
+/// Serves the site and runs the deletion pipeline until `shutdown` resolves. Prints
+/// `listening on http://ADDR` on stdout once bound (port 0 picks a port).
+pub async fn serve_site(
+    config: &Config,
+    site: Site,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+    let every = Duration::from_secs(config.deletion_interval_secs);
+    let dispatcher = tokio::spawn(runner::run_dispatcher(
+        site.dispatcher,
+        every,
+        jobs_stopped.clone(),
+    ));
+    let visibility = config.queue_visibility_secs;
+    let worker = tokio::spawn(runner::run_worker(
+        site.worker,
+        site.queue,
+        visibility,
+        jobs_stopped,
+    ));
+    let served = serve_http(config, site.app, shutdown).await;
+    let _ = stop_jobs.send(true);
+    // The queue is durable: whatever a job had not finished is picked up after a restart.
+    let _ = tokio::join!(dispatcher, worker);
+    served
+}
+
+/// Serves `app` until `shutdown`, then lets in-flight requests finish for a grace period;
+/// connections are bounded as [`crate::connections`] says.
+async fn serve_http(
+    config: &Config,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("binding {}", config.addr))?;
+    let addr = listener.local_addr()?;
+    println!("listening on http://{addr}");
+    tracing::info!(%addr, "serving");
+    let limits = crate::connections::Limits {
+        max_connections: config.max_connections,
+        header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
+        idle_timeout: Duration::from_secs(config.idle_timeout_secs),
+    };
+    let shutdown = async {
+        shutdown.await;
+        tracing::info!("shutting down");
+    };
+    if !crate::connections::serve(listener, app, limits, shutdown, SHUTDOWN_GRACE).await {
+        tracing::warn!("in-flight requests did not finish in time; stopping anyway");
+    }
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,969 @@
+//! The ports' contract: one suite, run against every adapter set. The embedded adapters
+//! run it here; the AWS adapters (on a moto server) run the same functions.
+
+use reel_aws::{emulator_sdk_config, provision, AwsAdapters, AwsClients, AwsSettings};
+use reel_core::domain::*;
+use reel_core::ports::*;
+use reel_core::signing::Signer;
+use reel_embedded::{load_or_create_key, LocalBlobs, SqliteQueue, SqliteStore};
+use std::sync::Arc;
+
+pub struct Ports {
+    pub users: Arc<dyn Users>,
+    pub sessions: Arc<dyn Sessions>,
+    pub videos: Arc<dyn Videos>,
+    pub comments: Arc<dyn Comments>,
+    pub deletions: Arc<dyn Deletions>,
+    pub blobs: Arc<dyn Blobs>,
+    pub blob_urls: Arc<dyn BlobUrls>,
+    /// Configured with a maximum of `MAX_RECEIVES` receives before the dead-letter queue.
+    pub queue: Arc<dyn Queue>,
+    _keep: Box<dyn std::any::Any + Send>,
+}
+
+async fn local_ports() -> Ports {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(&dir.path().join("reel.db")).unwrap());
+    let key = load_or_create_key(dir.path()).unwrap();
+    let blobs = Arc::new(LocalBlobs::open(dir.path(), Signer::new(key), 60, 60).unwrap());
+    Ports {
+        users: store.clone(),
+        sessions: store.clone(),
+        videos: store.clone(),
+        comments: store.clone(),
+        deletions: store.clone(),
+        blobs: blobs.clone(),
+        blob_urls: blobs,
+        queue: Arc::new(SqliteQueue::new((*store).clone(), MAX_RECEIVES)),
+        _keep: Box::new(dir),
+    }
+}
+
+/// Table, bucket and queue names no other test uses.
+fn own_resources() -> AwsSettings {
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+    AwsSettings {
+        table_prefix: format!("t{tag}"),
+        bucket: format!("b{tag}"),
+        queue_name: format!("q{tag}"),
+    }
+}
+
+/// The AWS adapters on the shared moto server, on tables, bucket and queues of their own.
+async fn aws_ports() -> Ports {
+    let moto = reel_testkit::moto::shared();
+    let settings = own_resources();
+    let config = reel_core::config::Config {
+        queue_max_receives: MAX_RECEIVES,
+        upload_url_ttl_secs: 60,
+        stream_url_ttl_secs: 60,
+        ..Default::default()
+    };
+    let sdk = emulator_sdk_config(&moto.endpoint).await;
+    let clients = AwsClients::new(&sdk);
+    provision(&clients, &settings, &config).await.unwrap();
+    let aws = AwsAdapters::new(&sdk, &clients, &settings, &config).unwrap();
+    Ports {
+        users: aws.users,
+        sessions: aws.sessions,
+        videos: aws.videos,
+        comments: aws.comments,
+        deletions: aws.deletions,
+        blobs: aws.blobs,
+        blob_urls: aws.urls,
+        queue: aws.queue,
+        _keep: Box::new(()),
+    }
+}
+
+const MAX_RECEIVES: u32 = 3;
+
+/// A `dispatched_before` that includes every pending record.
+fn any_time() -> Timestamp {
+    Timestamp::from_micros(i64::MAX)
+}
+
+fn user(name: &str) -> User {
+    User {
+        id: UserId::new(),
+        name: UserName::parse(name).unwrap(),
+        password_hash: PasswordHash::from_stored("$argon2id$stub".into()),
+        created: Timestamp::now(),
+        disabled: false,
+    }
+}
+
+fn video(author: &User, name: &str, at: Timestamp) -> Video {
+    Video {
+        id: VideoId::new(),
+        author_id: author.id,
+        author: author.name.clone(),
+        name: VideoName::parse(name).unwrap(),
+        created: at,
+        status: VideoStatus::Pending,
+        size: 0,
+        content_type: None,
+    }
+}
+
+fn comment(video: &Video, author: &User, text: &str, at: Timestamp) -> Comment {
+    Comment {
+        id: CommentId::new(),
+        video_id: video.id,
+        author_id: author.id,
+        author: author.name.clone(),
+        content: CommentContent::parse(text).unwrap(),
+        time: at,
+    }
+}
+
+fn limit(n: u32) -> Limit {
+    Limit::parse(&n.to_string()).unwrap()
+}
+
+pub async fn user_names_are_unique(p: Ports) {
+    let alice = user("alice");
+    p.users.create(&alice).await.unwrap();
+    let again = user("alice");
+    assert!(matches!(
+        p.users.create(&again).await,
+        Err(StoreError::AlreadyExists)
+    ));
+    let found = p.users.by_name(&alice.name).await.unwrap().unwrap();
+    assert_eq!(
+        (found.id, found.password_hash),
+        (alice.id, alice.password_hash)
+    );
+    assert!(p
+        .users
+        .by_name(&UserName::parse("nobody").unwrap())
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn sessions_expire_and_end(p: Ports) {
+    let alice = user("alice");
+    p.users.create(&alice).await.unwrap();
+    let now = Timestamp::now();
+    let (live, stale) = (SessionId::generate(), SessionId::generate());
+    let session = |expires| Session {
+        user_id: alice.id,
+        user_name: alice.name.clone(),
+        expires,
+    };
+    p.sessions
+        .create(&live, &session(now.plus_seconds(60)))
+        .await
+        .unwrap();
+    p.sessions
+        .create(&stale, &session(now.plus_seconds(-1)))
+        .await
+        .unwrap();
+    assert_eq!(
+        p.sessions.get(&live, now).await.unwrap().unwrap().user_id,
+        alice.id
+    );
+    assert!(
+        p.sessions.get(&stale, now).await.unwrap().is_none(),
+        "expired"
+    );
+    assert!(
+        p.sessions
+            .get(&live, now.plus_seconds(61))
+            .await
+            .unwrap()
+            .is_none(),
+        "checked on read"
+    );
+    assert!(p
+        .sessions
+        .get(&SessionId::generate(), now)
+        .await
+        .unwrap()
+        .is_none());
+    p.sessions.delete(&live).await.unwrap();
+    assert!(p.sessions.get(&live, now).await.unwrap().is_none());
+}
+
+/// Attempts count per (name, client) and window; a released attempt no longer counts.
+pub async fn sign_in_attempts_are_reserved_per_pair_and_window(p: Ports) {
+    let (alice, bob) = (
+        UserName::parse("alice").unwrap(),
+        UserName::parse("bob").unwrap(),
+    );
+    let w0 = Window::containing(Timestamp::from_unix_seconds(9_000), 900);
+    let w1 = Window::containing(Timestamp::from_unix_seconds(9_900), 900);
+    let reserve = |name: &UserName, client: &'static str, window: Window| {
+        let (sessions, name) = (p.sessions.clone(), name.clone());
+        async move {
+            sessions
+                .reserve_attempt(&name, client, window, window.start.plus_seconds(1), 3)
+                .await
+                .unwrap()
+        }
+    };
+    let mut taken = Vec::new();
+    for _ in 0..3 {
+        taken.push(
+            reserve(&alice, "1.2.3.4", w0)
+                .await
+                .expect("under the limit"),
+        );
+    }
+    assert_eq!(
+        reserve(&alice, "1.2.3.4", w0).await,
+        None,
+        "the fourth is refused"
+    );
+    assert!(
+        reserve(&alice, "5.6.7.8", w0).await.is_some(),
+        "another address"
+    );
+    assert!(reserve(&bob, "1.2.3.4", w0).await.is_some(), "another name");
+    assert!(
+        reserve(&alice, "1.2.3.4", w1).await.is_some(),
+        "the next window"
+    );
+    p.sessions.release_attempt(&taken[0]).await.unwrap();
+    assert!(
+        reserve(&alice, "1.2.3.4", w0).await.is_some(),
+        "a released attempt is free again"
+    );
+    assert_eq!(reserve(&alice, "1.2.3.4", w0).await, None);
+}
+
+/// 60 reservations at once for one pair: exactly the limit succeed.
+pub async fn parallel_reservations_never_exceed_the_limit(p: Ports) {
+    let name = UserName::parse("alice").unwrap();
+    let window = Window::containing(Timestamp::now(), 900);
+    let now = window.start.plus_seconds(1);
+    let tries = (0..60).map(|_| {
+        let (sessions, name) = (p.sessions.clone(), name.clone());
+        tokio::spawn(async move {
+            sessions
+                .reserve_attempt(&name, "1.2.3.4", window, now, 10)
+                .await
+                .unwrap()
+        })
+    });
+    let results = futures_util::future::join_all(tries).await;
+    let granted = results
+        .into_iter()
+        .filter(|r| r.as_ref().unwrap().is_some())
+        .count();
+    assert_eq!(granted, 10);
+}
+
+/// A session is bound to its account's id: deleting the account, re-creating the name,
+/// or disabling the account ends it, though its row may linger.
+pub async fn sessions_end_with_their_account(p: Ports) {
+    let alice = user("alice");
+    p.users.create(&alice).await.unwrap();
+    let now = Timestamp::now();
+    let session = Session {
+        user_id: alice.id,
+        user_name: alice.name.clone(),
+        expires: now.plus_seconds(600),
+    };
+    let id = SessionId::generate();
+    p.sessions.create(&id, &session).await.unwrap();
+    assert!(p.sessions.get(&id, now).await.unwrap().is_some());
+
+    // Disabled after the session was made (as a racing sign-in would leave it).
+    p.users.set_disabled(&alice.name, true).await.unwrap();
+    p.sessions.create(&id, &session).await.unwrap();
+    assert!(
+        p.sessions.get(&id, now).await.unwrap().is_none(),
+        "disabled"
+    );
+    p.users.set_disabled(&alice.name, false).await.unwrap();
+    assert!(
+        p.sessions.get(&id, now).await.unwrap().is_some(),
+        "enabled again"
+    );
+
+    // Deleted, then the name taken by someone else: the old session is not theirs.
+    p.users.delete_account(&alice, now).await.unwrap();
+    p.sessions.create(&id, &session).await.unwrap();
+    assert!(p.sessions.get(&id, now).await.unwrap().is_none(), "deleted");
+    let newcomer = user("alice");
+    p.users.create(&newcomer).await.unwrap();
+    assert!(
+        p.sessions.get(&id, now).await.unwrap().is_none(),
+        "the name's new owner is another account"
+    );
+}
+
+pub async fn videos_list_newest_first_in_pages(p: Ports) {
+    let (alice, bob) = (user("alice"), user("bob"));
+    let t0 = Timestamp::from_unix_seconds(1_000_000);
+    let mut made = Vec::new();
+    for i in 0..5 {
+        let v = video(&alice, &format!("v{i}"), t0.plus_seconds(i));
+        p.videos.create(&v).await.unwrap();
+        made.push(v.id);
+    }
+    // Same instant: the id breaks the tie, and paging must neither skip nor repeat.
+    let twin = video(&alice, "twin", t0.plus_seconds(2));
+    p.videos.create(&twin).await.unwrap();
+    made.push(twin.id);
+    p.videos.create(&video(&bob, "bob's", t0)).await.unwrap();
+
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = p
+            .videos
+            .list_by_author(&alice.id, after.as_ref(), limit(2))
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.iter().map(|v| (v.created, v.id)));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 6, "every video exactly once");
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.to_string().cmp(&a.1.to_string())));
+    assert_eq!(seen, sorted, "newest first");
+    let all = p
+        .videos
+        .list_by_author(&alice.id, None, limit(100))
+        .await
+        .unwrap();
+    assert_eq!((all.items.len(), all.next), (6, None));
+    let none = p
+        .videos
+        .list_by_author(&UserId::new(), None, limit(10))
+        .await
+        .unwrap();
+    assert!(none.items.is_empty() && none.next.is_none());
+}
+
+pub async fn videos_turn_ready_and_deleting_hides_and_records(p: Ports) {
+    let alice = user("alice");
+    let v = video(&alice, "clip", Timestamp::now());
+    p.videos.create(&v).await.unwrap();
+    let got = p.videos.get(&v.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.status, got.size, got.name.as_str()),
+        (VideoStatus::Pending, 0, "clip")
+    );
+    let mp4 = VideoContentType::parse("video/mp4").unwrap();
+    assert!(p.videos.mark_ready(&v.id, 1234, &mp4).await.unwrap());
+    let got = p.videos.get(&v.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.status, got.size, got.content_type.as_deref()),
+        (VideoStatus::Ready, 1234, Some("video/mp4"))
+    );
+
+    let now = Timestamp::now();
+    assert!(p.videos.delete(&v.id, now).await.unwrap());
+    assert!(p.videos.get(&v.id).await.unwrap().is_none());
+    assert!(p
+        .videos
+        .list_by_author(&alice.id, None, limit(10))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    assert!(
+        !p.videos.delete(&v.id, now).await.unwrap(),
+        "second delete finds nothing"
+    );
+    assert!(
+        !p.videos.mark_ready(&v.id, 1, &mp4).await.unwrap(),
+        "a deleted video stays deleted"
+    );
+    let records = p.deletions.list(any_time(), None, limit(10)).await.unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        (records[0].video_id, records[0].author_id),
+        (v.id, alice.id)
+    );
+    p.deletions.remove(&v.id).await.unwrap();
+    assert!(p
+        .deletions
+        .list(any_time(), None, limit(10))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// Records come in the store's own stable order (SQLite: by id; DynamoDB: scan order),
+/// and paging with `after` neither skips nor repeats one.
+pub async fn deletion_records_page_without_gaps(p: Ports) {
+    let alice = user("alice");
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let v = video(&alice, &format!("v{i}"), Timestamp::now());
+        p.videos.create(&v).await.unwrap();
+        p.videos.delete(&v.id, Timestamp::now()).await.unwrap();
+        ids.push(v.id);
+    }
+    ids.sort_by_key(|id| id.to_string());
+    let first = p.deletions.list(any_time(), None, limit(3)).await.unwrap();
+    let rest = p
+        .deletions
+        .list(any_time(), Some(&first[2].video_id), limit(3))
+        .await
+        .unwrap();
+    let mut listed: Vec<_> = first.iter().chain(&rest).map(|r| r.video_id).collect();
+    assert_eq!(listed.len(), 5, "no repeats");
+    listed.sort_by_key(|id| id.to_string());
+    assert_eq!(listed, ids);
+}
+
+pub async fn comments_list_by_window_newest_first(p: Ports) {
+    let (alice, bob) = (user("alice"), user("bob"));
+    let v = video(&alice, "clip", Timestamp::now());
+    let other = video(&alice, "other", Timestamp::now());
+    // Comments at 100.0 s, 100.5 s, 101.0 s, 102.999 s, 103.0 s.
+    let micros = [
+        100_000_000,
+        100_500_000,
+        101_000_000,
+        102_999_000,
+        103_000_000,
+    ];
+    let mut made = Vec::new();
+    for (i, m) in micros.iter().enumerate() {
+        let c = comment(
+            &v,
+            if i % 2 == 0 { &alice } else { &bob },
+            &format!("c{i}"),
+            Timestamp::from_micros(*m),
+        );
+        p.comments.create(&c).await.unwrap();
+        made.push(c);
+    }
+    p.comments
+        .create(&comment(
+            &other,
+            &bob,
+            "elsewhere",
+            Timestamp::from_micros(101_000_000),
+        ))
+        .await
+        .unwrap();
+    let texts = |page: &Page<Comment, SortKey>| {
+        page.items
+            .iter()
+            .map(|c| c.content.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let all = p
+        .comments
+        .list(&v.id, TimeWindow::default(), None, limit(50))
+        .await
+        .unwrap();
+    assert_eq!(texts(&all), ["c4", "c3", "c2", "c1", "c0"]);
+    // from exclusive, to inclusive, at whole seconds: (100, 102] holds 101.0 and 102.999.
+    let window = TimeWindow {
+        from: Some(100),
+        to: Some(102),
+    };
+    let some = p
+        .comments
+        .list(&v.id, window, None, limit(50))
+        .await
+        .unwrap();
+    assert_eq!(texts(&some), ["c3", "c2"]);
+    let up_to_100 = TimeWindow {
+        from: None,
+        to: Some(100),
+    };
+    assert_eq!(
+        texts(
+            &p.comments
+                .list(&v.id, up_to_100, None, limit(50))
+                .await
+                .unwrap()
+        ),
+        ["c1", "c0"]
+    );
+
+    let first = p
+        .comments
+        .list(&v.id, TimeWindow::default(), None, limit(2))
+        .await
+        .unwrap();
+    assert_eq!(texts(&first), ["c4", "c3"]);
+    let second = p
+        .comments
+        .list(&v.id, TimeWindow::default(), first.next.as_ref(), limit(2))
+        .await
+        .unwrap();
+    assert_eq!(texts(&second), ["c2", "c1"]);
+    let third = p
+        .comments
+        .list(&v.id, TimeWindow::default(), second.next.as_ref(), limit(2))
+        .await
+        .unwrap();
+    assert_eq!((texts(&third), third.next), (vec!["c0".to_owned()], None));
+
+    let got = p.comments.get(&made[1].id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.author_id, got.video_id, got.time),
+        (bob.id, v.id, made[1].time)
+    );
+    assert!(p.comments.delete(&made[1].id).await.unwrap());
+    assert!(!p.comments.delete(&made[1].id).await.unwrap());
+    assert!(p.comments.get(&made[1].id).await.unwrap().is_none());
+}
+
+pub async fn deleting_an_account_schedules_its_videos(p: Ports) {
+    let (alice, bob) = (user("alice"), user("bob"));
+    p.users.create(&alice).await.unwrap();
+    p.users.create(&bob).await.unwrap();
+    let (a1, a2, b1) = (
+        video(&alice, "a1", Timestamp::now()),
+        video(&alice, "a2", Timestamp::now()),
+        video(&bob, "b1", Timestamp::now()),
+    );
+    for v in [&a1, &a2, &b1] {
+        p.videos.create(v).await.unwrap();
+    }
+    let sid = SessionId::generate();
+    let session = Session {
+        user_id: alice.id,
+        user_name: alice.name.clone(),
+        expires: Timestamp::now().plus_seconds(60),
+    };
+    p.sessions.create(&sid, &session).await.unwrap();
+
+    let mut scheduled = p
+        .users
+        .delete_account(&alice, Timestamp::now())
+        .await
+        .unwrap();
+    scheduled.sort_by_key(|v| v.to_string());
+    let mut expected = vec![a1.id, a2.id];
+    expected.sort_by_key(|v| v.to_string());
+    assert_eq!(scheduled, expected);
+    assert!(p.users.by_name(&alice.name).await.unwrap().is_none());
+    assert!(p
+        .sessions
+        .get(&sid, Timestamp::now())
+        .await
+        .unwrap()
+        .is_none());
+    assert!(p.videos.get(&a1.id).await.unwrap().is_none());
+    assert!(
+        p.videos.get(&b1.id).await.unwrap().is_some(),
+        "other users untouched"
+    );
+    let records: Vec<_> = p
+        .deletions
+        .list(any_time(), None, limit(10))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.video_id)
+        .collect();
+    assert_eq!(records.len(), 2);
+    assert!(records.contains(&a1.id) && records.contains(&a2.id));
+}
+
+/// A video written after the account deletion looked (by a request in flight, or
+/// missed by an eventually consistent index) is found by the sweep once the deletion
+/// has settled; the account is forgotten after a sweep that finds nothing.
+pub async fn late_videos_of_a_deleted_account_are_swept(p: Ports) {
+    let alice = user("alice");
+    p.users.create(&alice).await.unwrap();
+    let early = video(&alice, "early", Timestamp::now());
+    p.videos.create(&early).await.unwrap();
+    let deleted = Timestamp::now();
+    p.users.delete_account(&alice, deleted).await.unwrap();
+    let late = video(&alice, "late", Timestamp::now());
+    p.videos.create(&late).await.unwrap();
+
+    let sweep = |settled_before: Timestamp| p.deletions.sweep_deleted_accounts(settled_before);
+    assert_eq!(sweep(deleted).await.unwrap(), 0, "not settled yet");
+    assert!(p.videos.get(&late.id).await.unwrap().is_some());
+    let settled = deleted.plus_seconds(1);
+    assert_eq!(sweep(settled).await.unwrap(), 1);
+    assert!(p.videos.get(&late.id).await.unwrap().is_none());
+    let mut recorded: Vec<_> = p
+        .deletions
+        .list(any_time(), None, limit(10))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.video_id, r.author_id))
+        .collect();
+    recorded.sort_by_key(|(v, _)| v.to_string());
+    let mut expected = vec![(early.id, alice.id), (late.id, alice.id)];
+    expected.sort_by_key(|(v, _)| v.to_string());
+    assert_eq!(recorded, expected);
+    assert_eq!(p.deletions.count().await.unwrap(), 2);
+
+    // This sweep finds nothing, so the account is forgotten: later sweeps touch nothing.
+    assert_eq!(sweep(settled).await.unwrap(), 0);
+    let after_forgetting = video(&alice, "unrelated", Timestamp::now());
+    p.videos.create(&after_forgetting).await.unwrap();
+    assert_eq!(sweep(settled).await.unwrap(), 0);
+    assert!(p.videos.get(&after_forgetting.id).await.unwrap().is_some());
+}
+
+pub async fn blob_urls_are_presigned(p: Ports) {
+    let vid = VideoId::new();
+    let mp4 = VideoContentType::parse("video/mp4").unwrap();
+    let now = Timestamp::now();
+    let put = p.blob_urls.presign_put(&vid, 42, &mp4, now).await.unwrap();
+    assert!(put.url.contains(&vid.to_string()));
+    assert!(put.expires > now);
+    assert!(put
+        .headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v == "video/mp4"));
+    let get = p
+        .blob_urls
+        .presign_get(&vid, Some("video/mp4"), now)
+        .await
+        .unwrap();
+    assert!(get.url.contains(&vid.to_string()) && get.expires > now);
+    p.blobs.delete(&vid).await.unwrap(); // a missing object is success
+}
+
+pub async fn deletion_records_track_dispatch(p: Ports) {
+    let alice = user("alice");
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let v = video(&alice, &format!("v{i}"), Timestamp::now());
+        p.videos.create(&v).await.unwrap();
+        p.videos.delete(&v.id, Timestamp::now()).await.unwrap();
+        ids.push(v.id);
+    }
+    let t = Timestamp::from_unix_seconds(5_000_000_000);
+    p.deletions.mark_dispatched(&ids[..2], t).await.unwrap();
+    let due = p.deletions.list(t, None, limit(10)).await.unwrap();
+    assert_eq!(
+        due.iter().map(|r| r.video_id).collect::<Vec<_>>(),
+        vec![ids[2]],
+        "dispatched ones wait out the grace"
+    );
+    let later = p
+        .deletions
+        .list(t.plus_seconds(1), None, limit(10))
+        .await
+        .unwrap();
+    assert_eq!(later.len(), 3);
+    assert!(later.iter().filter(|r| r.dispatched == Some(t)).count() == 2);
+}
+
+pub async fn a_videos_comments_are_deleted_in_bulk(p: Ports) {
+    let alice = user("alice");
+    let (v, other) = (
+        video(&alice, "v", Timestamp::now()),
+        video(&alice, "other", Timestamp::now()),
+    );
+    for i in 0..1200 {
+        p.comments
+            .create(&comment(
+                &v,
+                &alice,
+                &format!("c{i}"),
+                Timestamp::from_micros(i),
+            ))
+            .await
+            .unwrap();
+    }
+    let keep = comment(&other, &alice, "keep", Timestamp::now());
+    p.comments.create(&keep).await.unwrap();
+    assert_eq!(p.comments.delete_all_of_video(&v.id).await.unwrap(), 1200);
+    assert_eq!(
+        p.comments.delete_all_of_video(&v.id).await.unwrap(),
+        0,
+        "repeating is harmless"
+    );
+    assert!(p
+        .comments
+        .list(&v.id, TimeWindow::default(), None, limit(10))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    assert!(
+        p.comments.get(&keep.id).await.unwrap().is_some(),
+        "other videos untouched"
+    );
+}
+
+pub async fn the_queue_has_sqs_semantics(p: Ports) {
+    let ids: Vec<VideoId> = (0..3).map(|_| VideoId::new()).collect();
+    p.queue.send_batch(&ids).await.unwrap();
+    assert!(
+        p.queue
+            .send_batch(&(0..11).map(|_| VideoId::new()).collect::<Vec<_>>())
+            .await
+            .is_err(),
+        "10 at most"
+    );
+    let first = p.queue.receive(10, 60).await.unwrap();
+    let mut bodies: Vec<_> = first.iter().map(|m| m.body.clone()).collect();
+    bodies.sort();
+    let mut expected: Vec<_> = ids.iter().map(|v| v.to_string()).collect();
+    expected.sort();
+    assert_eq!(bodies, expected);
+    assert!(first.iter().all(|m| m.receive_count == 1));
+    assert!(
+        p.queue.receive(10, 60).await.unwrap().is_empty(),
+        "received messages are hidden"
+    );
+    p.queue.ack(&first[0].receipt).await.unwrap();
+
+    // A second queue state: the other two come back once their visibility lapses.
+    let ids: Vec<VideoId> = (0..2).map(|_| VideoId::new()).collect();
+    p.queue.send_batch(&ids).await.unwrap();
+    let mut delivered = p.queue.receive(10, 0).await.unwrap();
+    assert_eq!(delivered.len(), 2);
+    for round in 2..=MAX_RECEIVES {
+        let again = p.queue.receive(10, 0).await.unwrap();
+        assert_eq!(again.len(), 2, "redelivered in round {round}");
+        assert!(again.iter().all(|m| m.receive_count == round));
+        delivered = again;
+    }
+    p.queue.ack(&delivered[0].receipt).await.unwrap();
+    assert!(
+        p.queue.receive(10, 0).await.unwrap().is_empty(),
+        "exhausted: moved to the dead-letter queue"
+    );
+    assert_eq!(p.queue.dead_letters().await.unwrap(), 1);
+}
+
+/// Dead letters: counted by `depth`, and `redrive` sends them back with a fresh receive
+/// count, leaving the dead-letter queue empty.
+pub async fn dead_letters_are_counted_and_redriven(p: Ports) {
+    assert_eq!(p.queue.depth().await.unwrap(), QueueDepth::default());
+    assert_eq!(p.queue.redrive().await.unwrap(), 0, "nothing to redrive");
+    let poison = VideoId::new();
+    p.queue.send_batch(&[poison]).await.unwrap();
+    for _ in 0..MAX_RECEIVES {
+        assert_eq!(p.queue.receive(10, 0).await.unwrap().len(), 1);
+    }
+    assert!(p.queue.receive(10, 0).await.unwrap().is_empty(), "dead");
+    let held = VideoId::new();
+    p.queue.send_batch(&[held]).await.unwrap();
+    let taken = p.queue.receive(1, 60).await.unwrap();
+    assert_eq!(taken[0].body, held.to_string());
+    p.queue.send_batch(&[VideoId::new()]).await.unwrap();
+    assert_eq!(
+        p.queue.depth().await.unwrap(),
+        QueueDepth {
+            waiting: 1,
+            in_flight: 1,
+            dead_letters: 1
+        }
+    );
+
+    assert_eq!(p.queue.redrive().await.unwrap(), 1);
+    assert_eq!(p.queue.dead_letters().await.unwrap(), 0);
+    let back = p.queue.receive(10, 60).await.unwrap();
+    let poisoned: Vec<_> = back
+        .iter()
+        .filter(|m| m.body == poison.to_string())
+        .collect();
+    assert_eq!(poisoned.len(), 1, "the dead letter is back: {back:?}");
+    assert_eq!(
+        poisoned[0].receive_count, 1,
+        "its receive count starts afresh"
+    );
+}
+
+/// Unfinished deletions are counted until their records are removed.
+pub async fn unfinished_deletions_are_counted(p: Ports) {
+    assert_eq!(p.deletions.count().await.unwrap(), 0);
+    let alice = user("alice");
+    let now = Timestamp::now();
+    let videos = [video(&alice, "one", now), video(&alice, "two", now)];
+    for v in &videos {
+        p.videos.create(v).await.unwrap();
+        assert!(p.videos.delete(&v.id, Timestamp::now()).await.unwrap());
+    }
+    assert_eq!(p.deletions.count().await.unwrap(), 2);
+    p.deletions.remove(&videos[0].id).await.unwrap();
+    assert_eq!(p.deletions.count().await.unwrap(), 1);
+}
+
+/// Disabling an account ends its sessions (and no one else's) and is visible on the user;
+/// enabling clears it. An unknown name changes nothing.
+pub async fn disabling_an_account_ends_its_sessions(p: Ports) {
+    let (alice, bob) = (user("alice"), user("bob"));
+    p.users.create(&alice).await.unwrap();
+    p.users.create(&bob).await.unwrap();
+    let now = Timestamp::now();
+    let session_of = |u: &User| Session {
+        user_id: u.id,
+        user_name: u.name.clone(),
+        expires: now.plus_seconds(600),
+    };
+    let alices = [SessionId::generate(), SessionId::generate()];
+    for id in &alices {
+        p.sessions.create(id, &session_of(&alice)).await.unwrap();
+    }
+    let bobs = SessionId::generate();
+    p.sessions.create(&bobs, &session_of(&bob)).await.unwrap();
+
+    assert_eq!(
+        p.users.set_disabled(&alice.name, true).await.unwrap(),
+        Some(2)
+    );
+    assert!(
+        p.users
+            .by_name(&alice.name)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+    for id in &alices {
+        assert!(p.sessions.get(id, now).await.unwrap().is_none());
+    }
+    assert!(p.sessions.get(&bobs, now).await.unwrap().is_some());
+    assert!(!p.users.by_name(&bob.name).await.unwrap().unwrap().disabled);
+
+    assert_eq!(
+        p.users.set_disabled(&alice.name, false).await.unwrap(),
+        Some(0)
+    );
+    assert!(
+        !p.users
+            .by_name(&alice.name)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+    let nobody = UserName::parse("nobody").unwrap();
+    assert_eq!(p.users.set_disabled(&nobody, true).await.unwrap(), None);
+    assert!(p.users.by_name(&nobody).await.unwrap().is_none());
+}
+
+/// One `#[tokio::test]` per contract check, for an adapter set built by `$ports`.
+macro_rules! contract_suite {
+    ($module:ident, $ports:expr) => {
+        mod $module {
+            use super::*;
+            contract_suite!(@tests $ports; user_names_are_unique, sessions_expire_and_end,
+                sign_in_attempts_are_reserved_per_pair_and_window,
+                parallel_reservations_never_exceed_the_limit, sessions_end_with_their_account,
+                videos_list_newest_first_in_pages,
+                videos_turn_ready_and_deleting_hides_and_records, deletion_records_page_without_gaps,
+                comments_list_by_window_newest_first, deleting_an_account_schedules_its_videos,
+                late_videos_of_a_deleted_account_are_swept,
+                blob_urls_are_presigned, deletion_records_track_dispatch,
+                a_videos_comments_are_deleted_in_bulk, the_queue_has_sqs_semantics,
+                dead_letters_are_counted_and_redriven, unfinished_deletions_are_counted,
+                disabling_an_account_ends_its_sessions);
+        }
+    };
+    (@tests $ports:expr; $($check:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $check() {
+                super::$check($ports.await).await;
+            }
+        )*
+    };
+}
+
+contract_suite!(local, local_ports());
+
+/// The embedded queue goes further than SQS promises: a receipt from an earlier delivery
+/// acknowledges nothing (SQS documents that such a delete "succeeds" without deleting,
+/// and moto deletes anyway, so this is not part of the shared contract).
+#[tokio::test]
+async fn local_stale_receipts_acknowledge_nothing() {
+    let p = local_ports().await;
+    p.queue.send_batch(&[VideoId::new()]).await.unwrap();
+    let first = p.queue.receive(10, 0).await.unwrap();
+    let second = p.queue.receive(10, 0).await.unwrap();
+    assert_eq!((first.len(), second[0].receive_count), (1, 2));
+    p.queue.ack(&first[0].receipt).await.unwrap();
+    assert_eq!(
+        p.queue.receive(10, 0).await.unwrap().len(),
+        1,
+        "still there"
+    );
+}
+contract_suite!(aws, aws_ports());
+
+/// `reel provision` configures the bucket as `template.yaml` does: CORS for the site's
+/// own origin only (never `*`), the lifecycle rules, and the TLS-only policy.
+#[tokio::test]
+async fn aws_provisioning_configures_the_bucket_like_the_template() {
+    use reel_aws::bucket;
+    let moto = reel_testkit::moto::shared();
+    let settings = own_resources();
+    let config = reel_core::config::Config {
+        public_url: Some("https://reel.example/".into()),
+        ..Default::default()
+    };
+    let sdk = emulator_sdk_config(&moto.endpoint).await;
+    let clients = AwsClients::new(&sdk);
+    provision(&clients, &settings, &config).await.unwrap();
+    let s3 = &clients.s3;
+
+    let cors = s3
+        .get_bucket_cors()
+        .bucket(&settings.bucket)
+        .send()
+        .await
+        .unwrap();
+    let rules = cors.cors_rules();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0].allowed_origins(), ["https://reel.example"]);
+    assert_eq!(rules[0].allowed_methods(), bucket::CORS_METHODS);
+    assert_eq!(rules[0].allowed_headers(), bucket::CORS_ALLOWED_HEADERS);
+    assert_eq!(rules[0].expose_headers(), bucket::CORS_EXPOSED_HEADERS);
+
+    let lifecycle = s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(&settings.bucket)
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<_> = lifecycle.rules().iter().filter_map(|r| r.id()).collect();
+    assert_eq!(
+        ids,
+        [
+            bucket::ABORT_INCOMPLETE_UPLOADS,
+            bucket::EXPIRE_UNCONFIRMED_UPLOADS
+        ]
+    );
+    let expiry = &lifecycle.rules()[1];
+    assert_eq!(
+        expiry.expiration().and_then(|e| e.days()),
+        Some(bucket::UNCONFIRMED_UPLOAD_DAYS)
+    );
+
+    // moto on plain HTTP enforces bucket policies: the TLS-only one would refuse every
+    // request, so provisioning leaves it out there (and sets it wherever S3 has TLS).
+    assert!(!clients.s3_over_tls);
+    assert!(s3
+        .get_bucket_policy()
+        .bucket(&settings.bucket)
+        .send()
+        .await
+        .is_err());
+    let policy: serde_json::Value =
+        serde_json::from_str(&bucket::tls_only_policy(&settings.bucket)).unwrap();
+    assert_eq!(
+        policy["Statement"][0]["Sid"],
+        bucket::DENY_INSECURE_TRANSPORT
+    );
+    assert_eq!(
+        policy["Statement"][0]["Condition"]["Bool"]["aws:SecureTransport"],
+        "false"
+    );
+    assert_eq!(
+        policy["Statement"][0]["Resource"][1],
+        format!("arn:aws:s3:::{}/*", settings.bucket)
+    );
+    // Provisioning again (an existing bucket) is harmless and keeps the settings.
+    provision(&clients, &settings, &config).await.unwrap();
+}

@@ -1,0 +1,376 @@
+//! The deletion pipeline on both hosts' adapters: dispatcher → queue → worker, on the
+//! embedded store (durable SQLite queue) and on AWS's (DynamoDB, S3, SQS on moto, with
+//! the worker fed the messages it receives from the moto queue).
+
+use async_trait::async_trait;
+use reel_aws::{emulator_sdk_config, AwsSettings, S3Blobs};
+use reel_core::domain::*;
+use reel_core::jobs::{Dispatcher, Worker};
+use reel_core::ports::*;
+use reel_core::signing::Signer;
+use reel_embedded::{load_or_create_key, LocalBlobs, SqliteQueue, SqliteStore};
+use reel_server::aws::AwsHost;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+/// A blob store that fails to delete the objects of chosen videos (fault injection).
+struct FailingBlobs {
+    inner: Arc<dyn Blobs>,
+    fail_for: Mutex<HashSet<VideoId>>,
+}
+
+#[async_trait]
+impl Blobs for FailingBlobs {
+    async fn delete(&self, video: &VideoId) -> anyhow::Result<()> {
+        if self.fail_for.lock().unwrap().contains(video) {
+            anyhow::bail!("injected failure deleting {video}");
+        }
+        self.inner.delete(video).await
+    }
+}
+
+/// Writing and finding objects behind the adapters' back, per store.
+#[async_trait]
+trait Objects: Send + Sync {
+    async fn put(&self, video: &VideoId, bytes: &'static [u8]);
+    async fn exists(&self, video: &VideoId) -> bool;
+}
+
+#[async_trait]
+impl Objects for LocalBlobs {
+    async fn put(&self, video: &VideoId, bytes: &'static [u8]) {
+        let body =
+            futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(bytes))]);
+        self.write(video, body, bytes.len() as u64).await.unwrap();
+    }
+    async fn exists(&self, video: &VideoId) -> bool {
+        self.open_for_read(video).await.unwrap().is_some()
+    }
+}
+
+/// S3 through the SDK, the way a client's presigned PUT would land.
+struct S3Objects {
+    client: aws_sdk_s3::Client,
+    blobs: Arc<S3Blobs>,
+}
+
+#[async_trait]
+impl Objects for S3Objects {
+    async fn put(&self, video: &VideoId, bytes: &'static [u8]) {
+        self.client
+            .put_object()
+            .bucket(self.blobs.bucket())
+            .key(reel_aws::object_key(video))
+            .content_type("video/mp4")
+            .body(bytes.to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    async fn exists(&self, video: &VideoId) -> bool {
+        self.blobs.head(video).await.unwrap().is_some()
+    }
+}
+
+struct Fixture {
+    users: Arc<dyn Users>,
+    videos: Arc<dyn Videos>,
+    comments: Arc<dyn Comments>,
+    deletions: Arc<dyn Deletions>,
+    objects: Arc<dyn Objects>,
+    blobs: Arc<FailingBlobs>,
+    queue: Arc<dyn Queue>,
+    dispatcher: Dispatcher,
+    worker: Worker,
+    author: User,
+    _keep: Box<dyn std::any::Any + Send>,
+}
+
+const MAX_RECEIVES: u32 = 3;
+const GRACE: i64 = 600;
+
+fn author() -> User {
+    User {
+        id: UserId::new(),
+        name: UserName::parse("alice").unwrap(),
+        password_hash: PasswordHash::from_stored("x".into()),
+        created: Timestamp::now(),
+        disabled: false,
+    }
+}
+
+impl Fixture {
+    async fn local() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("reel.db")).unwrap());
+        let key = load_or_create_key(dir.path()).unwrap();
+        let local_blobs = Arc::new(LocalBlobs::open(dir.path(), Signer::new(key), 60, 60).unwrap());
+        let blobs = Arc::new(FailingBlobs {
+            inner: local_blobs.clone(),
+            fail_for: Mutex::default(),
+        });
+        let queue = Arc::new(SqliteQueue::new((*store).clone(), MAX_RECEIVES));
+        Self {
+            users: store.clone(),
+            videos: store.clone(),
+            comments: store.clone(),
+            deletions: store.clone(),
+            objects: local_blobs,
+            dispatcher: Dispatcher::new(store.clone(), queue.clone(), GRACE),
+            worker: Worker::new(blobs.clone(), store.clone(), store.clone()),
+            blobs,
+            queue,
+            author: author(),
+            _keep: Box::new(dir),
+        }
+    }
+
+    async fn aws() -> Self {
+        let moto = reel_testkit::moto::shared();
+        let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let settings = AwsSettings {
+            table_prefix: format!("t{tag}"),
+            bucket: format!("b{tag}"),
+            queue_name: format!("q{tag}"),
+        };
+        let config = reel_core::config::Config {
+            queue_max_receives: MAX_RECEIVES,
+            deletion_grace_secs: GRACE,
+            ..Default::default()
+        };
+        let sdk = emulator_sdk_config(&moto.endpoint).await;
+        let host = AwsHost::new(&sdk, settings, &config).unwrap();
+        host.provision().await.unwrap();
+        let a = host.adapters.clone();
+        let blobs = Arc::new(FailingBlobs {
+            inner: a.blobs.clone(),
+            fail_for: Mutex::default(),
+        });
+        Self {
+            users: a.users.clone(),
+            videos: a.videos.clone(),
+            comments: a.comments.clone(),
+            deletions: a.deletions.clone(),
+            objects: Arc::new(S3Objects {
+                client: host.clients.s3.clone(),
+                blobs: a.blobs.clone(),
+            }),
+            dispatcher: host.dispatcher(),
+            worker: Worker::new(blobs.clone(), a.comments.clone(), a.deletions.clone()),
+            blobs,
+            queue: a.queue.clone(),
+            author: author(),
+            _keep: Box::new(()),
+        }
+    }
+
+    /// A ready video with stored bytes and `comments` comments.
+    async fn video_with_comments(&self, comments: usize) -> VideoId {
+        let video = Video {
+            id: VideoId::new(),
+            author_id: self.author.id,
+            author: self.author.name.clone(),
+            name: VideoName::parse("clip").unwrap(),
+            created: Timestamp::now(),
+            status: VideoStatus::Pending,
+            size: 0,
+            content_type: None,
+        };
+        self.videos.create(&video).await.unwrap();
+        self.objects.put(&video.id, b"video bytes").await;
+        let mp4 = VideoContentType::parse("video/mp4").unwrap();
+        self.videos.mark_ready(&video.id, 11, &mp4).await.unwrap();
+        for i in 0..comments {
+            let c = Comment {
+                id: CommentId::new(),
+                video_id: video.id,
+                author_id: self.author.id,
+                author: self.author.name.clone(),
+                content: CommentContent::parse(&format!("comment {i}")).unwrap(),
+                time: Timestamp::now(),
+            };
+            self.comments.create(&c).await.unwrap();
+        }
+        video.id
+    }
+
+    async fn leftovers(&self, video: &VideoId) -> (bool, usize, bool) {
+        let blob = self.objects.exists(video).await;
+        let comments = self
+            .comments
+            .list(
+                video,
+                TimeWindow::default(),
+                None,
+                Limit::parse("100").unwrap(),
+            )
+            .await
+            .unwrap()
+            .items
+            .len();
+        let far = Timestamp::from_micros(i64::MAX);
+        let record = self
+            .deletions
+            .list(far, None, Limit::parse("100").unwrap())
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| &r.video_id == video);
+        (blob, comments, record)
+    }
+
+    /// Receives and processes until the queue has nothing visible (visibility 0, so
+    /// failures come straight back), as the worker loop would.
+    async fn drain(&self) -> usize {
+        let mut rounds = 0;
+        loop {
+            let batch = self.queue.receive(10, 0).await.unwrap();
+            if batch.is_empty() {
+                return rounds;
+            }
+            let outcome = self.worker.process_batch(&batch).await;
+            for receipt in &outcome.done {
+                self.queue.ack(receipt).await.unwrap();
+            }
+            rounds += 1;
+            assert!(rounds < 100, "the queue never drained");
+        }
+    }
+}
+
+async fn deleted_videos_leave_nothing_behind_and_others_are_untouched(f: Fixture) {
+    let mut doomed = Vec::new();
+    for _ in 0..25 {
+        doomed.push(f.video_with_comments(3).await);
+    }
+    let kept = f.video_with_comments(2).await;
+    for v in &doomed {
+        assert!(f.videos.delete(v, Timestamp::now()).await.unwrap());
+    }
+    let now = Timestamp::now();
+    assert_eq!(
+        f.dispatcher.run_once(now).await.unwrap(),
+        25,
+        "batches of 10, 10, 5"
+    );
+    assert_eq!(
+        f.dispatcher.run_once(now).await.unwrap(),
+        0,
+        "nothing is re-sent within the grace period"
+    );
+    f.drain().await;
+    for v in &doomed {
+        assert_eq!(f.leftovers(v).await, (false, 0, false), "{v}");
+    }
+    assert_eq!(f.leftovers(&kept).await, (true, 2, false));
+    assert_eq!(f.queue.dead_letters().await.unwrap(), 0);
+}
+
+async fn a_failing_deletion_is_retried_then_dead_lettered_while_the_rest_completes(f: Fixture) {
+    let mut videos = Vec::new();
+    for _ in 0..5 {
+        let v = f.video_with_comments(2).await;
+        f.videos.delete(&v, Timestamp::now()).await.unwrap();
+        videos.push(v);
+    }
+    let poisoned = videos[2];
+    f.blobs.fail_for.lock().unwrap().insert(poisoned);
+    f.dispatcher.run_once(Timestamp::now()).await.unwrap();
+
+    let first = f.queue.receive(10, 0).await.unwrap();
+    let outcome = f.worker.process_batch(&first).await;
+    let failed: Vec<_> = first
+        .iter()
+        .filter(|m| outcome.failed.contains(&m.receipt))
+        .map(|m| m.body.clone())
+        .collect();
+    assert_eq!(
+        failed,
+        vec![poisoned.to_string()],
+        "only the failing item is reported"
+    );
+    assert_eq!(outcome.done.len(), 4);
+    for receipt in &outcome.done {
+        f.queue.ack(receipt).await.unwrap();
+    }
+    let rounds = f.drain().await;
+    assert_eq!(
+        rounds as u32,
+        MAX_RECEIVES - 1,
+        "retried until the maximum number of receives"
+    );
+    assert_eq!(
+        f.queue.dead_letters().await.unwrap(),
+        1,
+        "then dead-lettered"
+    );
+    for v in videos.iter().filter(|v| **v != poisoned) {
+        assert_eq!(f.leftovers(v).await, (false, 0, false));
+    }
+    // Nothing of the poisoned video was lost: its record waits, and once the cause is
+    // fixed a dispatch after the grace period finishes the job.
+    assert_eq!(f.leftovers(&poisoned).await, (true, 2, true));
+    f.blobs.fail_for.lock().unwrap().clear();
+    let later = Timestamp::now().plus_seconds(GRACE + 1);
+    assert_eq!(f.dispatcher.run_once(later).await.unwrap(), 1);
+    f.drain().await;
+    assert_eq!(f.leftovers(&poisoned).await, (false, 0, false));
+}
+
+async fn the_worker_is_idempotent_and_refuses_malformed_messages(f: Fixture) {
+    let v = f.video_with_comments(4).await;
+    f.videos.delete(&v, Timestamp::now()).await.unwrap();
+    // A partial earlier run: the object is already gone, comments and record remain.
+    f.blobs.delete(&v).await.unwrap();
+    f.worker.delete_video(&v).await.unwrap();
+    assert_eq!(f.leftovers(&v).await, (false, 0, false));
+    f.worker.delete_video(&v).await.unwrap();
+    let junk = QueueMessage {
+        receipt: "1:1".into(),
+        body: "../../etc/passwd".into(),
+        receive_count: 1,
+    };
+    let outcome = f.worker.process_batch(&[junk]).await;
+    assert_eq!((outcome.done.len(), outcome.failed.len()), (0, 1));
+}
+
+async fn deleting_an_account_runs_its_videos_through_the_pipeline(f: Fixture) {
+    f.users.create(&f.author).await.unwrap();
+    let videos = [
+        f.video_with_comments(1).await,
+        f.video_with_comments(1).await,
+    ];
+    f.users
+        .delete_account(&f.author, Timestamp::now())
+        .await
+        .unwrap();
+    f.dispatcher.run_once(Timestamp::now()).await.unwrap();
+    f.drain().await;
+    for v in &videos {
+        assert_eq!(f.leftovers(v).await, (false, 0, false));
+    }
+}
+
+/// Every check above, once per host's adapters.
+macro_rules! pipeline_suite {
+    ($module:ident, $fixture:expr) => {
+        mod $module {
+            use super::*;
+            pipeline_suite!(@tests $fixture; deleted_videos_leave_nothing_behind_and_others_are_untouched,
+                a_failing_deletion_is_retried_then_dead_lettered_while_the_rest_completes,
+                the_worker_is_idempotent_and_refuses_malformed_messages,
+                deleting_an_account_runs_its_videos_through_the_pipeline);
+        }
+    };
+    (@tests $fixture:expr; $($check:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $check() {
+                super::$check($fixture.await).await;
+            }
+        )*
+    };
+}
+
+pipeline_suite!(local, Fixture::local());
+pipeline_suite!(aws, Fixture::aws());

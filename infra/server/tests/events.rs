@@ -1,0 +1,976 @@
+//! Every file under `events/` fed through the real Lambda path into the function it
+//! belongs to, on AWS adapters over moto: API Gateway HTTP API v2 requests go through
+//! `lambda_http`'s own deserialisation and response conversion (its `Adapter`, as
+//! `lambda_http::run` uses it) into `function_app`; the S3, SQS and EventBridge events
+//! into the handlers of `video-events`, `deletion-worker` and `deletion-dispatcher`.
+//! Each file gets freshly seeded state (the fixtures in `events/README.md`).
+
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Adapter, Context, LambdaEvent, Service};
+use reel_aws::{emulator_sdk_config, object_key, AwsSettings, PENDING_TAG};
+use reel_core::domain::*;
+use reel_server::aws::AwsHost;
+#[path = "support/functions.rs"]
+mod functions;
+use functions::Function;
+use reel_core::ports::{Queue, Session, TimeWindow};
+use reel_lambda::{EventBridgeEvent, S3Event, SqsEvent};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+const MP4: &[u8] = include_bytes!("fixtures/sample.mp4");
+const PASSWORD: &str = "correct horse battery";
+const ALICE: &str = "11111111-1111-4111-8111-111111111111";
+const BOB: &str = "44444444-4444-4444-8444-444444444444";
+const CAROL: &str = "77777777-7777-4777-8777-777777777777";
+const VIDEO: &str = "22222222-2222-4222-8222-222222222222";
+const PENDING_VIDEO: &str = "55555555-5555-4555-8555-555555555555";
+const COMMENT: &str = "33333333-3333-4333-8333-333333333333";
+const SESSIONS: [(&str, &str); 3] = [
+    ("alice", "YWxpY2Utc2Vzc2lvbi1maXh0dXJlLTAwMDAwMDAwMDA"),
+    ("bob", "Ym9iLXNlc3Npb24tZml4dHVyZS0wMDAwMDAwMDAwMDA"),
+    ("carol", "Y2Fyb2wtc2Vzc2lvbi1maXh0dXJlLTAwMDAwMDAwMDA"),
+];
+
+fn events_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events")
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// An AWS host on tables, bucket and queues of its own on the shared moto server.
+async fn fresh_host() -> AwsHost {
+    let moto = reel_testkit::moto::shared();
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+    let settings = AwsSettings {
+        table_prefix: format!("t{tag}"),
+        bucket: format!("b{tag}"),
+        queue_name: format!("q{tag}"),
+    };
+    let config = reel_core::config::Config {
+        cursor_key: Some([7; 32]),
+        ..Default::default()
+    };
+    let host = AwsHost::new(
+        &emulator_sdk_config(&moto.endpoint).await,
+        settings,
+        &config,
+    )
+    .unwrap();
+    host.provision().await.unwrap();
+    host
+}
+
+fn user(id: &str, name: &str, hash: &PasswordHash) -> User {
+    User {
+        id: UserId::parse(id).unwrap(),
+        name: UserName::parse(name).unwrap(),
+        password_hash: hash.clone(),
+        created: Timestamp::from_unix_seconds(1_790_000_000),
+        disabled: false,
+    }
+}
+
+fn video(id: &str, owner: &User, name: &str) -> Video {
+    Video {
+        id: VideoId::parse(id).unwrap(),
+        author_id: owner.id,
+        author: owner.name.clone(),
+        name: VideoName::parse(name).unwrap(),
+        created: Timestamp::from_unix_seconds(1_790_000_100),
+        status: VideoStatus::Pending,
+        size: 0,
+        content_type: None,
+    }
+}
+
+/// alice, bob and carol with their sessions; alice's ready video with bob's comment,
+/// and alice's pending video.
+async fn seeded_host() -> AwsHost {
+    use std::sync::OnceLock;
+    static HASH: OnceLock<PasswordHash> = OnceLock::new();
+    let hash = HASH.get_or_init(|| Password::parse(PASSWORD).unwrap().hash().unwrap());
+    let host = fresh_host().await;
+    let a = &host.adapters;
+    let people = [
+        user(ALICE, "alice", hash),
+        user(BOB, "bob", hash),
+        user(CAROL, "carol", hash),
+    ];
+    for (person, (_, sid)) in people.iter().zip(SESSIONS) {
+        reel_core::ports::Users::create(&*a.users, person)
+            .await
+            .unwrap();
+        let session = Session {
+            user_id: person.id,
+            user_name: person.name.clone(),
+            expires: Timestamp::now().plus_seconds(3600),
+        };
+        reel_core::ports::Sessions::create(&*a.sessions, &SessionId::parse(sid).unwrap(), &session)
+            .await
+            .unwrap();
+    }
+    let ready = video(VIDEO, &people[0], "Holiday");
+    let mp4 = VideoContentType::parse("video/mp4").unwrap();
+    use reel_core::ports::{Comments, Videos};
+    a.videos.create(&ready).await.unwrap();
+    a.videos
+        .mark_ready(&ready.id, MP4.len() as u64, &mp4)
+        .await
+        .unwrap();
+    a.videos
+        .create(&video(PENDING_VIDEO, &people[0], "Soon"))
+        .await
+        .unwrap();
+    let comment = Comment {
+        id: CommentId::parse(COMMENT).unwrap(),
+        video_id: ready.id,
+        author_id: people[1].id,
+        author: people[1].name.clone(),
+        content: CommentContent::parse("Nice one").unwrap(),
+        time: Timestamp::from_unix_seconds(1_790_000_200),
+    };
+    a.comments.create(&comment).await.unwrap();
+    host
+}
+
+/// `<case>.<status>[.<error code>].json` → (status, code).
+fn expectation(path: &Path) -> (u16, Option<String>) {
+    let stem = path.file_stem().unwrap().to_str().unwrap();
+    let mut parts = stem.split('.').skip(1);
+    let status = parts
+        .next()
+        .and_then(|s| s.parse().ok())
+        .expect("status in the file name");
+    (status, parts.next().map(str::to_owned))
+}
+
+fn function_of(dir: &str) -> Function {
+    match dir {
+        "users" => Function::Users,
+        "sessions" => Function::Sessions,
+        "videos" => Function::Videos,
+        "comments" => Function::Comments,
+        "stream" => Function::Stream,
+        "web" => Function::Web,
+        other => panic!("events/http/{other}: no such function"),
+    }
+}
+
+/// Serves one event as Lambda would and returns the API Gateway v2 response as JSON.
+async fn invoke(function: Function, host: &AwsHost, event: &Value) -> Value {
+    let request: LambdaRequest = serde_json::from_value(event.clone()).unwrap();
+    // The state the function's binary builds: only its own clients and adapters.
+    let mut adapter = Adapter::from(function.app(&host.function()));
+    let response = adapter
+        .call(LambdaEvent::new(request, Context::default()))
+        .await
+        .unwrap();
+    serde_json::to_value(response).unwrap()
+}
+
+fn http_event_files() -> Vec<(String, PathBuf)> {
+    let mut files = Vec::new();
+    for dir in std::fs::read_dir(events_dir().join("http")).unwrap() {
+        let dir = dir.unwrap().path();
+        let function = dir.file_name().unwrap().to_str().unwrap().to_owned();
+        let before = files.len();
+        for file in std::fs::read_dir(&dir).unwrap() {
+            files.push((function.clone(), file.unwrap().path()));
+        }
+        assert!(files.len() > before, "events/http/{function} is empty");
+    }
+    files.sort();
+    files
+}
+
+/// What a success must contain, beyond its status.
+fn check_success_body(case: &str, reply: &Value, body: &Value) {
+    let header = |name: &str| reply["headers"][name].as_str().unwrap_or("").to_owned();
+    match case {
+        "sign-up" | "sign-in" => assert_eq!(body["session_id"].as_str().unwrap().len(), 43),
+        "get-user" => assert_eq!(body["user_name"], "bob"),
+        "create-video" => assert_eq!(body["status"], "pending"),
+        "list-videos" => {
+            assert_eq!(body["videos"].as_array().unwrap().len(), 2);
+            assert!(body.get("next_cursor").is_some());
+        }
+        "video-info" => assert_eq!(
+            (body["id"].as_str(), body["size"].as_u64()),
+            (Some(VIDEO), Some(MP4.len() as u64))
+        ),
+        "grant-upload" => {
+            assert_eq!(body["method"], "PUT");
+            assert!(body["url"].as_str().unwrap().contains(PENDING_VIDEO));
+        }
+        "stream-video" | "stream-with-cookie" => {
+            assert!(header("location").contains(&object_key(&VideoId::parse(VIDEO).unwrap())))
+        }
+        "post-comment" => assert_eq!(body["content"], "Lovely <b>light</b>!"),
+        "list-comments" => assert_eq!(body["comments"][0]["id"], COMMENT),
+        "openapi" => assert!(body["openapi"].as_str().unwrap().starts_with("3.1")),
+        "healthz" => assert_eq!(body["status"], "ok"),
+        "home" | "userhome" | "watch" => assert!(header("content-type").starts_with("text/html")),
+        "home-signed-in-redirects" | "userhome-not-signed-in" | "watch-not-signed-in" => {
+            assert!(!header("location").is_empty())
+        }
+        _ => {}
+    }
+}
+
+/// The reply is the one the event file's name promises: its status, and its error code
+/// or the success body of its case.
+fn check_reply(function: &str, path: &Path, reply: &Value) {
+    let name = path.file_name().unwrap().to_str().unwrap();
+    let (status, code) = expectation(path);
+    let raw = reply["body"].as_str().unwrap_or("");
+    assert_eq!(reply["statusCode"], status, "{function}/{name}: {raw}");
+    let body: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
+    match code {
+        Some(code) => assert_eq!(body["error_code"], code.as_str(), "{function}/{name}"),
+        None => check_success_body(name.split('.').next().unwrap(), reply, &body),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_http_event_gets_the_answer_its_name_promises() {
+    for (function, path) in http_event_files() {
+        let event = read_json(&path);
+        let host = seeded_host().await;
+        let reply = invoke(function_of(&function), &host, &event).await;
+        check_reply(&function, &path, &reply);
+    }
+}
+
+/// A new route without an events file fails here: every operation of the OpenAPI
+/// document and every page has at least one event.
+#[tokio::test]
+async fn every_route_has_events() {
+    let covered: BTreeSet<String> = http_event_files()
+        .iter()
+        .map(|(_, path)| read_json(path)["routeKey"].as_str().unwrap().to_owned())
+        .collect();
+    let host = fresh_host().await;
+    let openapi = read_json(&events_dir().join("http/web/openapi.200.json"));
+    let reply = invoke(Function::Web, &host, &openapi).await;
+    let doc: Value = serde_json::from_str(reply["body"].as_str().unwrap()).unwrap();
+    let mut routes: BTreeSet<String> = [
+        "GET /",
+        "GET /userhome",
+        "GET /watch/{vid}",
+        "GET /static/{version}/{file}",
+        "GET /healthz",
+    ]
+    .map(String::from)
+    .into();
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            routes.insert(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    let missing: Vec<_> = routes.difference(&covered).collect();
+    assert!(
+        missing.is_empty(),
+        "routes without an events file: {missing:?}"
+    );
+}
+
+async fn put_mp4(host: &AwsHost, video: &VideoId) {
+    host.clients
+        .s3
+        .put_object()
+        .bucket(host.adapters.blobs.bucket())
+        .key(object_key(video))
+        .content_type("video/mp4")
+        .body(MP4.to_vec().into())
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_s3_object_created_event_makes_the_video_ready_once() {
+    use reel_core::ports::Videos;
+    let host = fresh_host().await;
+    let alice = user(ALICE, "alice", &PasswordHash::from_stored("x".into()));
+    let v = video(VIDEO, &alice, "Holiday");
+    // The inner table, not the confirming wrapper: only the event may make it ready.
+    host.adapters.videos.create(&v).await.unwrap();
+    upload_mp4_as_a_client_would(&host, &v.id).await;
+    let pending = (PENDING_TAG.0.to_owned(), PENDING_TAG.1.to_owned());
+    assert_eq!(object_tags(&host, &v.id).await, [pending]);
+    let mut event: Value = read_json(&events_dir().join("s3-object-created.json"));
+    event["Records"][0]["s3"]["bucket"]["name"] = host.adapters.blobs.bucket().into();
+    for _ in 0..2 {
+        let s3: S3Event = serde_json::from_value(event.clone()).unwrap();
+        reel_lambda::on_objects_created(&host.function().confirming_videos(), s3)
+            .await
+            .unwrap();
+        let ready = host.adapters.videos.get(&v.id).await.unwrap().unwrap();
+        assert_eq!(
+            (ready.status, ready.size),
+            (VideoStatus::Ready, MP4.len() as u64)
+        );
+        assert_eq!(ready.content_type.as_deref(), Some("video/mp4"));
+        // Confirmed bytes lose the tag the bucket's lifecycle rule expires.
+        assert!(object_tags(&host, &v.id).await.is_empty());
+    }
+}
+
+/// Through the presigned PUT, with exactly the headers the upload grant hands out.
+async fn upload_mp4_as_a_client_would(host: &AwsHost, video: &VideoId) {
+    use reel_core::ports::BlobUrls;
+    let mp4 = VideoContentType::parse("video/mp4").unwrap();
+    let grant = host
+        .adapters
+        .urls
+        .presign_put(video, MP4.len() as u64, &mp4, Timestamp::now())
+        .await
+        .unwrap();
+    let mut put = reqwest::Client::new().put(&grant.url).body(MP4.to_vec());
+    for (name, value) in &grant.headers {
+        put = put.header(name, value);
+    }
+    let status = put.send().await.unwrap().status();
+    assert!(status.is_success(), "the presigned PUT answered {status}");
+}
+
+async fn object_tags(host: &AwsHost, video: &VideoId) -> Vec<(String, String)> {
+    let out = host
+        .clients
+        .s3
+        .get_object_tagging()
+        .bucket(host.adapters.blobs.bucket())
+        .key(object_key(video))
+        .send()
+        .await
+        .unwrap();
+    out.tag_set()
+        .iter()
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect()
+}
+
+/// Videos named by the SQS event: hidden, with an object and two comments each.
+async fn doomed_videos(host: &AwsHost, event: &Value) -> Vec<VideoId> {
+    use reel_core::ports::{Comments, Videos};
+    let alice = user(ALICE, "alice", &PasswordHash::from_stored("x".into()));
+    let mut ids = Vec::new();
+    for record in event["Records"].as_array().unwrap() {
+        let v = video(record["body"].as_str().unwrap(), &alice, "gone soon");
+        host.adapters.videos.create(&v).await.unwrap();
+        put_mp4(host, &v.id).await;
+        for n in 0..2 {
+            let c = Comment {
+                id: CommentId::new(),
+                video_id: v.id,
+                author_id: alice.id,
+                author: alice.name.clone(),
+                content: CommentContent::parse(&format!("c{n}")).unwrap(),
+                time: Timestamp::now(),
+            };
+            host.adapters.comments.create(&c).await.unwrap();
+        }
+        assert!(host
+            .adapters
+            .videos
+            .delete(&v.id, Timestamp::now())
+            .await
+            .unwrap());
+        ids.push(v.id);
+    }
+    ids
+}
+
+#[tokio::test]
+async fn an_sqs_batch_deletes_everything_and_reports_only_bad_items() {
+    use reel_core::ports::{Comments, Deletions};
+    let host = fresh_host().await;
+    let mut event = read_json(&events_dir().join("sqs-deletion-batch.json"));
+    let ids = doomed_videos(&host, &event).await;
+    event["Records"][1]["body"] = "not a video id".into();
+    let sqs: SqsEvent = serde_json::from_value(event.clone()).unwrap();
+    let response = reel_lambda::on_deletion_batch(&host.function().worker(), sqs).await;
+    let response = serde_json::to_value(response).unwrap();
+    assert_eq!(
+        response["batchItemFailures"],
+        serde_json::json!([{"itemIdentifier": event["Records"][1]["messageId"]}])
+    );
+    let everything = Limit::parse("100").unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        let gone = i != 1;
+        assert_eq!(
+            host.adapters.blobs.head(id).await.unwrap().is_none(),
+            gone,
+            "object {i}"
+        );
+        let comments = host
+            .adapters
+            .comments
+            .list(id, TimeWindow::default(), None, everything)
+            .await
+            .unwrap();
+        assert_eq!(comments.items.is_empty(), gone, "comments {i}");
+    }
+    let records = host
+        .adapters
+        .deletions
+        .list(Timestamp::from_micros(i64::MAX), None, everything)
+        .await
+        .unwrap();
+    assert_eq!(
+        records.iter().map(|r| r.video_id).collect::<Vec<_>>(),
+        vec![ids[1]]
+    );
+}
+
+#[tokio::test]
+async fn a_scheduled_event_dispatches_due_deletions_to_the_queue() {
+    let host = fresh_host().await;
+    let ids = doomed_videos(
+        &host,
+        &read_json(&events_dir().join("sqs-deletion-batch.json")),
+    )
+    .await;
+    let _: EventBridgeEvent =
+        serde_json::from_value(read_json(&events_dir().join("eventbridge-scheduled.json")))
+            .unwrap();
+    assert_eq!(
+        reel_lambda::on_schedule(&host.function().dispatcher())
+            .await
+            .unwrap(),
+        ids.len()
+    );
+    let received = host.adapters.queue.receive(10, 30).await.unwrap();
+    let mut bodies: Vec<_> = received.iter().map(|m| m.body.clone()).collect();
+    bodies.sort();
+    assert_eq!(
+        bodies,
+        ids.iter().map(|v| v.to_string()).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        reel_lambda::on_schedule(&host.function().dispatcher())
+            .await
+            .unwrap(),
+        0,
+        "not again within the grace period"
+    );
+}
+
+// ---------- template.yaml against the code: IAM, routes ----------
+
+/// Records which AWS operations run inside an `iam_scope{function=...}` span: the SDK
+/// opens a `DynamoDB.PutItem`-style span around every operation it sends.
+mod recorder {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::Mutex;
+    use tracing::span::{Attributes, Id};
+    use tracing::Subscriber;
+    use tracing_subscriber::layer::{Context, Layer};
+    use tracing_subscriber::registry::LookupSpan;
+
+    /// function → {(service, operation)}
+    pub static CALLS: Mutex<BTreeMap<String, BTreeSet<(String, String)>>> =
+        Mutex::new(BTreeMap::new());
+
+    struct Scope(String);
+
+    #[derive(Default)]
+    struct FunctionField(Option<String>);
+
+    impl tracing::field::Visit for FunctionField {
+        fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+            if field.name() == "function" {
+                self.0 = Some(value.to_owned());
+            }
+        }
+        fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+    }
+
+    pub struct Recorder;
+
+    impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Recorder {
+        fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+            let Some(span) = ctx.span(id) else { return };
+            let name = attrs.metadata().name();
+            if name == "iam_scope" {
+                let mut field = FunctionField::default();
+                attrs.record(&mut field);
+                if let Some(function) = field.0 {
+                    span.extensions_mut().insert(Scope(function));
+                }
+                return;
+            }
+            let Some((service, operation)) = name.split_once('.') else {
+                return;
+            };
+            if !["DynamoDB", "S3", "SQS"].contains(&service) {
+                return;
+            }
+            let function = span
+                .scope()
+                .skip(1)
+                .find_map(|s| s.extensions().get::<Scope>().map(|f| f.0.clone()));
+            if let Some(function) = function {
+                CALLS
+                    .lock()
+                    .unwrap()
+                    .entry(function)
+                    .or_default()
+                    .insert((service.to_owned(), operation.to_owned()));
+            }
+        }
+    }
+
+    pub fn install() {
+        use tracing_subscriber::prelude::*;
+        static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+        INSTALLED.get_or_init(|| {
+            tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Recorder))
+                .expect("no other subscriber in this test binary");
+        });
+    }
+}
+
+#[path = "support/cfn.rs"]
+mod cfn;
+use cfn::{template, untagged};
+
+/// `video-events` → `VideoEventsFunction`.
+fn resource_of(function: &str) -> String {
+    let camel: String = function
+        .split('-')
+        .map(|w| w[..1].to_uppercase() + &w[1..])
+        .collect();
+    format!("{camel}Function")
+}
+
+/// Every action a function's inline policies allow.
+fn granted_actions(template: &serde_yaml::Value, function: &str) -> BTreeSet<String> {
+    let resource = &template["Resources"][resource_of(function).as_str()];
+    let mut actions = BTreeSet::new();
+    for policy in resource["Properties"]["Policies"].as_sequence().unwrap() {
+        for statement in policy["Statement"].as_sequence().unwrap() {
+            assert_eq!(statement["Effect"], "Allow", "{function}");
+            match untagged(&statement["Action"]) {
+                serde_yaml::Value::Sequence(list) => {
+                    actions.extend(list.iter().map(|a| a.as_str().unwrap().to_owned()))
+                }
+                single => {
+                    actions.insert(single.as_str().unwrap().to_owned());
+                }
+            }
+        }
+    }
+    actions
+}
+
+/// The IAM actions one SDK operation needs.
+fn actions_of(service: &str, operation: &str) -> Vec<String> {
+    let prefix = service.to_lowercase();
+    let action = match (service, operation) {
+        ("S3", "HeadObject") => "GetObject",
+        ("S3", "DeleteObjects") => "DeleteObject",
+        ("SQS", "SendMessageBatch") => "SendMessage",
+        ("SQS", "DeleteMessageBatch") => "DeleteMessage",
+        // Authorised by the actions of its items (checked separately).
+        ("DynamoDB", "TransactWriteItems") => return Vec::new(),
+        (_, op) => op,
+    };
+    vec![format!("{prefix}:{action}")]
+}
+
+/// Actions a function holds without calling them itself, and why.
+fn granted_without_a_call(function: &str) -> Vec<&'static str> {
+    // AwsFunction::warm_up opens the DynamoDB connection (a spawned task: unscoped).
+    let mut actions = vec!["dynamodb:DescribeTable"];
+    actions.extend(match function {
+        // Presigned URLs: S3 checks the signer's rights when the client uses them.
+        "videos" => vec!["s3:PutObject", "s3:PutObjectTagging"],
+        "stream" => vec!["s3:GetObject"],
+        // Lambda's event source mapping polls and deletes with the function's role.
+        "deletion-worker" => vec![
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+        ],
+        _ => vec![],
+    });
+    actions
+}
+
+use reel_testkit::binaries::FUNCTIONS;
+
+/// Serves every event of every function with each operation the SDK sends recorded,
+/// then holds each function's policy to them: every call is allowed, and every allowed
+/// action is one some call needs (or one of `granted_without_a_call`'s). Resources are
+/// not compared, only actions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_function_is_granted_exactly_the_actions_its_code_calls() {
+    use tracing::Instrument;
+    recorder::install();
+    let scope = |function: &str| tracing::info_span!("iam_scope", function = function);
+    for (function, path) in http_event_files() {
+        let host = seeded_host().await;
+        let event = read_json(&path);
+        invoke(function_of(&function), &host, &event)
+            .instrument(scope(&function))
+            .await;
+    }
+    // video-events: an upload lands; the notification confirms it.
+    let host = fresh_host().await;
+    let alice = user(ALICE, "alice", &PasswordHash::from_stored("x".into()));
+    let v = video(VIDEO, &alice, "Holiday");
+    reel_core::ports::Videos::create(&*host.adapters.videos, &v)
+        .await
+        .unwrap();
+    upload_mp4_as_a_client_would(&host, &v.id).await;
+    let mut created = read_json(&events_dir().join("s3-object-created.json"));
+    created["Records"][0]["s3"]["bucket"]["name"] = host.adapters.blobs.bucket().into();
+    let s3: S3Event = serde_json::from_value(created).unwrap();
+    reel_lambda::on_objects_created(&host.function().confirming_videos(), s3)
+        .instrument(scope("video-events"))
+        .await
+        .unwrap();
+    // ...and the bytes of a video deleted before they landed are removed.
+    let doomed = video(PENDING_VIDEO, &alice, "Gone");
+    reel_core::ports::Videos::create(&*host.adapters.videos, &doomed)
+        .await
+        .unwrap();
+    upload_mp4_as_a_client_would(&host, &doomed.id).await;
+    reel_core::ports::Videos::delete(&*host.adapters.videos, &doomed.id, Timestamp::now())
+        .await
+        .unwrap();
+    let mut late = read_json(&events_dir().join("s3-object-created.json"));
+    late["Records"][0]["s3"]["bucket"]["name"] = host.adapters.blobs.bucket().into();
+    late["Records"][0]["s3"]["object"]["key"] = object_key(&doomed.id).into();
+    let s3: S3Event = serde_json::from_value(late).unwrap();
+    reel_lambda::on_objects_created(&host.function().confirming_videos(), s3)
+        .instrument(scope("video-events"))
+        .await
+        .unwrap();
+    assert!(host
+        .adapters
+        .blobs
+        .head(&doomed.id)
+        .await
+        .unwrap()
+        .is_none());
+    // deletion-dispatcher, then deletion-worker, on hidden videos; the dispatcher also
+    // sweeps an account deleted long enough ago: its late video is hidden on the first
+    // tick, and the account forgotten on the second.
+    let host = fresh_host().await;
+    let batch = read_json(&events_dir().join("sqs-deletion-batch.json"));
+    doomed_videos(&host, &batch).await;
+    let carol = user(CAROL, "carol", &PasswordHash::from_stored("x".into()));
+    reel_core::ports::Users::create(&*host.adapters.users, &carol)
+        .await
+        .unwrap();
+    let long_ago = Timestamp::now().plus_seconds(-600);
+    reel_core::ports::Users::delete_account(&*host.adapters.users, &carol, long_ago)
+        .await
+        .unwrap();
+    let late = video(VIDEO, &carol, "late");
+    reel_core::ports::Videos::create(&*host.adapters.videos, &late)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        reel_lambda::on_schedule(&host.function().dispatcher())
+            .instrument(scope("deletion-dispatcher"))
+            .await
+            .unwrap();
+    }
+    assert!(
+        reel_core::ports::Videos::get(&*host.adapters.videos, &late.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let sqs: SqsEvent = serde_json::from_value(batch).unwrap();
+    reel_lambda::on_deletion_batch(&host.function().worker(), sqs)
+        .instrument(scope("deletion-worker"))
+        .await;
+
+    let calls = recorder::CALLS.lock().unwrap().clone();
+    let template = template();
+    let mut problems = Vec::new();
+    for function in FUNCTIONS {
+        let granted = granted_actions(&template, function);
+        let called = calls.get(function).cloned().unwrap_or_default();
+        let mut needed: BTreeSet<String> =
+            called.iter().flat_map(|(s, o)| actions_of(s, o)).collect();
+        let mut justified = needed.clone();
+        justified.extend(
+            granted_without_a_call(function)
+                .into_iter()
+                .map(String::from),
+        );
+        if called.contains(&("S3".into(), "HeadObject".into())) {
+            // Without it S3 answers 403, not 404, for an object not uploaded yet.
+            justified.insert("s3:ListBucket".into());
+        }
+        if called.contains(&("DynamoDB".into(), "TransactWriteItems".into())) {
+            let items = ["PutItem", "DeleteItem", "UpdateItem", "ConditionCheckItem"];
+            let granted_items: Vec<_> = items
+                .iter()
+                .map(|a| format!("dynamodb:{a}"))
+                .filter(|a| granted.contains(a))
+                .collect();
+            if granted_items.is_empty() {
+                problems.push(format!("{function}: a transaction but no item action"));
+            }
+            justified.extend(granted_items.iter().cloned());
+            needed.extend(granted_items);
+        }
+        for missing in needed.difference(&granted) {
+            problems.push(format!("{function} calls {missing} without the grant"));
+        }
+        for extra in granted.difference(&justified) {
+            problems.push(format!(
+                "{function} is granted {extra}, which no call needs"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}\ncalls: {calls:#?}");
+}
+
+/// (method, path) → function, from the functions' `HttpApi` events in the template.
+fn template_routes(template: &serde_yaml::Value) -> BTreeMap<(String, String), String> {
+    let mut routes = BTreeMap::new();
+    for function in FUNCTIONS {
+        let resource = &template["Resources"][resource_of(function).as_str()];
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for event in events.values().filter(|e| e["Type"] == "HttpApi") {
+            let route = (
+                event["Properties"]["Method"]
+                    .as_str()
+                    .unwrap()
+                    .to_uppercase(),
+                event["Properties"]["Path"].as_str().unwrap().to_owned(),
+            );
+            let previous = routes.insert(route.clone(), function.to_owned());
+            assert!(previous.is_none(), "{route:?} is routed twice");
+        }
+    }
+    routes
+}
+
+/// Whether the function's router has the route (anything but the fallback's 404 or a
+/// 405 means it does). axum answers HEAD wherever it routes GET, and a HEAD reply has
+/// no body to tell the fallback apart, so HEAD is asked as GET.
+async fn serves(function: Function, host: &AwsHost, method: &str, path: &str) -> bool {
+    use tower::ServiceExt;
+    let method = if method == "HEAD" { "GET" } else { method };
+    let concrete = path
+        .replace("{user_name}", "alice")
+        .replace("{vid}", VIDEO)
+        .replace("{cid}", COMMENT)
+        .replace("{version}", "0")
+        .replace("{file}", "app.css");
+    let request = axum::http::Request::builder()
+        .method(method)
+        .uri(concrete)
+        .header("x-session-id", SESSIONS[0].1)
+        .body(axum::body::Body::from("{}"))
+        .unwrap();
+    let response = function
+        .app(&host.function())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let fallback =
+        serde_json::from_slice::<Value>(&body).is_ok_and(|b| b["error"] == "route not found");
+    status != axum::http::StatusCode::METHOD_NOT_ALLOWED && !(status == 404 && fallback)
+}
+
+/// Every route a function's router serves is routed to that function by the template,
+/// and every route of the template is served by the function it names. `/healthz`,
+/// which every function answers, is the web function's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_templates_routes_are_the_routers_routes() {
+    let template = template();
+    let routed = template_routes(&template);
+    let host = seeded_host().await;
+    let openapi = read_json(&events_dir().join("http/web/openapi.200.json"));
+    let reply = invoke(Function::Web, &host, &openapi).await;
+    let doc: Value = serde_json::from_str(reply["body"].as_str().unwrap()).unwrap();
+    let mut candidates: BTreeSet<(String, String)> = routed.keys().cloned().collect();
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            candidates.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    for page in ["/", "/userhome", "/watch/{vid}", "/static/{version}/{file}"] {
+        candidates.insert(("GET".into(), page.into()));
+    }
+    candidates.insert(("HEAD".into(), "/videos/{vid}".into()));
+    let functions = [
+        Function::Users,
+        Function::Sessions,
+        Function::Videos,
+        Function::Comments,
+        Function::Stream,
+        Function::Web,
+    ];
+    for (method, path) in &candidates {
+        let mut owners = Vec::new();
+        for f in functions {
+            if serves(f, &host, method, path).await {
+                owners.push(format!("{f:?}").to_lowercase());
+            }
+        }
+        let in_template = routed.get(&(method.clone(), path.clone()));
+        if path == "/healthz" {
+            assert_eq!(owners.len(), functions.len(), "every function answers it");
+            assert_eq!(in_template.map(String::as_str), Some("web"));
+            continue;
+        }
+        assert_eq!(
+            owners.iter().collect::<Vec<_>>(),
+            in_template.into_iter().collect::<Vec<_>>(),
+            "{method} {path}: served by {owners:?}, routed to {in_template:?}"
+        );
+    }
+}
+
+/// Every variable a function's code needs is set on it, and every `REEL_*` variable the
+/// template sets is one the code reads (a misspelt name would silently default).
+#[test]
+fn every_function_gets_the_environment_its_code_reads() {
+    let template = template();
+    let global = &template["Globals"]["Function"]["Environment"]["Variables"];
+    let sources: String = [
+        "../../shared/core/src",
+        "../../shared/aws/src",
+        "../../shared/http/src",
+        "../../shared/lambda/src",
+    ]
+    .iter()
+    .flat_map(|dir| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path())
+    })
+    .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+    .map(|p| std::fs::read_to_string(p).unwrap())
+    .collect();
+    for function in FUNCTIONS {
+        let own = &template["Resources"][resource_of(function).as_str()]["Properties"]
+            ["Environment"]["Variables"];
+        let mut set = BTreeSet::new();
+        for vars in [global, own] {
+            if let Some(vars) = vars.as_mapping() {
+                set.extend(vars.keys().map(|k| k.as_str().unwrap().to_owned()));
+            }
+        }
+        let mut needed = vec![
+            "REEL_TABLE_PREFIX",
+            "REEL_FUNCTION",
+            "REEL_METRICS_NAMESPACE",
+            "REEL_LOG_FORMAT",
+        ];
+        let http = ["users", "sessions", "videos", "comments", "stream", "web"];
+        if http.contains(&function) {
+            needed.push("REEL_CURSOR_KEY");
+        }
+        if ["videos", "stream", "video-events", "deletion-worker"].contains(&function) {
+            needed.push("REEL_BUCKET");
+        }
+        if function == "deletion-dispatcher" {
+            needed.push("REEL_DELETION_QUEUE");
+        }
+        for var in needed {
+            assert!(set.contains(var), "{function} lacks {var}");
+        }
+        for var in set.iter().filter(|v| v.starts_with("REEL_")) {
+            assert!(
+                sources.contains(&format!("\"{var}\"")),
+                "{function}: the code never reads {var}"
+            );
+        }
+    }
+}
+
+// ---------- the same events through the real binaries, under the Runtime API ----------
+
+/// What a function binary needs to reach `host`'s tables, bucket and queue on moto.
+fn binary_env(host: &AwsHost) -> Vec<(String, String)> {
+    let mut env = reel_testkit::moto::shared().env();
+    env.extend(
+        [
+            ("REEL_TABLE_PREFIX", host.settings.table_prefix.clone()),
+            ("REEL_BUCKET", host.settings.bucket.clone()),
+            ("REEL_DELETION_QUEUE", host.settings.queue_name.clone()),
+            // fresh_host's cursor key, [7; 32].
+            (
+                "REEL_CURSOR_KEY",
+                "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=".into(),
+            ),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+    env
+}
+
+async fn run_binary(function: &str, host: &AwsHost, event: &Value) -> Value {
+    let binary = reel_testkit::binaries::binary(&format!("reel-{function}"));
+    let mut process = reel_testkit::runtime_api::LambdaProcess::spawn(&binary, &binary_env(host))
+        .await
+        .unwrap();
+    process.invoke_json(event).await.unwrap_or_else(|e| {
+        panic!("{function} failed the event: {e:#}");
+    })
+}
+
+/// Every file of `events/`, handed by the Runtime API emulator to the compiled binary
+/// of its function (its own init, clients and `lambda_http`/`lambda_runtime` loop).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_file_passes_through_its_function_binary() {
+    // Four at a time: each file gets its own seeded resources on moto.
+    use futures_util::StreamExt;
+    futures_util::stream::iter(http_event_files())
+        .for_each_concurrent(4, |(function, path)| async move {
+            let host = seeded_host().await;
+            let reply = run_binary(&function, &host, &read_json(&path)).await;
+            check_reply(&function, &path, &reply);
+        })
+        .await;
+
+    // S3 ObjectCreated → video-events: the video turns ready.
+    use reel_core::ports::Videos;
+    let host = fresh_host().await;
+    let alice = user(ALICE, "alice", &PasswordHash::from_stored("x".into()));
+    let v = video(VIDEO, &alice, "Holiday");
+    host.adapters.videos.create(&v).await.unwrap();
+    upload_mp4_as_a_client_would(&host, &v.id).await;
+    let mut created = read_json(&events_dir().join("s3-object-created.json"));
+    created["Records"][0]["s3"]["bucket"]["name"] = host.adapters.blobs.bucket().into();
+    run_binary("video-events", &host, &created).await;
+    let ready = host.adapters.videos.get(&v.id).await.unwrap().unwrap();
+    assert_eq!(ready.status, VideoStatus::Ready);
+
+    // EventBridge tick → deletion-dispatcher; SQS batch → deletion-worker.
+    let host = fresh_host().await;
+    let mut batch = read_json(&events_dir().join("sqs-deletion-batch.json"));
+    let ids = doomed_videos(&host, &batch).await;
+    let tick = read_json(&events_dir().join("eventbridge-scheduled.json"));
+    run_binary("deletion-dispatcher", &host, &tick).await;
+    let queued = host.adapters.queue.receive(10, 30).await.unwrap();
+    assert_eq!(queued.len(), ids.len());
+    batch["Records"][1]["body"] = "not a video id".into();
+    let answer = run_binary("deletion-worker", &host, &batch).await;
+    assert_eq!(
+        answer["batchItemFailures"],
+        serde_json::json!([{"itemIdentifier": batch["Records"][1]["messageId"]}])
+    );
+    assert!(host.adapters.blobs.head(&ids[0]).await.unwrap().is_none());
+}

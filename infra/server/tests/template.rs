@@ -1,0 +1,319 @@
+//! `template.yaml` and the code must describe the same tables: names, keys, key types,
+//! indexes with their projections, and TTL attributes. Provisioning (`reel provision`,
+//! the tests on moto) builds from `schema`, a deployment from the template; this keeps
+//! the two from drifting apart.
+
+use reel_aws::schema::{self, Key, Projection, Table};
+use serde_yaml::Value;
+use std::collections::BTreeSet;
+
+#[path = "support/cfn.rs"]
+mod cfn;
+use cfn::{template, untagged};
+
+fn str_of<'a>(value: &'a Value, key: &str) -> &'a str {
+    untagged(&value[key])
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} is not a string in {value:?}"))
+}
+
+/// (name, type) of each key attribute, and (HASH|RANGE, name) of the key schema.
+fn key_schema(node: &Value) -> Vec<(String, String)> {
+    node["KeySchema"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                str_of(k, "KeyType").to_owned(),
+                str_of(k, "AttributeName").to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn expected_keys(hash: &Key, range: Option<&Key>) -> Vec<(String, String)> {
+    let mut keys = vec![("HASH".to_owned(), hash.name.to_owned())];
+    keys.extend(range.map(|r| ("RANGE".to_owned(), r.name.to_owned())));
+    keys
+}
+
+fn check_table(resource: &Value, table: &Table) {
+    let props = &resource["Properties"];
+    assert_eq!(
+        key_schema(props),
+        expected_keys(&table.hash, table.range.as_ref()),
+        "{}",
+        table.name
+    );
+    let attributes: BTreeSet<(String, String)> = props["AttributeDefinitions"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                str_of(a, "AttributeName").to_owned(),
+                str_of(a, "AttributeType").to_owned(),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<(String, String)> = std::iter::once(&table.hash)
+        .chain(table.range.as_ref())
+        .chain(
+            table
+                .indexes
+                .iter()
+                .flat_map(|i| std::iter::once(&i.hash).chain(i.range.as_ref())),
+        )
+        .map(|k| (k.name.to_owned(), k.kind.as_str().to_owned()))
+        .collect();
+    assert_eq!(
+        attributes, expected,
+        "attribute definitions of {}",
+        table.name
+    );
+    let indexes = props["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        indexes.len(),
+        table.indexes.len(),
+        "indexes of {}",
+        table.name
+    );
+    for index in table.indexes {
+        let found = indexes
+            .iter()
+            .find(|i| str_of(i, "IndexName") == index.name)
+            .unwrap_or_else(|| panic!("index {} of {} missing", index.name, table.name));
+        assert_eq!(
+            key_schema(found),
+            expected_keys(&index.hash, index.range.as_ref())
+        );
+        let projection = match index.projection {
+            Projection::All => "ALL",
+            Projection::KeysOnly => "KEYS_ONLY",
+        };
+        assert_eq!(
+            str_of(&found["Projection"], "ProjectionType"),
+            projection,
+            "{}",
+            index.name
+        );
+    }
+    let ttl = &props["TimeToLiveSpecification"];
+    match table.ttl {
+        Some(attribute) => {
+            assert_eq!(
+                str_of(ttl, "AttributeName"),
+                attribute,
+                "TTL of {}",
+                table.name
+            );
+            assert_eq!(ttl["Enabled"], Value::Bool(true));
+        }
+        None => assert!(ttl.is_null(), "{} has no TTL in the code", table.name),
+    }
+}
+
+#[test]
+fn template_tables_match_the_code() {
+    let template = template();
+    let tables: Vec<(&str, &Value)> = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == Value::String("AWS::DynamoDB::Table".into()))
+        .map(|r| (str_of(&r["Properties"], "TableName"), r))
+        .collect();
+    assert_eq!(
+        tables.len(),
+        schema::ALL.len(),
+        "one template table per code table"
+    );
+    for table in &schema::ALL {
+        let wanted = format!("reel-${{Stage}}-{}", table.name);
+        let (_, resource) = tables
+            .iter()
+            .find(|(name, _)| *name == wanted)
+            .unwrap_or_else(|| panic!("template has no table named {wanted}"));
+        check_table(resource, table);
+    }
+}
+
+#[test]
+fn template_queue_names_match_the_code() {
+    let template = template();
+    let name = |resource: &str| {
+        str_of(&template["Resources"][resource]["Properties"], "QueueName").to_owned()
+    };
+    let (queue, dead_letters) = (name("DeletionQueue"), name("DeletionDeadLetterQueue"));
+    let settings = reel_aws::AwsSettings {
+        queue_name: queue.clone(),
+        ..Default::default()
+    };
+    assert_eq!(settings.dead_letter_queue_name(), dead_letters);
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_sequence()
+        .unwrap_or_else(|| panic!("not a list: {value:?}"))
+        .iter()
+        .map(|v| untagged(v).as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The bucket `reel provision` makes (`shared/aws/src/bucket.rs`) is the template's bucket:
+/// the same CORS rule (but for the origin, which each names its own way), lifecycle
+/// rules and TLS-only policy.
+#[test]
+fn template_bucket_matches_the_code() {
+    use reel_aws::bucket;
+    let t = template();
+    let props = &t["Resources"]["VideoBucket"]["Properties"];
+    let rules = props["CorsConfiguration"]["CorsRules"]
+        .as_sequence()
+        .unwrap();
+    assert_eq!(rules.len(), 1);
+    let cors = &rules[0];
+    assert_eq!(strings(&cors["AllowedMethods"]), bucket::CORS_METHODS);
+    assert_eq!(
+        strings(&cors["AllowedHeaders"]),
+        bucket::CORS_ALLOWED_HEADERS
+    );
+    assert_eq!(
+        strings(&cors["ExposedHeaders"]),
+        bucket::CORS_EXPOSED_HEADERS
+    );
+    assert_eq!(
+        cors["MaxAge"].as_i64(),
+        Some(i64::from(bucket::CORS_MAX_AGE_SECS))
+    );
+    let lifecycle: Vec<String> = props["LifecycleConfiguration"]["Rules"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|r| str_of(r, "Id").to_owned())
+        .collect();
+    assert_eq!(
+        lifecycle,
+        [
+            bucket::ABORT_INCOMPLETE_UPLOADS,
+            bucket::EXPIRE_UNCONFIRMED_UPLOADS
+        ]
+    );
+    assert_eq!(
+        t["Parameters"]["UnconfirmedUploadDays"]["Default"].as_i64(),
+        Some(i64::from(bucket::UNCONFIRMED_UPLOAD_DAYS))
+    );
+    let policy = &t["Resources"]["VideoBucketPolicy"]["Properties"]["PolicyDocument"];
+    let statements = policy["Statement"].as_sequence().unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(
+        str_of(&statements[0], "Sid"),
+        bucket::DENY_INSECURE_TRANSPORT
+    );
+    assert_eq!(
+        statements[0]["Condition"]["Bool"]["aws:SecureTransport"].as_str(),
+        Some("false")
+    );
+}
+
+/// The optional per-client rate limit: every resource of it exists only with
+/// `WafRequestsPerAddress`, the WAF rule counts per client address and answers in the
+/// API's envelope, and CloudFront sends exactly what `http::proxy` checks and reads.
+#[test]
+fn the_optional_waf_and_distribution_match_the_code() {
+    let t = template();
+    let resources = t["Resources"].as_mapping().unwrap();
+    let optional: Vec<&str> = resources
+        .iter()
+        .filter(|(_, r)| r["Condition"].as_str() == Some("HasWaf"))
+        .map(|(name, _)| name.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        optional,
+        [
+            "SiteWebAcl",
+            "SiteForwardedHostFunction",
+            "SiteOriginRequestPolicy",
+            "SiteDistribution"
+        ]
+    );
+
+    let acl = &t["Resources"]["SiteWebAcl"]["Properties"];
+    assert_eq!(str_of(acl, "Scope"), "CLOUDFRONT");
+    let rule = &acl["Rules"][0];
+    let rate = &rule["Statement"]["RateBasedStatement"];
+    assert_eq!(str_of(rate, "AggregateKeyType"), "IP");
+    let block = &rule["Action"]["Block"]["CustomResponse"];
+    assert_eq!(block["ResponseCode"].as_i64(), Some(429));
+    let body_key = str_of(block, "CustomResponseBodyKey");
+    let body: serde_json::Value =
+        serde_json::from_str(str_of(&acl["CustomResponseBodies"][body_key], "Content")).unwrap();
+    assert_eq!(body["error_code"], "008");
+
+    let distribution = &t["Resources"]["SiteDistribution"]["Properties"]["DistributionConfig"];
+    let origin_headers = &distribution["Origins"][0]["OriginCustomHeaders"][0];
+    assert_eq!(
+        str_of(origin_headers, "HeaderName").to_ascii_lowercase(),
+        reel_http::proxy::SECRET_HEADER
+    );
+    let forwarded: Vec<String> = strings(
+        &t["Resources"]["SiteOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
+            ["HeadersConfig"]["Headers"],
+    )
+    .iter()
+    .map(|h| h.to_ascii_lowercase())
+    .collect();
+    for needed in [
+        "cloudfront-viewer-address",
+        "x-forwarded-host",
+        "x-session-id",
+        "sec-fetch-site",
+        "content-type",
+    ] {
+        assert!(
+            forwarded.iter().any(|h| h == needed),
+            "{needed} is forwarded"
+        );
+    }
+    assert!(
+        !forwarded.iter().any(|h| h == "host"),
+        "API Gateway needs its own Host"
+    );
+    let env = &t["Globals"]["Function"]["Environment"]["Variables"];
+    let Value::Tagged(secret) = &env["REEL_ORIGIN_SECRET"] else {
+        panic!("REEL_ORIGIN_SECRET is an !If")
+    };
+    assert_eq!(secret.tag, "If");
+    assert_eq!(secret.value[0].as_str(), Some("HasWaf"));
+}
+
+/// The dispatcher sweeps deleted accounts (`Deletions::sweep_deleted_accounts`): moto
+/// does not enforce IAM, so its permissions are checked here. It reads the by-author
+/// index, deletes late video items and puts their records, and deletes a swept
+/// account's record.
+#[test]
+fn the_dispatcher_may_sweep_deleted_accounts() {
+    let t = template();
+    let statements =
+        &t["Resources"]["DeletionDispatcherFunction"]["Properties"]["Policies"][0]["Statement"];
+    let actions = |sid: &str| -> Vec<String> {
+        let statement = statements
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|s| s["Sid"].as_str() == Some(sid))
+            .unwrap_or_else(|| panic!("no statement {sid}"));
+        strings(&statement["Action"])
+    };
+    let has = |sid: &str, action: &str| actions(sid).iter().any(|a| a == action);
+    assert!(has("VideosByAuthorIndex", "dynamodb:Query"));
+    assert!(has("VideosTable", "dynamodb:DeleteItem"));
+    for action in ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"] {
+        assert!(has("DeletionsTable", action), "{action}");
+    }
+}

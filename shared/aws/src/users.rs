@@ -1,0 +1,285 @@
+//! Users in DynamoDB: one item per name, made unique by a conditional put.
+
+use super::dynamo::{is_condition_failure, n, s, Item, Tables};
+use super::schema;
+use anyhow::Context;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use reel_core::domain::{PasswordHash, Timestamp, User, UserId, UserName, VideoId};
+use reel_core::ports::{StoreError, Users};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize)]
+struct UserItem {
+    user_name: String,
+    user_id: String,
+    password_hash: String,
+    created: i64,
+    /// Absent on accounts never disabled.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    disabled: bool,
+}
+
+impl UserItem {
+    fn into_user(self) -> anyhow::Result<User> {
+        Ok(User {
+            id: UserId::parse(&self.user_id)?,
+            name: UserName::parse(&self.user_name)?,
+            password_hash: PasswordHash::from_stored(self.password_hash),
+            created: Timestamp::from_micros(self.created),
+            disabled: self.disabled,
+        })
+    }
+}
+
+/// A deletion record as the videos adapter and account deletion write it.
+pub(super) fn deletion_record(video: &str, author: &str, now: Timestamp) -> Item {
+    Item::from([
+        ("video_id".to_owned(), s(video)),
+        ("author_id".to_owned(), s(author)),
+        ("requested".to_owned(), n(now.as_micros())),
+    ])
+}
+
+/// Every video of the author the `by_author` index lists (eventually consistent:
+/// the deletion sweep looks again later).
+pub(super) async fn videos_of(db: &Tables, author: &UserId) -> anyhow::Result<Vec<String>> {
+    let pages = db
+        .client
+        .query()
+        .table_name(&db.videos)
+        .index_name(schema::VIDEOS_BY_AUTHOR)
+        .key_condition_expression("author_id = :a")
+        .expression_attribute_values(":a", s(author.to_string()))
+        .projection_expression("video_id")
+        .into_paginator()
+        .items()
+        .send();
+    let items: Vec<Item> = pages.collect::<Result<_, _>>().await?;
+    items
+        .into_iter()
+        .map(|mut i| match i.remove("video_id") {
+            Some(AttributeValue::S(id)) => Ok(id),
+            _ => anyhow::bail!("video item without an id"),
+        })
+        .collect()
+}
+
+/// Deletes each video item and writes its deletion record, in transactions; a video
+/// already gone (deleted concurrently) is skipped, not an error.
+pub(super) async fn hide_videos(
+    db: &Tables,
+    ids: &[String],
+    author: &UserId,
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    let author = author.to_string();
+    for chunk in ids.chunks(VIDEOS_PER_TRANSACTION) {
+        let mut writes = Vec::with_capacity(chunk.len() * 2);
+        for id in chunk {
+            writes.push(hide_video(db, id)?);
+            writes.push(record_deletion(db, id, &author, now)?);
+        }
+        let sent = db
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => {}
+            Err(e) if super::dynamo::is_transaction_condition_failure(&e) => {
+                // One of them vanished meanwhile: fall back to one transaction each.
+                for id in chunk {
+                    hide_one(db, id, &author, now).await?;
+                }
+            }
+            Err(e) => return Err(e).context("hiding the account's videos"),
+        }
+    }
+    Ok(())
+}
+
+/// Videos hidden per transaction while deleting an account (two items each, under
+/// DynamoDB's 100-item limit).
+const VIDEOS_PER_TRANSACTION: usize = 25;
+
+pub struct DynamoUsers {
+    db: Tables,
+}
+
+impl DynamoUsers {
+    pub fn new(db: Tables) -> Self {
+        Self { db }
+    }
+
+    /// Deletes every session of the user; returns how many.
+    async fn delete_sessions_of(&self, user: &UserId) -> anyhow::Result<u64> {
+        let pages = self
+            .db
+            .client
+            .query()
+            .table_name(&self.db.sessions)
+            .index_name(schema::SESSIONS_BY_USER)
+            .key_condition_expression("user_id = :u")
+            .expression_attribute_values(":u", s(user.to_string()))
+            .into_paginator()
+            .items()
+            .send();
+        let items: Vec<Item> = pages.collect::<Result<_, _>>().await?;
+        let keys = items
+            .into_iter()
+            .filter_map(|mut i| i.remove_entry("session_digest"))
+            .map(|(k, v)| Item::from([(k, v)]))
+            .collect::<Vec<_>>();
+        let ended = keys.len() as u64;
+        self.db.delete_keys(&self.db.sessions, keys).await?;
+        Ok(ended)
+    }
+}
+
+pub(super) fn hide_video(db: &Tables, id: &str) -> anyhow::Result<TransactWriteItem> {
+    let delete = Delete::builder()
+        .table_name(&db.videos)
+        .key("video_id", s(id))
+        .condition_expression("attribute_exists(video_id)")
+        .build()?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
+pub(super) fn record_deletion(
+    db: &Tables,
+    id: &str,
+    author: &str,
+    now: Timestamp,
+) -> anyhow::Result<TransactWriteItem> {
+    let put = Put::builder()
+        .table_name(&db.deletions)
+        .set_item(Some(deletion_record(id, author, now)))
+        .build()?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// Hides one video and records its deletion atomically; `false` if it was already gone.
+pub(super) async fn hide_one(
+    db: &Tables,
+    id: &str,
+    author: &str,
+    now: Timestamp,
+) -> anyhow::Result<bool> {
+    let sent = db
+        .client
+        .transact_write_items()
+        .transact_items(hide_video(db, id)?)
+        .transact_items(record_deletion(db, id, author, now)?)
+        .send()
+        .await;
+    match sent {
+        Ok(_) => Ok(true),
+        Err(e) if super::dynamo::is_transaction_condition_failure(&e) => Ok(false),
+        Err(e) => Err(e).context("hiding a video and recording its deletion"),
+    }
+}
+
+#[async_trait]
+impl Users for DynamoUsers {
+    async fn create(&self, user: &User) -> Result<(), StoreError> {
+        let item: Item = serde_dynamo::to_item(UserItem {
+            user_name: user.name.as_str().to_owned(),
+            user_id: user.id.to_string(),
+            password_hash: user.password_hash.as_str().to_owned(),
+            created: user.created.as_micros(),
+            disabled: user.disabled,
+        })
+        .map_err(anyhow::Error::from)?;
+        let put = self
+            .db
+            .client
+            .put_item()
+            .table_name(&self.db.users)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(user_name)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Err(StoreError::AlreadyExists),
+            Err(e) => Err(anyhow::Error::from(e).context("creating a user").into()),
+        }
+    }
+
+    async fn by_name(&self, name: &UserName) -> anyhow::Result<Option<User>> {
+        let out = self
+            .db
+            .client
+            .get_item()
+            .table_name(&self.db.users)
+            .key("user_name", s(name.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .context("reading a user")?;
+        match out.item {
+            Some(item) => Ok(Some(
+                serde_dynamo::from_item::<_, UserItem>(item)?.into_user()?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Sessions first (no new request can act for the user after), then the videos, then
+    /// the user: an interruption leaves the user in place, so repeating the request
+    /// finishes it. Last, a record for the sweep that finds the videos the index did not
+    /// list yet, or that a request in flight made meanwhile.
+    async fn delete_account(&self, user: &User, now: Timestamp) -> anyhow::Result<Vec<VideoId>> {
+        self.delete_sessions_of(&user.id).await?;
+        let ids = videos_of(&self.db, &user.id).await?;
+        hide_videos(&self.db, &ids, &user.id, now).await?;
+        self.db
+            .client
+            .delete_item()
+            .table_name(&self.db.users)
+            .key("user_name", s(user.name.as_str()))
+            .send()
+            .await
+            .context("deleting the user")?;
+        super::deletions::record_account_deletion(&self.db, &user.id, now).await?;
+        ids.iter()
+            .map(|id| VideoId::parse(id).map_err(Into::into))
+            .collect()
+    }
+
+    /// The flag first (a conditional update: only an existing user), then the sessions.
+    /// A sign-in racing the update may still write a session after the sweep, but
+    /// `Sessions::get` refuses every session of a disabled account.
+    async fn set_disabled(&self, name: &UserName, disabled: bool) -> anyhow::Result<Option<u64>> {
+        let update = self
+            .db
+            .client
+            .update_item()
+            .table_name(&self.db.users)
+            .key("user_name", s(name.as_str()))
+            .condition_expression("attribute_exists(user_name)")
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        let update = if disabled {
+            update
+                .update_expression("SET disabled = :t")
+                .expression_attribute_values(":t", AttributeValue::Bool(true))
+        } else {
+            update.update_expression("REMOVE disabled")
+        };
+        let user = match update.send().await {
+            Ok(out) => serde_dynamo::from_item::<_, UserItem>(
+                out.attributes
+                    .context("UpdateItem returned no attributes")?,
+            )?
+            .into_user()?,
+            Err(e) if is_condition_failure(&e) => return Ok(None),
+            Err(e) => return Err(e).context("disabling a user"),
+        };
+        if !disabled {
+            return Ok(Some(0));
+        }
+        Ok(Some(self.delete_sessions_of(&user.id).await?))
+    }
+}

@@ -1,0 +1,197 @@
+//! Videos in DynamoDB: an item per video, listed per author through the `by_author`
+//! index. Deleting removes the item and writes the deletion record in one transaction.
+
+use super::dynamo::{is_condition_failure, n, s, Item, Tables};
+use super::schema;
+use super::users::hide_one;
+use anyhow::Context;
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+use reel_core::domain::{
+    Limit, Page, Timestamp, UserId, UserName, Video, VideoContentType, VideoId, VideoName,
+    VideoStatus,
+};
+use reel_core::ports::{SortKey, Videos};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize)]
+struct VideoItem {
+    video_id: String,
+    author_id: String,
+    author: String,
+    name: String,
+    created: i64,
+    status: String,
+    size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    content_type: Option<String>,
+}
+
+impl VideoItem {
+    fn from_video(v: &Video) -> Self {
+        Self {
+            video_id: v.id.to_string(),
+            author_id: v.author_id.to_string(),
+            author: v.author.as_str().to_owned(),
+            name: v.name.as_str().to_owned(),
+            created: v.created.as_micros(),
+            status: v.status.as_str().to_owned(),
+            size: v.size,
+            content_type: v.content_type.clone(),
+        }
+    }
+
+    fn into_video(self) -> anyhow::Result<Video> {
+        Ok(Video {
+            id: VideoId::parse(&self.video_id)?,
+            author_id: UserId::parse(&self.author_id)?,
+            author: UserName::parse(&self.author)?,
+            name: VideoName::parse(&self.name)?,
+            created: Timestamp::from_micros(self.created),
+            status: VideoStatus::from_stored(&self.status)?,
+            size: self.size,
+            content_type: self.content_type,
+        })
+    }
+}
+
+pub struct DynamoVideos {
+    db: Tables,
+}
+
+impl DynamoVideos {
+    pub fn new(db: Tables) -> Self {
+        Self { db }
+    }
+}
+
+/// The `by_author` index's key of a listed video: what `LastEvaluatedKey` holds.
+fn index_key(author: &UserId, at: &SortKey) -> Item {
+    Item::from([
+        ("author_id".to_owned(), s(author.to_string())),
+        ("created".to_owned(), n(at.at.as_micros())),
+        ("video_id".to_owned(), s(at.id.clone())),
+    ])
+}
+
+/// The cursor of an index key, as DynamoDB returned it.
+fn sort_key_of(key: &Item) -> anyhow::Result<SortKey> {
+    match (key.get("created"), key.get("video_id")) {
+        (Some(AttributeValue::N(at)), Some(AttributeValue::S(id))) => Ok(SortKey {
+            at: Timestamp::from_micros(at.parse()?),
+            id: id.clone(),
+        }),
+        _ => anyhow::bail!("unexpected LastEvaluatedKey from the by_author index"),
+    }
+}
+
+#[async_trait]
+impl Videos for DynamoVideos {
+    async fn create(&self, video: &Video) -> anyhow::Result<()> {
+        let item: Item = serde_dynamo::to_item(VideoItem::from_video(video))?;
+        self.db
+            .client
+            .put_item()
+            .table_name(&self.db.videos)
+            .set_item(Some(item))
+            .send()
+            .await
+            .context("creating a video")?;
+        Ok(())
+    }
+
+    async fn get(&self, id: &VideoId) -> anyhow::Result<Option<Video>> {
+        let out = self
+            .db
+            .client
+            .get_item()
+            .table_name(&self.db.videos)
+            .key("video_id", s(id.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .context("reading a video")?;
+        out.item
+            .map(|i| serde_dynamo::from_item::<_, VideoItem>(i)?.into_video())
+            .transpose()
+    }
+
+    /// Asks for one item more than the page so the last page has no cursor; if
+    /// DynamoDB stops early (1 MB per query), its `LastEvaluatedKey` is the cursor.
+    async fn list_by_author(
+        &self,
+        author: &UserId,
+        after: Option<&SortKey>,
+        limit: Limit,
+    ) -> anyhow::Result<Page<Video, SortKey>> {
+        let want = limit.get() as usize;
+        let out = self
+            .db
+            .client
+            .query()
+            .table_name(&self.db.videos)
+            .index_name(schema::VIDEOS_BY_AUTHOR)
+            .key_condition_expression("author_id = :a")
+            .expression_attribute_values(":a", s(author.to_string()))
+            .scan_index_forward(false)
+            .limit(limit.get() as i32 + 1)
+            .set_exclusive_start_key(after.map(|a| index_key(author, a)))
+            .send()
+            .await
+            .context("listing videos")?;
+        let mut items = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| serde_dynamo::from_item::<_, VideoItem>(i)?.into_video())
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let next = if items.len() > want {
+            items.truncate(want);
+            items.last().map(|v| SortKey {
+                at: v.created,
+                id: v.id.to_string(),
+            })
+        } else {
+            out.last_evaluated_key
+                .as_ref()
+                .map(sort_key_of)
+                .transpose()?
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn mark_ready(
+        &self,
+        id: &VideoId,
+        size: u64,
+        content_type: &VideoContentType,
+    ) -> anyhow::Result<bool> {
+        let update = self
+            .db
+            .client
+            .update_item()
+            .table_name(&self.db.videos)
+            .key("video_id", s(id.to_string()))
+            .update_expression("SET #status = :ready, #size = :size, content_type = :ct")
+            .condition_expression("attribute_exists(video_id)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#size", "size")
+            .expression_attribute_values(":ready", s(VideoStatus::Ready.as_str()))
+            .expression_attribute_values(":size", AttributeValue::N(size.to_string()))
+            .expression_attribute_values(":ct", s(content_type.as_str()))
+            .send()
+            .await;
+        match update {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(e).context("marking a video ready"),
+        }
+    }
+
+    async fn delete(&self, id: &VideoId, now: Timestamp) -> anyhow::Result<bool> {
+        let Some(video) = self.get(id).await? else {
+            return Ok(false);
+        };
+        hide_one(&self.db, &id.to_string(), &video.author_id.to_string(), now).await
+    }
+}

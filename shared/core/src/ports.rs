@@ -1,0 +1,259 @@
+//! Narrow async traits the HTTP layer and the jobs talk to. Each has two real adapters:
+//! embedded (SQLite + files, `reel-embedded`) and AWS (DynamoDB, S3, SQS, `reel-aws`).
+//! Every adapter passes the same contract suite (`infra/server/tests/contract.rs`).
+
+use crate::domain::{
+    Comment, CommentId, DeletionRecord, Limit, Page, SessionId, Timestamp, User, UserId, UserName,
+    Video, VideoContentType, VideoId, Window,
+};
+use async_trait::async_trait;
+
+/// What can go wrong in a store beyond "it failed".
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness condition refused the write (e.g. the user name is taken).
+    #[error("already exists")]
+    AlreadyExists,
+    #[error(transparent)]
+    Backend(#[from] anyhow::Error),
+}
+
+/// Position in a newest-first listing: the item's time and id (the tie-breaker).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    pub at: Timestamp,
+    pub id: String,
+}
+
+#[async_trait]
+pub trait Users: Send + Sync {
+    /// Fails with `AlreadyExists` when the name is taken.
+    async fn create(&self, user: &User) -> Result<(), StoreError>;
+    async fn by_name(&self, name: &UserName) -> anyhow::Result<Option<User>>;
+    /// Deletes the account and its sessions, and hides every video of the user while
+    /// writing its deletion record, so the pipeline removes bytes and comments later.
+    /// Returns the ids of the videos scheduled.
+    /// Interrupted, it leaves the user in place so that repeating the request finishes it.
+    async fn delete_account(&self, user: &User, now: Timestamp) -> anyhow::Result<Vec<VideoId>>;
+    /// An operator's switch (`reel users disable|enable`): a disabled account's sign-ins
+    /// are refused. Disabling also ends every session of the account; returns how many,
+    /// or `None` when there is no such user.
+    async fn set_disabled(&self, name: &UserName, disabled: bool) -> anyhow::Result<Option<u64>>;
+}
+
+/// A live session: who it belongs to and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub user_id: UserId,
+    pub user_name: UserName,
+    pub expires: Timestamp,
+}
+
+#[async_trait]
+pub trait Sessions: Send + Sync {
+    async fn create(&self, id: &SessionId, session: &Session) -> anyhow::Result<()>;
+    /// `None` for unknown and for expired sessions (expiry is checked on every read), and
+    /// for a session whose account is gone, was made anew under the same name (another
+    /// id), or is disabled: a session is bound to its user's id, checked on every read.
+    async fn get(&self, id: &SessionId, now: Timestamp) -> anyhow::Result<Option<Session>>;
+    async fn delete(&self, id: &SessionId) -> anyhow::Result<()>;
+    /// Reserves one password check of `name` from `client` at `now`, in the throttling
+    /// `window` that holds it: the attempt is counted as a failure at once, in the same
+    /// atomic step that checks the count, so parallel guesses cannot all slip under the
+    /// limit. `None` when `max` attempts are already counted in the window (throttled).
+    /// A check that succeeds gives its attempt back ([`Sessions::release_attempt`]).
+    async fn reserve_attempt(
+        &self,
+        name: &UserName,
+        client: &str,
+        window: Window,
+        now: Timestamp,
+        max: u32,
+    ) -> anyhow::Result<Option<Attempt>>;
+    /// Uncounts a reserved attempt whose password was right.
+    async fn release_attempt(&self, attempt: &Attempt) -> anyhow::Result<()>;
+}
+
+/// A reserved password check ([`Sessions::reserve_attempt`]), as the store names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub name: UserName,
+    pub client: String,
+    /// The store's handle on the reservation.
+    pub token: String,
+}
+
+#[async_trait]
+pub trait Videos: Send + Sync {
+    async fn create(&self, video: &Video) -> anyhow::Result<()>;
+    /// `None` for unknown and for deleted videos.
+    async fn get(&self, id: &VideoId) -> anyhow::Result<Option<Video>>;
+    /// The author's videos, newest first, starting after `after`.
+    async fn list_by_author(
+        &self,
+        author: &UserId,
+        after: Option<&SortKey>,
+        limit: Limit,
+    ) -> anyhow::Result<Page<Video, SortKey>>;
+    /// Records that the bytes have landed. `false` if the video no longer exists.
+    async fn mark_ready(
+        &self,
+        id: &VideoId,
+        size: u64,
+        content_type: &VideoContentType,
+    ) -> anyhow::Result<bool>;
+    /// Hides the video from every read and writes its deletion record, atomically.
+    /// `false` if it did not exist (or was already deleted).
+    async fn delete(&self, id: &VideoId, now: Timestamp) -> anyhow::Result<bool>;
+}
+
+/// Which comments of a video to list: Unix seconds, `from` exclusive, `to` inclusive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeWindow {
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+#[async_trait]
+pub trait Comments: Send + Sync {
+    async fn create(&self, comment: &Comment) -> anyhow::Result<()>;
+    async fn get(&self, id: &CommentId) -> anyhow::Result<Option<Comment>>;
+    /// The video's comments in the window, newest first, starting after `after`.
+    async fn list(
+        &self,
+        video: &VideoId,
+        window: TimeWindow,
+        after: Option<&SortKey>,
+        limit: Limit,
+    ) -> anyhow::Result<Page<Comment, SortKey>>;
+    /// `false` if there was no such comment.
+    async fn delete(&self, id: &CommentId) -> anyhow::Result<bool>;
+    /// Deletes every comment of the video, in batches; returns how many were deleted.
+    /// Repeating it is harmless.
+    async fn delete_all_of_video(&self, video: &VideoId) -> anyhow::Result<u64>;
+}
+
+#[async_trait]
+pub trait Deletions: Send + Sync {
+    /// Pending deletion records in the store's own stable order, starting after `after`: those never
+    /// dispatched, and those last dispatched before `dispatched_before` (pass a time in
+    /// the future for every record).
+    async fn list(
+        &self,
+        dispatched_before: Timestamp,
+        after: Option<&VideoId>,
+        limit: Limit,
+    ) -> anyhow::Result<Vec<DeletionRecord>>;
+    /// Notes that these records were sent to the queue at `at`.
+    async fn mark_dispatched(&self, videos: &[VideoId], at: Timestamp) -> anyhow::Result<()>;
+    /// Removes the record once its video's bytes and comments are gone.
+    async fn remove(&self, video: &VideoId) -> anyhow::Result<()>;
+    /// How many deletions are requested and not yet finished (`reel deletions status`).
+    async fn count(&self) -> anyhow::Result<u64>;
+    /// Looks again for videos of the accounts deleted before `settled_before` (a time no
+    /// request begun before the deletion can still be running at, and any index has
+    /// caught up by): a video a request in flight made during the deletion, or one an
+    /// eventually consistent index had not shown, is hidden and its deletion recorded
+    /// now. An account is forgotten once a sweep finds none. Returns the videos found.
+    async fn sweep_deleted_accounts(&self, settled_before: Timestamp) -> anyhow::Result<u64>;
+}
+
+/// One message taken from the deletion queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueMessage {
+    /// Acknowledges this delivery (and only this one: a later delivery has another).
+    pub receipt: String,
+    /// The video id to delete, as sent; a worker must cope with a malformed one.
+    pub body: String,
+    /// How many times the message has been delivered, this time included.
+    pub receive_count: u32,
+}
+
+/// How many messages a queue holds, by state (SQS's approximate counts on AWS).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueDepth {
+    /// Visible: waiting for a worker to receive them.
+    pub waiting: u64,
+    /// Received and hidden: a worker has them and has not acknowledged them yet.
+    pub in_flight: u64,
+    /// In the dead-letter queue: they failed every allowed receive.
+    pub dead_letters: u64,
+}
+
+/// The deletion queue, with SQS semantics: a received message is hidden for a visibility
+/// timeout and comes back unless acknowledged; after the queue's maximum number of
+/// receives it moves to a dead-letter queue instead.
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Sends up to 10 video ids as one batch.
+    async fn send_batch(&self, videos: &[VideoId]) -> anyhow::Result<()>;
+    /// Up to `max` (≤ 10) visible messages, each then hidden for `visibility_secs`.
+    async fn receive(&self, max: u32, visibility_secs: i64) -> anyhow::Result<Vec<QueueMessage>>;
+    /// Deletes a delivered message for good.
+    async fn ack(&self, receipt: &str) -> anyhow::Result<()>;
+    /// The queue's messages by state.
+    async fn depth(&self) -> anyhow::Result<QueueDepth>;
+    /// Messages in the dead-letter queue (what an alarm watches).
+    async fn dead_letters(&self) -> anyhow::Result<u64> {
+        Ok(self.depth().await?.dead_letters)
+    }
+    /// Moves every dead letter back to the queue, its receive count starting afresh (after
+    /// the cause is fixed: `reel deletions redrive`). Returns how many moved. At least
+    /// once: a message may come back twice, which the idempotent worker tolerates.
+    async fn redrive(&self) -> anyhow::Result<u64>;
+}
+
+/// A request the client makes itself, straight to the object store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresignedRequest {
+    /// Absolute (S3's own URL), or a path on the site itself starting with `/` (the
+    /// embedded byte endpoint), which the HTTP layer makes absolute with the origin the
+    /// client used: a store need not know how the site is reached.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub expires: Timestamp,
+}
+
+/// Signed URLs for clients to move a video's bytes themselves. Signing is offline work
+/// (no call to the store), which is what lets the byte-serving Lambda functions carry no
+/// object-store client at all.
+#[async_trait]
+pub trait BlobUrls: Send + Sync {
+    /// A URL to PUT exactly `size` bytes of `content_type` as the video's object.
+    async fn presign_put(
+        &self,
+        video: &VideoId,
+        size: u64,
+        content_type: &VideoContentType,
+        now: Timestamp,
+    ) -> anyhow::Result<PresignedRequest>;
+    /// A short-lived URL that serves the object with `Range` support.
+    async fn presign_get(
+        &self,
+        video: &VideoId,
+        content_type: Option<&str>,
+        now: Timestamp,
+    ) -> anyhow::Result<PresignedRequest>;
+}
+
+/// The stored objects themselves, as the deletion pipeline removes them.
+#[async_trait]
+pub trait Blobs: Send + Sync {
+    /// Removes the object; a missing object is success.
+    async fn delete(&self, video: &VideoId) -> anyhow::Result<()>;
+    /// Removes several objects; returns those that could not be removed. Stores with a
+    /// bulk call (S3's `DeleteObjects`) use it; others delete one by one.
+    async fn delete_many(&self, videos: &[VideoId]) -> Vec<VideoId> {
+        let results = futures_util::future::join_all(videos.iter().map(|v| async move {
+            match self.delete(v).await {
+                Ok(()) => None,
+                Err(e) => {
+                    tracing::warn!(video = %v, cause = format!("{e:#}"), "deleting an object failed");
+                    Some(*v)
+                }
+            }
+        }))
+        .await;
+        results.into_iter().flatten().collect()
+    }
+}

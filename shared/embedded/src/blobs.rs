@@ -1,0 +1,371 @@
+//! Video bytes on the local filesystem, and the local flavour of S3 presigning: URLs
+//! signed with an HMAC and an expiry, served by `http::blobs`. Clients use the same
+//! protocol against both stores.
+
+use anyhow::Context;
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use reel_core::domain::{Timestamp, VideoContentType, VideoId};
+use reel_core::ports::{BlobUrls, Blobs, PresignedRequest};
+use reel_core::signing::Signer;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use tokio::io::AsyncWriteExt;
+
+const PURPOSE: &str = "blob-url";
+
+/// The query string of a signed blob URL.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BlobQuery {
+    /// `put` or `get`.
+    pub op: String,
+    /// PUT: the exact number of bytes allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// PUT: the required `Content-Type`; GET: the `Content-Type` to answer with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ct: Option<String>,
+    /// Unix seconds after which the URL is refused.
+    pub exp: i64,
+    pub sig: String,
+}
+
+/// Why a blob URL was refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    #[error("the signature does not match")]
+    BadSignature,
+    #[error("the URL has expired")]
+    Expired,
+}
+
+/// Why an upload was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("the body is larger than the signed size")]
+    TooLarge,
+    #[error("the body is shorter than the signed size")]
+    TooShort,
+    #[error("the upload was interrupted")]
+    Interrupted(#[source] anyhow::Error),
+    #[error(transparent)]
+    Io(#[from] anyhow::Error),
+}
+
+/// An object opened for reading.
+pub struct BlobFile {
+    pub file: tokio::fs::File,
+    pub len: u64,
+    pub modified: std::time::SystemTime,
+}
+
+pub struct LocalBlobs {
+    root: PathBuf,
+    tmp: PathBuf,
+    signer: Signer,
+    upload_ttl_secs: i64,
+    stream_ttl_secs: i64,
+}
+
+impl LocalBlobs {
+    /// Uses `<data_dir>/blobs` for objects and `<data_dir>/tmp` for uploads in flight
+    /// (same filesystem, so the final rename is atomic). Leftover partial uploads from a
+    /// crash are removed.
+    pub fn open(
+        data_dir: &Path,
+        signer: Signer,
+        upload_ttl_secs: i64,
+        stream_ttl_secs: i64,
+    ) -> anyhow::Result<Self> {
+        let root = data_dir.join("blobs");
+        let tmp = data_dir.join("tmp");
+        std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp).context("clearing partial uploads")?;
+        }
+        std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        Ok(Self {
+            root,
+            tmp,
+            signer,
+            upload_ttl_secs,
+            stream_ttl_secs,
+        })
+    }
+
+    /// A `VideoId` is a canonical UUID, so this never leaves `root`.
+    fn path(&self, video: &VideoId) -> PathBuf {
+        self.root.join(video.to_string())
+    }
+
+    fn message(video: &VideoId, op: &str, size: Option<u64>, ct: Option<&str>, exp: i64) -> String {
+        format!(
+            "{op}\n{video}\n{}\n{}\n{exp}",
+            size.map(|s| s.to_string()).unwrap_or_default(),
+            ct.unwrap_or("")
+        )
+    }
+
+    /// The endpoint's path and signed query: a URL on the site itself, which the HTTP
+    /// layer makes absolute with the origin the client used (see `PresignedRequest`).
+    fn signed_url(
+        &self,
+        video: &VideoId,
+        op: &str,
+        size: Option<u64>,
+        ct: Option<&str>,
+        exp: i64,
+    ) -> anyhow::Result<String> {
+        let sig = self
+            .signer
+            .sign(PURPOSE, Self::message(video, op, size, ct, exp).as_bytes());
+        let query = BlobQuery {
+            op: op.to_owned(),
+            size,
+            ct: ct.map(str::to_owned),
+            exp,
+            sig,
+        };
+        Ok(format!(
+            "/blobs/{video}?{}",
+            serde_urlencoded::to_string(&query)?
+        ))
+    }
+
+    /// Checks a URL's signature, then its expiry.
+    pub fn verify(
+        &self,
+        video: &VideoId,
+        query: &BlobQuery,
+        now: Timestamp,
+    ) -> Result<(), UrlError> {
+        let message = Self::message(video, &query.op, query.size, query.ct.as_deref(), query.exp);
+        if !self.signer.verify(PURPOSE, message.as_bytes(), &query.sig) {
+            return Err(UrlError::BadSignature);
+        }
+        if now.unix_seconds() > query.exp {
+            return Err(UrlError::Expired);
+        }
+        Ok(())
+    }
+
+    /// Streams `body` to a temporary file, refusing more or fewer than `expected` bytes,
+    /// then renames it into place. Memory use is one chunk at a time.
+    pub async fn write<S, E>(
+        &self,
+        video: &VideoId,
+        body: S,
+        expected: u64,
+    ) -> Result<u64, UploadError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let tmp = self.tmp.join(format!("{video}.{}", uuid::Uuid::new_v4()));
+        let result = self.write_tmp(&tmp, body, expected).await;
+        match result {
+            Ok(written) => {
+                tokio::fs::rename(&tmp, self.path(video))
+                    .await
+                    .context("moving upload into place")?;
+                sync_dir(&self.root).await?;
+                Ok(written)
+            }
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn write_tmp<S, E>(
+        &self,
+        tmp: &Path,
+        mut body: S,
+        expected: u64,
+    ) -> Result<u64, UploadError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let mut file = tokio::fs::File::create(tmp)
+            .await
+            .context("creating upload file")?;
+        let mut written: u64 = 0;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| UploadError::Interrupted(anyhow::anyhow!(e.into())))?;
+            written += chunk.len() as u64;
+            if written > expected {
+                return Err(UploadError::TooLarge);
+            }
+            file.write_all(&chunk).await.context("writing upload")?;
+        }
+        if written < expected {
+            return Err(UploadError::TooShort);
+        }
+        file.sync_all().await.context("syncing upload")?;
+        Ok(written)
+    }
+
+    /// Opens the object, `None` if there is none.
+    pub async fn open_for_read(&self, video: &VideoId) -> anyhow::Result<Option<BlobFile>> {
+        match tokio::fs::File::open(self.path(video)).await {
+            Ok(file) => {
+                let meta = file.metadata().await.context("reading object metadata")?;
+                Ok(Some(BlobFile {
+                    file,
+                    len: meta.len(),
+                    modified: meta.modified().context("object mtime")?,
+                }))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(anyhow::Error::new(e).context("opening object")),
+        }
+    }
+}
+
+/// Makes a rename durable: the directory entry itself must reach the disk.
+async fn sync_dir(dir: &Path) -> anyhow::Result<()> {
+    let dir = dir.to_owned();
+    tokio::task::spawn_blocking(move || std::fs::File::open(&dir)?.sync_all())
+        .await
+        .context("syncing directory")?
+        .context("syncing directory")
+}
+
+#[async_trait]
+impl BlobUrls for LocalBlobs {
+    async fn presign_put(
+        &self,
+        video: &VideoId,
+        size: u64,
+        content_type: &VideoContentType,
+        now: Timestamp,
+    ) -> anyhow::Result<PresignedRequest> {
+        let expires = now.plus_seconds(self.upload_ttl_secs);
+        let ct = content_type.as_str();
+        Ok(PresignedRequest {
+            url: self.signed_url(video, "put", Some(size), Some(ct), expires.unix_seconds())?,
+            headers: vec![("Content-Type".into(), ct.into())],
+            expires,
+        })
+    }
+
+    async fn presign_get(
+        &self,
+        video: &VideoId,
+        content_type: Option<&str>,
+        now: Timestamp,
+    ) -> anyhow::Result<PresignedRequest> {
+        let expires = now.plus_seconds(self.stream_ttl_secs);
+        Ok(PresignedRequest {
+            url: self.signed_url(video, "get", None, content_type, expires.unix_seconds())?,
+            headers: vec![],
+            expires,
+        })
+    }
+}
+
+#[async_trait]
+impl Blobs for LocalBlobs {
+    async fn delete(&self, video: &VideoId) -> anyhow::Result<()> {
+        match tokio::fs::remove_file(self.path(video)).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(anyhow::Error::new(e).context("deleting object")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(dir: &Path) -> LocalBlobs {
+        LocalBlobs::open(dir, Signer::new([1; 32]), 60, 60).unwrap()
+    }
+
+    fn query_of(url: &str) -> BlobQuery {
+        serde_urlencoded::from_str(url.split_once('?').unwrap().1).unwrap()
+    }
+
+    #[tokio::test]
+    async fn signed_urls_verify_and_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = store(dir.path());
+        let (vid, now) = (VideoId::new(), Timestamp::from_unix_seconds(1_000));
+        let ct = VideoContentType::parse("video/mp4").unwrap();
+        let put = blobs.presign_put(&vid, 10, &ct, now).await.unwrap();
+        assert!(put.url.starts_with(&format!("/blobs/{vid}?")));
+        let q = query_of(&put.url);
+        assert_eq!(
+            (q.size, q.ct.as_deref(), q.exp),
+            (Some(10), Some("video/mp4"), 1_060)
+        );
+        assert_eq!(blobs.verify(&vid, &q, now), Ok(()));
+        assert_eq!(
+            blobs.verify(&vid, &q, now.plus_seconds(61)),
+            Err(UrlError::Expired)
+        );
+        assert_eq!(
+            blobs.verify(&VideoId::new(), &q, now),
+            Err(UrlError::BadSignature)
+        );
+        let tampered = BlobQuery {
+            size: Some(11),
+            ..q.clone()
+        };
+        assert_eq!(
+            blobs.verify(&vid, &tampered, now),
+            Err(UrlError::BadSignature)
+        );
+        let as_get = BlobQuery {
+            op: "get".into(),
+            ..q
+        };
+        assert_eq!(
+            blobs.verify(&vid, &as_get, now),
+            Err(UrlError::BadSignature)
+        );
+    }
+
+    #[tokio::test]
+    async fn writes_exact_sizes_only_and_leaves_no_partial_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = store(dir.path());
+        let vid = VideoId::new();
+        let chunks = |parts: &[&'static [u8]]| {
+            futures_util::stream::iter(
+                parts
+                    .iter()
+                    .map(|p| Ok::<_, std::io::Error>(Bytes::from_static(p)))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        assert!(matches!(
+            blobs.write(&vid, chunks(&[b"abc", b"def"]), 5).await,
+            Err(UploadError::TooLarge)
+        ));
+        assert!(matches!(
+            blobs.write(&vid, chunks(&[b"abc"]), 5).await,
+            Err(UploadError::TooShort)
+        ));
+        assert!(blobs.open_for_read(&vid).await.unwrap().is_none());
+        assert_eq!(
+            blobs
+                .write(&vid, chunks(&[b"abc", b"de"]), 5)
+                .await
+                .unwrap(),
+            5
+        );
+        assert_eq!(blobs.open_for_read(&vid).await.unwrap().unwrap().len, 5);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
+        blobs.delete(&vid).await.unwrap();
+        blobs.delete(&vid).await.unwrap();
+        assert!(blobs.open_for_read(&vid).await.unwrap().is_none());
+    }
+}

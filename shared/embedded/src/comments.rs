@@ -1,0 +1,155 @@
+use super::db::SqliteStore;
+use super::videos::{after_bound, paginate};
+use anyhow::Context;
+use async_trait::async_trait;
+use reel_core::domain::{
+    Comment, CommentContent, CommentId, Limit, Page, Timestamp, UserId, UserName, VideoId,
+};
+use reel_core::ports::{Comments, SortKey, TimeWindow};
+use rusqlite::{params, OptionalExtension, Row};
+
+const COLUMNS: &str = "id, video_id, author_id, author_name, content, time_us";
+
+fn comment_from_row(r: &Row<'_>) -> rusqlite::Result<anyhow::Result<Comment>> {
+    let (id, video, author_id, author, content, time): (
+        String,
+        String,
+        String,
+        String,
+        String,
+        i64,
+    ) = (
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    );
+    Ok((|| -> anyhow::Result<Comment> {
+        Ok(Comment {
+            id: CommentId::parse(&id)?,
+            video_id: VideoId::parse(&video)?,
+            author_id: UserId::parse(&author_id)?,
+            author: UserName::parse(&author)?,
+            content: CommentContent::parse(&content)?,
+            time: Timestamp::from_micros(time),
+        })
+    })()
+    .context("stored comment row"))
+}
+
+/// The window as a half-open range of microseconds: whole seconds `from < s <= to`.
+pub(crate) fn window_micros(window: TimeWindow) -> (i64, i64) {
+    let low = window.from.map_or(i64::MIN, |f| {
+        Timestamp::from_unix_seconds(f.saturating_add(1)).as_micros()
+    });
+    let high = window.to.map_or(i64::MAX, |t| {
+        Timestamp::from_unix_seconds(t.saturating_add(1)).as_micros()
+    });
+    (low, high)
+}
+
+#[async_trait]
+impl Comments for SqliteStore {
+    async fn create(&self, comment: &Comment) -> anyhow::Result<()> {
+        let c = comment.clone();
+        self.call(move |conn| {
+            conn.execute(
+                &format!("INSERT INTO comments ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+                params![
+                    c.id.to_string(),
+                    c.video_id.to_string(),
+                    c.author_id.to_string(),
+                    c.author.as_str(),
+                    c.content.as_str(),
+                    c.time.as_micros()
+                ],
+            )
+            .context("inserting comment")?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get(&self, id: &CommentId) -> anyhow::Result<Option<Comment>> {
+        let id = id.to_string();
+        self.call(move |conn| {
+            conn.query_row(
+                &format!("SELECT {COLUMNS} FROM comments WHERE id = ?1"),
+                [id],
+                comment_from_row,
+            )
+            .optional()
+            .context("reading comment")?
+            .transpose()
+        })
+        .await
+    }
+
+    async fn list(
+        &self,
+        video: &VideoId,
+        window: TimeWindow,
+        after: Option<&SortKey>,
+        limit: Limit,
+    ) -> anyhow::Result<Page<Comment, SortKey>> {
+        let video = video.to_string();
+        let (low, high) = window_micros(window);
+        let (after_us, after_id) = after_bound(after);
+        self.call(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM comments WHERE video_id = ?1
+                 AND time_us >= ?2 AND time_us < ?3
+                 AND (time_us, id) < (?4, ?5)
+                 ORDER BY time_us DESC, id DESC LIMIT ?6"
+            ))?;
+            let rows = stmt
+                .query_map(
+                    params![video, low, high, after_us, after_id, limit.get() + 1],
+                    comment_from_row,
+                )?
+                .collect::<Result<Vec<_>, _>>()
+                .context("listing comments")?;
+            let mut items = rows.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+            Ok(paginate(&mut items, limit, |c| SortKey {
+                at: c.time,
+                id: c.id.to_string(),
+            }))
+        })
+        .await
+    }
+
+    async fn delete_all_of_video(&self, video: &VideoId) -> anyhow::Result<u64> {
+        let video = video.to_string();
+        self.call(move |conn| {
+            // In batches, so one video with many comments never holds the lock for long.
+            let mut total = 0u64;
+            loop {
+                let n = conn
+                    .execute(
+                        "DELETE FROM comments WHERE rowid IN
+                         (SELECT rowid FROM comments WHERE video_id = ?1 LIMIT 500)",
+                        [&video],
+                    )
+                    .context("deleting a video's comments")?;
+                total += n as u64;
+                if n == 0 {
+                    return Ok(total);
+                }
+            }
+        })
+        .await
+    }
+
+    async fn delete(&self, id: &CommentId) -> anyhow::Result<bool> {
+        let id = id.to_string();
+        self.call(move |conn| {
+            let n = conn
+                .execute("DELETE FROM comments WHERE id = ?1", [id])
+                .context("deleting comment")?;
+            Ok(n == 1)
+        })
+        .await
+    }
+}

@@ -1,0 +1,124 @@
+use super::db::SqliteStore;
+use anyhow::Context;
+use async_trait::async_trait;
+use reel_core::domain::{DeletionRecord, Limit, Timestamp, UserId, VideoId};
+use reel_core::ports::Deletions;
+use rusqlite::params;
+
+#[async_trait]
+impl Deletions for SqliteStore {
+    async fn list(
+        &self,
+        dispatched_before: Timestamp,
+        after: Option<&VideoId>,
+        limit: Limit,
+    ) -> anyhow::Result<Vec<DeletionRecord>> {
+        let after = after.map(|v| v.to_string()).unwrap_or_default();
+        let before = dispatched_before.as_micros();
+        self.call(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT video_id, author_id, requested_us, dispatched_us FROM deletion_records
+                 WHERE video_id > ?1 AND (dispatched_us IS NULL OR dispatched_us < ?3)
+                 ORDER BY video_id LIMIT ?2",
+            )?;
+            let rows = stmt
+                .query_map(params![after, limit.get(), before], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, Option<i64>>(3)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()
+                .context("listing deletion records")?;
+            rows.into_iter()
+                .map(|(video, author, requested, dispatched)| {
+                    Ok(DeletionRecord {
+                        video_id: VideoId::parse(&video)?,
+                        author_id: UserId::parse(&author)?,
+                        requested: Timestamp::from_micros(requested),
+                        dispatched: dispatched.map(Timestamp::from_micros),
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn mark_dispatched(&self, videos: &[VideoId], at: Timestamp) -> anyhow::Result<()> {
+        let ids: Vec<String> = videos.iter().map(|v| v.to_string()).collect();
+        self.call(move |conn| {
+            let tx = conn.transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "UPDATE deletion_records SET dispatched_us = ?2 WHERE video_id = ?1",
+                )?;
+                for id in &ids {
+                    stmt.execute(params![id, at.as_micros()])?;
+                }
+            }
+            tx.commit().context("marking deletion records dispatched")?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn remove(&self, video: &VideoId) -> anyhow::Result<()> {
+        let video = video.to_string();
+        self.call(move |conn| {
+            conn.execute("DELETE FROM deletion_records WHERE video_id = ?1", [video])
+                .context("removing deletion record")?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// One transaction: the videos found leave `videos` as the account's others did.
+    async fn sweep_deleted_accounts(&self, settled_before: Timestamp) -> anyhow::Result<u64> {
+        self.call(move |conn| {
+            let tx = conn.transaction()?;
+            let accounts: Vec<(String, i64)> = tx
+                .prepare("SELECT user_id, deleted_us FROM deleted_accounts WHERE deleted_us < ?1")?
+                .query_map([settled_before.as_micros()], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            let mut found = 0;
+            for (user, deleted_us) in accounts {
+                let hidden = hide_videos_of(&tx, &user, Timestamp::from_micros(deleted_us))?;
+                if hidden == 0 {
+                    tx.execute("DELETE FROM deleted_accounts WHERE user_id = ?1", [&user])?;
+                }
+                found += hidden;
+            }
+            tx.commit().context("sweeping deleted accounts")?;
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn count(&self) -> anyhow::Result<u64> {
+        self.call(|conn| {
+            let n: i64 = conn
+                .query_row("SELECT COUNT(*) FROM deletion_records", [], |r| r.get(0))
+                .context("counting deletion records")?;
+            Ok(n as u64)
+        })
+        .await
+    }
+}
+
+/// Moves every video of `author` from `videos` to `deletion_records` (requested at
+/// `at`), inside the caller's transaction; returns how many.
+pub(super) fn hide_videos_of(
+    tx: &rusqlite::Transaction<'_>,
+    author: &str,
+    at: Timestamp,
+) -> anyhow::Result<u64> {
+    tx.execute(
+        "INSERT OR IGNORE INTO deletion_records (video_id, author_id, requested_us)
+         SELECT id, author_id, ?2 FROM videos WHERE author_id = ?1",
+        params![author, at.as_micros()],
+    )?;
+    let hidden = tx.execute("DELETE FROM videos WHERE author_id = ?1", [author])?;
+    Ok(hidden as u64)
+}

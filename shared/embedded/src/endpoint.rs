@@ -1,0 +1,303 @@
+//! The local byte endpoint, the embedded stand-in for S3: `PUT` stores an upload and
+//! `GET`/`HEAD` serve it with full `Range` support, both only through URLs signed by
+//! `LocalBlobs`. Byte-serving is guarded by a non-blocking connection limiter.
+
+use crate::{BlobQuery, LocalBlobs, UploadError, UrlError};
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use futures_util::StreamExt;
+use http_range_header::StartPosition;
+use reel_core::domain::{Timestamp, VideoContentType, VideoId, VideoStatus};
+use reel_core::ports::{Blobs, Videos};
+use reel_http::error::ApiError;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::sync::Semaphore;
+use tokio_util::io::ReaderStream;
+
+/// How much of a file is read per chunk: bounds memory per response.
+const CHUNK: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct BlobEndpoint {
+    pub blobs: Arc<LocalBlobs>,
+    pub videos: Arc<dyn Videos>,
+    /// One permit per response being served; `try_acquire` so a full limiter answers
+    /// 429 at once instead of queueing. The permit lives in the response body, so it is
+    /// freed when the body ends or the client disconnects (the body is dropped).
+    pub limiter: Arc<Semaphore>,
+    /// Videos whose bytes are being received: one PUT at a time per video, so parallel
+    /// replays of one URL cannot each stage a full copy.
+    pub uploading: Arc<Mutex<HashSet<VideoId>>>,
+}
+
+/// A video's claim on [`BlobEndpoint::uploading`], released when dropped (the upload
+/// finished, failed, or its client went away).
+struct UploadClaim {
+    uploading: Arc<Mutex<HashSet<VideoId>>>,
+    video: VideoId,
+}
+
+impl UploadClaim {
+    fn take(uploading: &Arc<Mutex<HashSet<VideoId>>>, video: VideoId) -> Option<Self> {
+        let mut set = uploading.lock().unwrap_or_else(|e| e.into_inner());
+        set.insert(video).then(|| Self {
+            uploading: uploading.clone(),
+            video,
+        })
+    }
+}
+
+impl Drop for UploadClaim {
+    fn drop(&mut self) {
+        let mut set = self.uploading.lock().unwrap_or_else(|e| e.into_inner());
+        set.remove(&self.video);
+    }
+}
+
+pub fn router(endpoint: BlobEndpoint) -> Router {
+    Router::new()
+        .route("/blobs/{vid}", get(serve).put(upload))
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(endpoint)
+}
+
+fn check_url(
+    blobs: &LocalBlobs,
+    vid: &str,
+    query: Result<Query<BlobQuery>, QueryRejection>,
+    op: &str,
+) -> Result<(VideoId, BlobQuery), ApiError> {
+    let forbidden = || ApiError::Forbidden("the URL's signature does not match");
+    let Query(query) = query.map_err(|_| forbidden())?;
+    let video = VideoId::parse(vid).map_err(|_| forbidden())?;
+    blobs
+        .verify(&video, &query, Timestamp::now())
+        .map_err(|e| match e {
+            UrlError::BadSignature => forbidden(),
+            UrlError::Expired => ApiError::Forbidden("the URL has expired"),
+        })?;
+    if query.op != op {
+        return Err(forbidden());
+    }
+    Ok((video, query))
+}
+
+async fn serve(
+    State(endpoint): State<BlobEndpoint>,
+    Path(vid): Path<String>,
+    query: Result<Query<BlobQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (video, query) = check_url(&endpoint.blobs, &vid, query, "get")?;
+    // A deleted video's bytes are gone at once for every URL, though the file waits for
+    // the deletion worker.
+    match endpoint.videos.get(&video).await.map_err(ApiError::Db)? {
+        Some(v) if v.status == VideoStatus::Ready => {}
+        _ => return Err(ApiError::NotFound("video")),
+    }
+    let permit =
+        endpoint.limiter.clone().try_acquire_owned().map_err(|_| {
+            ApiError::TooManyRequests("too many streams at once; try again shortly")
+        })?;
+    let Some(mut blob) = endpoint
+        .blobs
+        .open_for_read(&video)
+        .await
+        .map_err(ApiError::Internal)?
+    else {
+        return Err(ApiError::NotFound("video"));
+    };
+    let mtime = blob
+        .modified
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let etag = format!("\"{:x}-{:x}\"", blob.len, mtime);
+    let mut response_headers = HeaderMap::new();
+    let content_type = query.ct.as_deref().unwrap_or("application/octet-stream");
+    response_headers.insert(header::CONTENT_TYPE, header_value(content_type)?);
+    response_headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    response_headers.insert(header::ETAG, header_value(&etag)?);
+    response_headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=600"),
+    );
+
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
+    {
+        return Ok((StatusCode::NOT_MODIFIED, response_headers).into_response());
+    }
+
+    let (status, start, len) = match requested_range(&headers, &etag, blob.len) {
+        RangeAnswer::Whole => (StatusCode::OK, 0, blob.len),
+        RangeAnswer::Part { start, end } => {
+            let value = format!("bytes {start}-{end}/{}", blob.len);
+            response_headers.insert(header::CONTENT_RANGE, header_value(&value)?);
+            (StatusCode::PARTIAL_CONTENT, start, end - start + 1)
+        }
+        RangeAnswer::Unsatisfiable => {
+            let value = format!("bytes */{}", blob.len);
+            return Ok((
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                [
+                    (header::CONTENT_RANGE, header_value(&value)?),
+                    (header::ACCEPT_RANGES, HeaderValue::from_static("bytes")),
+                ],
+            )
+                .into_response());
+        }
+    };
+    response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    blob.file
+        .seek(std::io::SeekFrom::Start(start))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let stream = ReaderStream::with_capacity(blob.file.take(len), CHUNK).map(move |chunk| {
+        let _held_until_the_body_is_dropped = &permit;
+        chunk
+    });
+    Ok((status, response_headers, Body::from_stream(stream)).into_response())
+}
+
+fn header_value(s: &str) -> Result<HeaderValue, ApiError> {
+    HeaderValue::from_str(s).map_err(|e| ApiError::Internal(e.into()))
+}
+
+enum RangeAnswer {
+    Whole,
+    Part { start: u64, end: u64 },
+    Unsatisfiable,
+}
+
+/// RFC 9110: a syntactically invalid `Range`, or one with a stale `If-Range`, is ignored
+/// (whole body); one range that cannot be satisfied is 416. Several ranges are answered
+/// with the whole body, which the RFC allows. A suffix longer than the file means the
+/// whole file (§14.1.2), as a 206.
+fn requested_range(headers: &HeaderMap, etag: &str, len: u64) -> RangeAnswer {
+    let Some(range) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+        return RangeAnswer::Whole;
+    };
+    if let Some(if_range) = headers.get(header::IF_RANGE) {
+        if if_range.as_bytes() != etag.as_bytes() {
+            return RangeAnswer::Whole;
+        }
+    }
+    let Ok(mut parsed) = http_range_header::parse_range_header(range) else {
+        return RangeAnswer::Whole;
+    };
+    for r in &mut parsed.ranges {
+        match r.start {
+            StartPosition::FromLast(suffix) if suffix > len && len > 0 => {
+                r.start = StartPosition::FromLast(len);
+            }
+            _ => {}
+        }
+    }
+    match parsed.validate(len) {
+        Ok(ranges) if ranges.len() == 1 => RangeAnswer::Part {
+            start: *ranges[0].start(),
+            end: *ranges[0].end(),
+        },
+        Ok(_) => RangeAnswer::Whole,
+        Err(_) => RangeAnswer::Unsatisfiable,
+    }
+}
+
+async fn upload(
+    State(endpoint): State<BlobEndpoint>,
+    Path(vid): Path<String>,
+    query: Result<Query<BlobQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let (video, query) = check_url(&endpoint.blobs, &vid, query, "put")?;
+    let (Some(size), Some(ct)) = (query.size, query.ct.as_deref()) else {
+        return Err(ApiError::Forbidden("the URL's signature does not match"));
+    };
+    let content_type = VideoContentType::parse(ct)
+        .map_err(|_| ApiError::UnsupportedMediaType("not a video type"))?;
+    let sent_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if sent_type != Some(ct) {
+        return Err(ApiError::Forbidden(
+            "Content-Type must be exactly the signed one",
+        ));
+    }
+    if let Some(declared) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        if declared > size {
+            return Err(ApiError::PayloadTooLarge(
+                "Content-Length is over the signed size",
+            ));
+        }
+        if declared < size {
+            return Err(ApiError::bad_request(
+                "Content-Length is under the signed size",
+            ));
+        }
+    }
+    let Some(_claim) = UploadClaim::take(&endpoint.uploading, video) else {
+        return Err(ApiError::Conflict(
+            "an upload of this video is already in progress",
+        ));
+    };
+    // Checked under the claim: no other PUT of this video can turn it ready meanwhile,
+    // so a ready video's bytes are never replaced.
+    let current = endpoint.videos.get(&video).await.map_err(ApiError::Db)?;
+    match current {
+        None => return Err(ApiError::NotFound("video")),
+        Some(v) if v.status == VideoStatus::Ready => {
+            return Err(ApiError::Conflict(
+                "the video's bytes have already been uploaded",
+            ))
+        }
+        Some(_) => {}
+    }
+    let written = endpoint
+        .blobs
+        .write(&video, body.into_data_stream(), size)
+        .await
+        .map_err(|e| match e {
+            UploadError::TooLarge => {
+                ApiError::PayloadTooLarge("the body is larger than the signed size")
+            }
+            UploadError::TooShort => {
+                ApiError::bad_request("the body is shorter than the signed size")
+            }
+            UploadError::Interrupted(_) => ApiError::bad_request("the upload was interrupted"),
+            UploadError::Io(e) => ApiError::Internal(e),
+        })?;
+    if !endpoint
+        .videos
+        .mark_ready(&video, written, &content_type)
+        .await
+        .map_err(ApiError::Db)?
+    {
+        // Deleted while uploading: the bytes must not outlive the video.
+        endpoint
+            .blobs
+            .delete(&video)
+            .await
+            .map_err(ApiError::Internal)?;
+        return Err(ApiError::NotFound("video"));
+    }
+    tracing::info!(video = %video, bytes = written, "upload stored");
+    // Embedded storage's counterpart of `video-events` making a video ready.
+    reel_core::metrics::count(reel_core::metrics::Metric::UploadsCompleted, 1);
+    let etag = format!("\"{video}-{written:x}\"");
+    Ok((StatusCode::OK, [(header::ETAG, header_value(&etag)?)]).into_response())
+}

@@ -1,0 +1,150 @@
+use super::db::SqliteStore;
+use anyhow::Context;
+use async_trait::async_trait;
+use reel_core::domain::{Timestamp, VideoId};
+use reel_core::ports::{Queue, QueueDepth, QueueMessage};
+use rusqlite::params;
+
+/// The deletion queue in the local database: durable across crashes, with SQS's
+/// visibility timeout, receive count and dead-letter queue.
+#[derive(Clone)]
+pub struct SqliteQueue {
+    store: SqliteStore,
+    max_receives: u32,
+}
+
+impl SqliteQueue {
+    /// A message delivered `max_receives` times without being acknowledged moves to the
+    /// dead-letter table at its next receive (SQS's `maxReceiveCount`).
+    pub fn new(store: SqliteStore, max_receives: u32) -> Self {
+        Self {
+            store,
+            max_receives,
+        }
+    }
+}
+
+/// A receipt names one delivery: the message id and its receive count.
+fn receipt(id: i64, count: u32) -> String {
+    format!("{id}:{count}")
+}
+
+#[async_trait]
+impl Queue for SqliteQueue {
+    async fn send_batch(&self, videos: &[VideoId]) -> anyhow::Result<()> {
+        anyhow::ensure!(videos.len() <= 10, "a batch holds at most 10 messages");
+        let bodies: Vec<String> = videos.iter().map(|v| v.to_string()).collect();
+        self.store
+            .call(move |conn| {
+                let now = Timestamp::now().as_micros();
+                let tx = conn.transaction()?;
+                {
+                    let mut stmt = tx.prepare_cached(
+                        "INSERT INTO queue_messages (body, visible_us, sent_us) VALUES (?1, ?2, ?2)",
+                    )?;
+                    for body in &bodies {
+                        stmt.execute(params![body, now])?;
+                    }
+                }
+                tx.commit().context("sending to the deletion queue")?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn receive(&self, max: u32, visibility_secs: i64) -> anyhow::Result<Vec<QueueMessage>> {
+        let max_receives = self.max_receives;
+        self.store
+            .call(move |conn| {
+                let now = Timestamp::now();
+                let tx = conn.transaction()?;
+                // Redrive: exhausted messages leave for the dead-letter table.
+                tx.execute(
+                    "INSERT INTO dead_letters (id, body, receive_count, sent_us, moved_us)
+                     SELECT id, body, receive_count, sent_us, ?2 FROM queue_messages
+                     WHERE visible_us <= ?1 AND receive_count >= ?3",
+                    params![now.as_micros(), now.as_micros(), max_receives],
+                )?;
+                tx.execute(
+                    "DELETE FROM queue_messages WHERE visible_us <= ?1 AND receive_count >= ?2",
+                    params![now.as_micros(), max_receives],
+                )?;
+                let taken: Vec<(i64, String, u32)> = tx
+                    .prepare_cached(
+                        "UPDATE queue_messages SET receive_count = receive_count + 1, visible_us = ?2
+                         WHERE id IN (SELECT id FROM queue_messages WHERE visible_us <= ?1
+                                      ORDER BY visible_us, id LIMIT ?3)
+                         RETURNING id, body, receive_count",
+                    )?
+                    .query_map(
+                        params![now.as_micros(), now.plus_seconds(visibility_secs).as_micros(), max.min(10)],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )?
+                    .collect::<Result<_, _>>()?;
+                tx.commit().context("receiving from the deletion queue")?;
+                Ok(taken
+                    .into_iter()
+                    .map(|(id, body, count)| QueueMessage { receipt: receipt(id, count), body, receive_count: count })
+                    .collect())
+            })
+            .await
+    }
+
+    async fn ack(&self, receipt: &str) -> anyhow::Result<()> {
+        let (id, count) = receipt
+            .split_once(':')
+            .and_then(|(i, c)| Some((i.parse::<i64>().ok()?, c.parse::<u32>().ok()?)))
+            .context("not a receipt of this queue")?;
+        self.store
+            .call(move |conn| {
+                // A stale receipt (the message was delivered again since) deletes nothing.
+                conn.execute(
+                    "DELETE FROM queue_messages WHERE id = ?1 AND receive_count = ?2",
+                    params![id, count],
+                )
+                .context("acknowledging a queue message")?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn depth(&self) -> anyhow::Result<QueueDepth> {
+        self.store
+            .call(|conn| {
+                let now = Timestamp::now().as_micros();
+                let (waiting, in_flight, dead_letters): (i64, i64, i64) = conn
+                    .query_row(
+                        "SELECT (SELECT COUNT(*) FROM queue_messages WHERE visible_us <= ?1),
+                                (SELECT COUNT(*) FROM queue_messages WHERE visible_us > ?1),
+                                (SELECT COUNT(*) FROM dead_letters)",
+                        [now],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .context("counting queue messages")?;
+                Ok(QueueDepth {
+                    waiting: waiting as u64,
+                    in_flight: in_flight as u64,
+                    dead_letters: dead_letters as u64,
+                })
+            })
+            .await
+    }
+
+    async fn redrive(&self) -> anyhow::Result<u64> {
+        self.store
+            .call(|conn| {
+                let now = Timestamp::now().as_micros();
+                // One transaction: every dead letter is back in the queue or none is.
+                let tx = conn.transaction()?;
+                let moved = tx.execute(
+                    "INSERT INTO queue_messages (body, receive_count, visible_us, sent_us)
+                     SELECT body, 0, ?1, sent_us FROM dead_letters ORDER BY id",
+                    [now],
+                )?;
+                tx.execute("DELETE FROM dead_letters", [])?;
+                tx.commit().context("redriving dead letters")?;
+                Ok(moved as u64)
+            })
+            .await
+    }
+}

@@ -1,0 +1,137 @@
+use super::db::SqliteStore;
+use anyhow::Context;
+use async_trait::async_trait;
+use reel_core::domain::{SessionId, Timestamp, UserId, UserName, Window};
+use reel_core::ports::{Attempt, Session, Sessions};
+use rusqlite::{params, OptionalExtension};
+
+/// How long failed sign-ins are kept at most (longer than any sensible throttle window).
+const FAILURE_RETENTION_SECS: i64 = 24 * 3600;
+
+/// Only a digest of the session id is stored.
+fn digest(id: &SessionId) -> String {
+    id.digest()
+}
+
+#[async_trait]
+impl Sessions for SqliteStore {
+    async fn create(&self, id: &SessionId, session: &Session) -> anyhow::Result<()> {
+        let (key, s) = (digest(id), session.clone());
+        self.call(move |conn| {
+            // Expired sessions are swept as new ones are made, so the table stays small;
+            // one transaction, so one sync to disk.
+            let tx = conn.transaction()?;
+            tx.execute(
+                "DELETE FROM sessions WHERE expires_us <= ?1",
+                [Timestamp::now().as_micros()],
+            )?;
+            tx.execute(
+                "INSERT INTO sessions (id_hash, user_id, user_name, expires_us) VALUES (?1, ?2, ?3, ?4)",
+                params![key, s.user_id.to_string(), s.user_name.as_str(), s.expires.as_micros()],
+            )?;
+            tx.commit().context("inserting session")?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get(&self, id: &SessionId, now: Timestamp) -> anyhow::Result<Option<Session>> {
+        let key = digest(id);
+        self.call(move |conn| {
+            let row = conn
+                .query_row(
+                    // Bound to the account's id: a deleted, re-created or disabled
+                    // account's sessions are not found.
+                    "SELECT s.user_id, s.user_name, s.expires_us FROM sessions s
+                     JOIN users u ON u.id = s.user_id AND u.name = s.user_name
+                     WHERE s.id_hash = ?1 AND s.expires_us > ?2 AND u.disabled = 0",
+                    params![key, now.as_micros()],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?)),
+                )
+                .optional()
+                .context("reading session")?;
+            row.map(|(user_id, user_name, expires)| {
+                Ok(Session {
+                    user_id: UserId::parse(&user_id).context("stored user id")?,
+                    user_name: UserName::parse(&user_name).context("stored user name")?,
+                    expires: Timestamp::from_micros(expires),
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn delete(&self, id: &SessionId) -> anyhow::Result<()> {
+        let key = digest(id);
+        self.call(move |conn| {
+            conn.execute("DELETE FROM sessions WHERE id_hash = ?1", [key])
+                .context("deleting session")?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn reserve_attempt(
+        &self,
+        name: &UserName,
+        client: &str,
+        window: Window,
+        now: Timestamp,
+        max: u32,
+    ) -> anyhow::Result<Option<Attempt>> {
+        let (owner, address) = (name.clone(), client.to_owned());
+        let token: Option<String> = self
+            .call(move |conn| -> anyhow::Result<Option<String>> {
+                // One transaction on the store's one connection: the count and the insert
+                // cannot interleave with another reservation.
+                let tx = conn.transaction()?;
+                // Attempts a day old matter to no window in use: swept as new ones come
+                // (indexed by time).
+                tx.execute(
+                    "DELETE FROM sign_in_failures WHERE at_us < ?1",
+                    [now.plus_seconds(-FAILURE_RETENTION_SECS).as_micros()],
+                )?;
+                let counted: u32 = tx.query_row(
+                    "SELECT COUNT(*) FROM sign_in_failures
+                     WHERE user_name = ?1 AND client = ?2 AND at_us >= ?3 AND at_us < ?4",
+                    params![
+                        owner.as_str(),
+                        address,
+                        window.start.as_micros(),
+                        window.end.as_micros()
+                    ],
+                    |r| r.get(0),
+                )?;
+                if counted >= max {
+                    return Ok(None);
+                }
+                tx.execute(
+                    "INSERT INTO sign_in_failures (user_name, client, at_us) VALUES (?1, ?2, ?3)",
+                    params![owner.as_str(), address, now.as_micros()],
+                )?;
+                let row = tx.last_insert_rowid();
+                tx.commit().context("reserving a sign-in attempt")?;
+                Ok(Some(row.to_string()))
+            })
+            .await?;
+        Ok(token.map(|token| Attempt {
+            name: name.clone(),
+            client: client.to_owned(),
+            token,
+        }))
+    }
+
+    async fn release_attempt(&self, attempt: &Attempt) -> anyhow::Result<()> {
+        let row: i64 = attempt
+            .token
+            .parse()
+            .context("not an attempt of this store")?;
+        self.call(move |conn| {
+            conn.execute("DELETE FROM sign_in_failures WHERE rowid = ?1", [row])
+                .context("releasing a sign-in attempt")?;
+            Ok(())
+        })
+        .await
+    }
+}

@@ -1,0 +1,108 @@
+use super::db::SqliteStore;
+use anyhow::Context;
+use async_trait::async_trait;
+use reel_core::domain::{PasswordHash, Timestamp, User, UserId, UserName, VideoId};
+use reel_core::ports::{StoreError, Users};
+use rusqlite::{params, ErrorCode, OptionalExtension};
+
+#[async_trait]
+impl Users for SqliteStore {
+    async fn create(&self, user: &User) -> Result<(), StoreError> {
+        let user = user.clone();
+        self.call(move |conn| {
+            let inserted = conn.execute(
+                "INSERT INTO users (id, name, pwd_hash, created_us) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    user.id.to_string(),
+                    user.name.as_str(),
+                    user.password_hash.as_str(),
+                    user.created.as_micros()
+                ],
+            );
+            match inserted {
+                Ok(_) => Ok(()),
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == ErrorCode::ConstraintViolation =>
+                {
+                    Err(StoreError::AlreadyExists)
+                }
+                Err(e) => Err(anyhow::Error::new(e).context("inserting user").into()),
+            }
+        })
+        .await
+    }
+
+    async fn by_name(&self, name: &UserName) -> anyhow::Result<Option<User>> {
+        let name = name.clone();
+        self.call(move |conn| {
+            let row = conn
+                .query_row(
+                    "SELECT id, pwd_hash, created_us, disabled FROM users WHERE name = ?1",
+                    [name.as_str()],
+                    |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()
+                .context("reading user")?;
+            row.map(|(id, hash, created, disabled)| {
+                Ok(User {
+                    id: UserId::parse(&id).context("stored user id")?,
+                    name,
+                    password_hash: PasswordHash::from_stored(hash),
+                    created: Timestamp::from_micros(created),
+                    disabled,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn delete_account(&self, user: &User, now: Timestamp) -> anyhow::Result<Vec<VideoId>> {
+        let user = user.id.to_string();
+        self.call(move |conn| {
+            let tx = conn.transaction()?;
+            let videos: Vec<String> = tx
+                .prepare("SELECT id FROM videos WHERE author_id = ?1")?
+                .query_map([&user], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            super::deletions::hide_videos_of(&tx, &user, now)?;
+            tx.execute("DELETE FROM sessions WHERE user_id = ?1", [&user])?;
+            tx.execute("DELETE FROM users WHERE id = ?1", [&user])?;
+            tx.execute(
+                "INSERT OR REPLACE INTO deleted_accounts (user_id, deleted_us) VALUES (?1, ?2)",
+                params![user, now.as_micros()],
+            )?;
+            tx.commit().context("deleting account")?;
+            videos
+                .iter()
+                .map(|id| VideoId::parse(id).context("stored video id"))
+                .collect()
+        })
+        .await
+    }
+
+    async fn set_disabled(&self, name: &UserName, disabled: bool) -> anyhow::Result<Option<u64>> {
+        let name = name.clone();
+        self.call(move |conn| {
+            let tx = conn.transaction()?;
+            let id: Option<String> = tx
+                .query_row(
+                    "UPDATE users SET disabled = ?2 WHERE name = ?1 RETURNING id",
+                    params![name.as_str(), disabled],
+                    |r| r.get(0),
+                )
+                .optional()
+                .context("disabling user")?;
+            let Some(id) = id else { return Ok(None) };
+            // The flag and the sign-out commit together: no session survives a disable.
+            let ended = if disabled {
+                tx.execute("DELETE FROM sessions WHERE user_id = ?1", [&id])?
+            } else {
+                0
+            };
+            tx.commit().context("disabling user")?;
+            Ok(Some(ended as u64))
+        })
+        .await
+    }
+}

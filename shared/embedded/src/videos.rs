@@ -1,0 +1,180 @@
+use super::db::SqliteStore;
+use anyhow::Context;
+use async_trait::async_trait;
+use reel_core::domain::{
+    Limit, Page, Timestamp, UserId, UserName, Video, VideoContentType, VideoId, VideoName,
+    VideoStatus,
+};
+use reel_core::ports::{SortKey, Videos};
+use rusqlite::{params, OptionalExtension, Row};
+
+const COLUMNS: &str = "id, author_id, author_name, name, created_us, status, size, content_type";
+
+fn video_from_row(r: &Row<'_>) -> rusqlite::Result<anyhow::Result<Video>> {
+    let (id, author_id, author, name, created, status, size, content_type): (
+        String,
+        String,
+        String,
+        String,
+        i64,
+        String,
+        i64,
+        Option<String>,
+    ) = (
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+    );
+    Ok((|| -> anyhow::Result<Video> {
+        Ok(Video {
+            id: VideoId::parse(&id)?,
+            author_id: UserId::parse(&author_id)?,
+            author: UserName::parse(&author)?,
+            name: VideoName::parse(&name)?,
+            created: Timestamp::from_micros(created),
+            status: VideoStatus::from_stored(&status)?,
+            size: u64::try_from(size)?,
+            content_type,
+        })
+    })()
+    .context("stored video row"))
+}
+
+#[async_trait]
+impl Videos for SqliteStore {
+    async fn create(&self, video: &Video) -> anyhow::Result<()> {
+        let v = video.clone();
+        self.call(move |conn| {
+            conn.execute(
+                &format!("INSERT INTO videos ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                params![
+                    v.id.to_string(),
+                    v.author_id.to_string(),
+                    v.author.as_str(),
+                    v.name.as_str(),
+                    v.created.as_micros(),
+                    v.status.as_str(),
+                    i64::try_from(v.size)?,
+                    v.content_type
+                ],
+            )
+            .context("inserting video")?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get(&self, id: &VideoId) -> anyhow::Result<Option<Video>> {
+        let id = id.to_string();
+        self.call(move |conn| {
+            conn.query_row(
+                &format!("SELECT {COLUMNS} FROM videos WHERE id = ?1"),
+                [id],
+                video_from_row,
+            )
+            .optional()
+            .context("reading video")?
+            .transpose()
+        })
+        .await
+    }
+
+    async fn list_by_author(
+        &self,
+        author: &UserId,
+        after: Option<&SortKey>,
+        limit: Limit,
+    ) -> anyhow::Result<Page<Video, SortKey>> {
+        let author = author.to_string();
+        let (after_us, after_id) = after_bound(after);
+        self.call(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM videos WHERE author_id = ?1
+                 AND (created_us, id) < (?2, ?3)
+                 ORDER BY created_us DESC, id DESC LIMIT ?4"
+            ))?;
+            let rows = stmt
+                .query_map(
+                    params![author, after_us, after_id, limit.get() + 1],
+                    video_from_row,
+                )?
+                .collect::<Result<Vec<_>, _>>()
+                .context("listing videos")?;
+            let mut items = rows.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+            Ok(paginate(&mut items, limit, |v| SortKey {
+                at: v.created,
+                id: v.id.to_string(),
+            }))
+        })
+        .await
+    }
+
+    async fn mark_ready(
+        &self,
+        id: &VideoId,
+        size: u64,
+        content_type: &VideoContentType,
+    ) -> anyhow::Result<bool> {
+        let (id, ct) = (id.to_string(), content_type.as_str().to_owned());
+        self.call(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE videos SET status = 'ready', size = ?2, content_type = ?3 WHERE id = ?1",
+                    params![id, i64::try_from(size)?, ct],
+                )
+                .context("marking video ready")?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn delete(&self, id: &VideoId, now: Timestamp) -> anyhow::Result<bool> {
+        let id = id.to_string();
+        self.call(move |conn| {
+            let tx = conn.transaction()?;
+            let author: Option<String> = tx
+                .query_row("SELECT author_id FROM videos WHERE id = ?1", [&id], |r| r.get(0))
+                .optional()?;
+            let Some(author) = author else {
+                return Ok(false);
+            };
+            tx.execute(
+                "INSERT OR IGNORE INTO deletion_records (video_id, author_id, requested_us) VALUES (?1, ?2, ?3)",
+                params![id, author, now.as_micros()],
+            )?;
+            tx.execute("DELETE FROM videos WHERE id = ?1", [&id])?;
+            tx.commit().context("deleting video")?;
+            Ok(true)
+        })
+        .await
+    }
+}
+
+/// The `(time, id)` a newest-first page starts below. Without a cursor it is above every
+/// real key: no stored time reaches `i64::MAX`.
+pub(super) fn after_bound(after: Option<&SortKey>) -> (i64, String) {
+    match after {
+        Some(k) => (k.at.as_micros(), k.id.clone()),
+        None => (i64::MAX, String::new()),
+    }
+}
+
+/// Trims the one extra row fetched to learn whether another page follows.
+pub(super) fn paginate<T>(
+    items: &mut Vec<T>,
+    limit: Limit,
+    key: impl Fn(&T) -> SortKey,
+) -> Page<T, SortKey> {
+    let more = items.len() > limit.get() as usize;
+    items.truncate(limit.get() as usize);
+    let next = if more { items.last().map(key) } else { None };
+    Page {
+        items: std::mem::take(items),
+        next,
+    }
+}

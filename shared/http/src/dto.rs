@@ -1,0 +1,219 @@
+//! The JSON shapes of the API: request bodies as received (parsed into domain types by
+//! the handlers) and the views sent back.
+
+use reel_core::domain::{Comment, User, Video};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Sign-up and sign-in body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct Credentials {
+    /// 3–64 characters of `[A-Za-z0-9_.-]`.
+    #[schema(min_length = 3, max_length = 64, pattern = "^[A-Za-z0-9_.-]{3,64}$")]
+    pub user_name: String,
+    /// 8–256 characters.
+    #[schema(min_length = 8, max_length = 256)]
+    pub pwd: String,
+}
+
+/// Account deletion body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordConfirmation {
+    #[schema(min_length = 8, max_length = 256)]
+    pub pwd: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SessionCreated {
+    pub success: bool,
+    pub session_id: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub user_name: String,
+    /// RFC 3339, UTC.
+    pub create_time: String,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id.to_string(),
+            user_name: u.name.to_string(),
+            create_time: u.created.rfc3339(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewVideo {
+    /// 1–200 characters after trimming; no control characters and no invisible format
+    /// characters (Unicode Cf, such as bidirectional overrides; the zero-width joiner
+    /// and non-joiner are allowed).
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    /// Optional, for compatibility; must be the signed-in user's id.
+    #[serde(default)]
+    pub author_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct VideoView {
+    pub id: String,
+    pub author_id: String,
+    pub author: String,
+    pub name: String,
+    /// `Jan 02 2006, 15:04:05` (UTC).
+    pub display_ctime: String,
+    /// RFC 3339, UTC.
+    pub create_time: String,
+    /// `pending` until the bytes have landed, then `ready`.
+    pub status: String,
+    /// Bytes stored (0 while pending).
+    pub size: u64,
+}
+
+impl From<&Video> for VideoView {
+    fn from(v: &Video) -> Self {
+        Self {
+            id: v.id.to_string(),
+            author_id: v.author_id.to_string(),
+            author: v.author.to_string(),
+            name: v.name.as_str().to_owned(),
+            display_ctime: v.created.display(),
+            create_time: v.created.rfc3339(),
+            status: v.status.as_str().to_owned(),
+            size: v.size,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct VideoList {
+    pub videos: Vec<VideoView>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UploadRequest {
+    /// The exact number of bytes that will be sent: at most `REEL_MAX_UPLOAD_BYTES`
+    /// (default 2 GiB, the schema's maximum; a smaller configured limit answers 413).
+    #[schema(minimum = 1, maximum = 2147483648_u64)]
+    #[serde(deserialize_with = "whole_number")]
+    pub size: u64,
+    /// A `video/<subtype>` media type, optionally with parameters (`; codecs=...`).
+    #[schema(max_length = 255, pattern = r"^video/[A-Za-z0-9!#$&^_.+-]+(;[ -~]*)?$")]
+    pub content_type: String,
+}
+
+/// A JSON Schema `integer`: any number with no fractional part, so `1024` and `1024.0`
+/// (what some JSON encoders write for a float that holds a whole number) alike.
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    use serde::de::{Error, Unexpected};
+    match serde_json::Number::deserialize(d)? {
+        n if n.is_u64() => Ok(n.as_u64().expect("checked")),
+        n => match n.as_f64() {
+            // 2^64 as f64 is out of range; below it every whole f64 converts exactly.
+            Some(f) if f.fract() == 0.0 && (0.0..18_446_744_073_709_551_616.0).contains(&f) => {
+                Ok(f as u64)
+            }
+            Some(f) => Err(D::Error::invalid_value(
+                Unexpected::Float(f),
+                &"a whole number of bytes",
+            )),
+            None => Err(D::Error::custom("not a number")),
+        },
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UploadGrant {
+    /// Where to send the bytes.
+    pub url: String,
+    /// Always `PUT`.
+    pub method: String,
+    /// Headers to send with exactly these values.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// RFC 3339, UTC.
+    pub expires_at: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NewComment {
+    /// 1–2000 characters after trimming; tabs and line breaks allowed, other control
+    /// characters and invisible format characters (Unicode Cf, but the zero-width
+    /// joiner and non-joiner) not.
+    #[schema(min_length = 1, max_length = 2000)]
+    pub content: String,
+    /// Optional, for compatibility; must be the signed-in user's id.
+    #[serde(default)]
+    pub author_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CommentView {
+    pub id: String,
+    pub video_id: String,
+    pub author: String,
+    pub author_id: String,
+    pub content: String,
+    /// RFC 3339, UTC.
+    pub time: String,
+}
+
+impl From<&Comment> for CommentView {
+    fn from(c: &Comment) -> Self {
+        Self {
+            id: c.id.to_string(),
+            video_id: c.video_id.to_string(),
+            author: c.author.to_string(),
+            author_id: c.author_id.to_string(),
+            content: c.content.as_str().to_owned(),
+            time: c.time.rfc3339(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CommentList {
+    pub comments: Vec<CommentView>,
+    pub next_cursor: Option<String>,
+}
+
+/// `limit` and `cursor` of list routes, as raw strings so that errors are ours.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// 1–100, default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page: opaque, signed for this list.
+    #[param(pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")]
+    pub cursor: Option<String>,
+}
+
+/// Comment list parameters.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CommentParams {
+    /// Unix seconds, exclusive.
+    #[param(value_type = Option<i64>, minimum = 0)]
+    pub from: Option<String>,
+    /// Unix seconds, inclusive.
+    #[param(value_type = Option<i64>, minimum = 0)]
+    pub to: Option<String>,
+    /// 1–100, default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the previous page: opaque, signed for this list.
+    #[param(pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+}

@@ -1,0 +1,248 @@
+//! Extractors: authentication, ownership, and JSON/query/path parsing whose rejections
+//! come back in the API's error envelope.
+
+use crate::error::ApiError;
+use crate::proxy::{is_host, Viewer};
+use crate::state::AppState;
+use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Path, Request};
+use axum::http::{header, request::Parts, Method};
+use bytes::Bytes;
+use reel_core::domain::{SessionId, Timestamp, UserId, UserName};
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+pub const SESSION_HEADER: &str = "x-session-id";
+pub const SESSION_COOKIE: &str = "session";
+
+/// The signed-in user, from the `X-Session-Id` header or, for GET/HEAD only, the
+/// `session` cookie (a cookie alone never authorises a state change: CSRF defence).
+/// Identity comes only from the server-side session; `X-User-Name` is ignored.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub id: UserId,
+    pub name: UserName,
+    pub session: SessionId,
+}
+
+impl AuthUser {
+    /// 403 unless `path_user` is this user.
+    pub fn require_self(&self, path_user: &str) -> Result<(), ApiError> {
+        if path_user == self.name.as_str() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("only the owner may do this"))
+        }
+    }
+}
+
+fn session_cookie(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix("session="))
+}
+
+impl<S> FromRequestParts<S> for AuthUser
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let state = AppState::from_ref(state);
+        let from_header = parts
+            .headers
+            .get(SESSION_HEADER)
+            .map(|v| v.to_str().unwrap_or(""));
+        let safe_method = parts.method == Method::GET || parts.method == Method::HEAD;
+        let raw = match from_header {
+            Some(raw) => raw,
+            None if safe_method => session_cookie(parts).ok_or(ApiError::Unauthorized)?,
+            None => return Err(ApiError::Unauthorized),
+        };
+        let id = SessionId::parse(raw.trim()).map_err(|_| ApiError::Unauthorized)?;
+        let session = state
+            .sessions
+            .get(&id, Timestamp::now())
+            .await
+            .map_err(ApiError::Db)?
+            .ok_or(ApiError::Unauthorized)?;
+        Ok(AuthUser {
+            id: session.user_id,
+            name: session.user_name,
+            session: id,
+        })
+    }
+}
+
+/// The signed-in user, who must be the `{user_name}` of the path (else 403). Checked
+/// before the body is read, so a stranger learns nothing from body validation.
+#[derive(Debug, Clone)]
+pub struct Owner(pub AuthUser);
+
+impl<S> FromRequestParts<S> for Owner
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        let Path(params) =
+            Path::<HashMap<String, String>>::from_request_parts(parts, state).await?;
+        user.require_self(params.get("user_name").map(String::as_str).unwrap_or(""))?;
+        Ok(Owner(user))
+    }
+}
+
+/// A JSON body, whatever `Content-Type` the client declared (like the original, so
+/// `curl -d` works). Malformed JSON, wrong types and missing fields are 400 `001`; a body
+/// over the route's limit is 413 `009`. A browser's cross-site request is refused (403):
+/// with sign-up and sign-in needing no session header, that stops login CSRF by forms.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let cross_site = req
+            .headers()
+            .get("sec-fetch-site")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+        if cross_site {
+            return Err(ApiError::Forbidden("cross-site requests are refused"));
+        }
+        let bytes = Bytes::from_request(req, state).await?;
+        let invalid = |e: serde_json::Error| {
+            ApiError::bad_request(format!("request body is not correct: {e}"))
+        };
+        // Bodies are JSON objects; serde would otherwise also accept an array by position.
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(invalid)?;
+        if !value.is_object() {
+            return Err(ApiError::bad_request("request body must be a JSON object"));
+        }
+        serde_json::from_value(value).map(ApiJson).map_err(invalid)
+    }
+}
+
+/// Query parameters, rejections in the envelope.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// Path parameters, rejections in the envelope.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+/// The client's address, the key sign-in throttling counts failures under: the
+/// [`PeerAddr`] its host supplied (API Gateway's `requestContext.http.sourceIp` on
+/// Lambda, which API Gateway sets itself), else the socket's peer (`ConnectInfo`, as
+/// the local server and axum's own servers insert it). Client-sent forwarded headers
+/// are never trusted; CloudFront's viewer address is, on a request that carried the
+/// origin secret (see [`crate::proxy`]).
+pub struct ClientAddr(pub String);
+
+/// The client's address as a host that does not serve from a socket of its own knows
+/// it, as a request extension: the Lambda host inserts API Gateway's source address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        if let Some(addr) = parts
+            .extensions
+            .get::<Viewer>()
+            .and_then(|v| v.addr.clone())
+        {
+            return Ok(ClientAddr(addr));
+        }
+        let from_host = parts.extensions.get::<PeerAddr>().map(|p| p.0.clone());
+        let ip = from_host
+            .or_else(|| {
+                let ConnectInfo(addr) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
+                Some(addr.ip().to_string())
+            })
+            .unwrap_or_else(|| "unknown".to_owned());
+        Ok(ClientAddr(ip))
+    }
+}
+
+/// The site's origin as the client sees it (`REEL_PUBLIC_URL`, else scheme + `Host`),
+/// for URLs handed to the client.
+pub struct Origin(pub String);
+
+impl Origin {
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+
+    /// A URL for the client: one on this site (a path, as the embedded byte endpoint
+    /// signs them) gets this origin in front; an absolute one (S3's) is kept.
+    pub fn resolve(&self, url: String) -> String {
+        if url.starts_with('/') {
+            format!("{}{url}", self.0)
+        } else {
+            url
+        }
+    }
+}
+
+impl<S> FromRequestParts<S> for Origin
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if let Some(url) = &AppState::from_ref(state).config.public_url {
+            return Ok(Origin(url.clone()));
+        }
+        // Through the CloudFront distribution: the viewer's host, over HTTPS.
+        if let Some(host) = parts
+            .extensions
+            .get::<Viewer>()
+            .and_then(|v| v.host.as_ref())
+        {
+            return Ok(Origin(format!("https://{host}")));
+        }
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+            .filter(|h| is_host(h))
+            .ok_or_else(|| ApiError::bad_request("a valid Host header is required"))?;
+        let https = parts
+            .headers
+            .get("x-forwarded-proto")
+            .is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"https"));
+        let scheme = if https { "https" } else { "http" };
+        Ok(Origin(format!("{scheme}://{host}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Origin;
+
+    #[test]
+    fn a_path_on_the_site_gets_the_origin_and_an_absolute_url_is_kept() {
+        let origin = Origin("http://127.0.0.1:8080".into());
+        assert_eq!(
+            origin.resolve("/blobs/v1?sig=x".into()),
+            "http://127.0.0.1:8080/blobs/v1?sig=x"
+        );
+        let s3 = "https://bucket.s3.amazonaws.com/videos/v1?X-Amz-Signature=y";
+        assert_eq!(origin.resolve(s3.into()), s3);
+    }
+}

@@ -1,0 +1,38 @@
+//! The password-check throttle, shared by every route that verifies a password (sign-in,
+//! account deletion): per (user name, client address), at most the configured number of
+//! failures in a fixed window; past it, 429 `008` until the window ends. The attempt is
+//! reserved before the password is verified, so parallel guesses cannot outrun the count.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use reel_core::domain::{Timestamp, UserName, Window};
+use reel_core::ports::Attempt;
+
+/// Reserves one password check, or refuses with 429 when the pair is throttled.
+pub(super) async fn reserve(
+    state: &AppState,
+    name: &UserName,
+    client: &str,
+) -> Result<Attempt, ApiError> {
+    let now = Timestamp::now();
+    let window = Window::containing(now, state.config.sign_in_window_secs);
+    let max = state.config.sign_in_max_failures;
+    let attempt = state
+        .sessions
+        .reserve_attempt(name, client, window, now, max)
+        .await
+        .map_err(ApiError::Db)?;
+    attempt.ok_or_else(|| {
+        tracing::warn!(user = %name, client, "sign-in throttled");
+        ApiError::TooManyRequests("too many failed sign-ins; try again later")
+    })
+}
+
+/// Gives back the attempt of a password that was right: it is not a failure.
+pub(super) async fn release(state: &AppState, attempt: &Attempt) -> Result<(), ApiError> {
+    state
+        .sessions
+        .release_attempt(attempt)
+        .await
+        .map_err(ApiError::Db)
+}

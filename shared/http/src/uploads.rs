@@ -1,0 +1,83 @@
+//! `uploads` feature: hand out a URL the client PUTs the video's bytes to, straight into
+//! the object store (S3 presigned PUT; locally, the signed blob endpoint).
+
+use crate::dto::{UploadGrant, UploadRequest};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, AuthUser, Origin};
+use crate::reply::Reply;
+use crate::state::{AppState, BlobUrlSigner};
+use crate::videos::existing_video;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::Router;
+use reel_core::domain::{Timestamp, VideoContentType, VideoStatus};
+use reel_core::metrics::{self, Metric};
+
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AppState: axum::extract::FromRef<S>,
+    BlobUrlSigner: axum::extract::FromRef<S>,
+{
+    Router::new().route("/upload/{vid}", post(grant_upload))
+}
+
+/// Get a URL to upload a pending video's bytes to.
+#[utoipa::path(post, path = "/upload/{vid}", tag = "uploads",
+    params(("vid" = String, Path)), request_body = UploadRequest,
+    security(("session_header" = [])),
+    responses(
+        (status = 200, description = "Send exactly `size` bytes to `url` with `headers`", body = UploadGrant),
+        (status = 400, description = "`001` malformed body or zero size", body = ErrorBody),
+        (status = 401, description = "`002` not signed in", body = ErrorBody),
+        (status = 403, description = "`007` not the owner", body = ErrorBody),
+        (status = 404, description = "`005` no such video", body = ErrorBody),
+        (status = 409, description = "`006` the video is already ready", body = ErrorBody),
+        (status = 413, description = "`009` size over the maximum", body = ErrorBody),
+        (status = 415, description = "`010` not a video/* type", body = ErrorBody),
+    ))]
+pub async fn grant_upload(
+    State(state): State<AppState>,
+    State(BlobUrlSigner(urls)): State<BlobUrlSigner>,
+    me: AuthUser,
+    ApiPath(vid): ApiPath<String>,
+    origin: Origin,
+    ApiJson(body): ApiJson<UploadRequest>,
+) -> Result<Reply<UploadGrant>, ApiError> {
+    let video = existing_video(&state, &vid).await?;
+    if video.author_id != me.id {
+        return Err(ApiError::Forbidden(
+            "only the owner may upload a video's bytes",
+        ));
+    }
+    if video.status == VideoStatus::Ready {
+        return Err(ApiError::Conflict(
+            "the video's bytes have already been uploaded",
+        ));
+    }
+    if body.size == 0 {
+        return Err(ApiError::bad_request("size must be at least 1 byte"));
+    }
+    if body.size > state.config.max_upload_bytes {
+        return Err(ApiError::PayloadTooLarge(
+            "size is over the maximum upload size",
+        ));
+    }
+    let content_type = VideoContentType::parse(&body.content_type)
+        .map_err(|_| ApiError::UnsupportedMediaType("content_type must be video/*"))?;
+    let request = urls
+        .presign_put(&video.id, body.size, &content_type, Timestamp::now())
+        .await
+        .map_err(ApiError::Internal)?;
+    metrics::count(Metric::UploadGrants, 1);
+    Ok(Reply(
+        StatusCode::OK,
+        UploadGrant {
+            url: origin.resolve(request.url),
+            method: "PUT".into(),
+            headers: request.headers.into_iter().collect(),
+            expires_at: request.expires.rfc3339(),
+        },
+    ))
+}
