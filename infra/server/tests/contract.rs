@@ -127,7 +127,7 @@ pub async fn user_names_are_unique(p: Ports) {
     let again = user("alice");
     assert!(matches!(
         p.users.create(&again).await,
-        Err(StoreError::AlreadyExists)
+        Err(StoreError::Conflict)
     ));
     let found = p.users.by_name(&alice.name).await.unwrap().unwrap();
     assert_eq!(

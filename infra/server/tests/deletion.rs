@@ -21,9 +21,10 @@ struct FailingBlobs {
 
 #[async_trait]
 impl Blobs for FailingBlobs {
-    async fn delete(&self, video: &VideoId) -> anyhow::Result<()> {
+    async fn delete(&self, video: &VideoId) -> StoreResult<()> {
         if self.fail_for.lock().unwrap().contains(video) {
-            anyhow::bail!("injected failure deleting {video}");
+            let injected = anyhow::anyhow!("injected failure deleting {video}");
+            return Err(StoreError::Other(injected));
         }
         self.inner.delete(video).await
     }

@@ -5,7 +5,7 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use reel_core::domain::VideoId;
-use reel_core::ports::Blobs;
+use reel_core::ports::{Blobs, StoreResult};
 
 pub struct S3Blobs {
     client: aws_sdk_s3::Client,
@@ -110,7 +110,7 @@ impl S3Blobs {
 
 #[async_trait]
 impl Blobs for S3Blobs {
-    async fn delete(&self, video: &VideoId) -> anyhow::Result<()> {
+    async fn delete(&self, video: &VideoId) -> StoreResult<()> {
         self.client
             .delete_object()
             .bucket(&self.bucket)

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use reel_core::domain::{
     Comment, CommentContent, CommentId, Limit, Page, Timestamp, UserId, UserName, VideoId,
 };
-use reel_core::ports::{Comments, SortKey, TimeWindow};
+use reel_core::ports::{Comments, SortKey, StoreResult, TimeWindow};
 use serde::{Deserialize, Serialize};
 
 const MICROS: i64 = 1_000_000;
@@ -81,7 +81,7 @@ impl DynamoComments {
 
 #[async_trait]
 impl Comments for DynamoComments {
-    async fn create(&self, c: &Comment) -> anyhow::Result<()> {
+    async fn create(&self, c: &Comment) -> StoreResult<()> {
         let item: Item = serde_dynamo::to_item(CommentItem {
             video_id: c.video_id.to_string(),
             sort: sort_value(c.time, &c.id.to_string()),
@@ -90,7 +90,8 @@ impl Comments for DynamoComments {
             author: c.author.as_str().to_owned(),
             content: c.content.as_str().to_owned(),
             time: c.time.as_micros(),
-        })?;
+        })
+        .context("encoding a comment")?;
         self.db
             .client
             .put_item()
@@ -102,11 +103,12 @@ impl Comments for DynamoComments {
         Ok(())
     }
 
-    async fn get(&self, id: &CommentId) -> anyhow::Result<Option<Comment>> {
-        self.item_by_id(id)
+    async fn get(&self, id: &CommentId) -> StoreResult<Option<Comment>> {
+        Ok(self
+            .item_by_id(id)
             .await?
             .map(CommentItem::into_comment)
-            .transpose()
+            .transpose()?)
     }
 
     async fn list(
@@ -115,7 +117,7 @@ impl Comments for DynamoComments {
         window: TimeWindow,
         after: Option<&SortKey>,
         limit: Limit,
-    ) -> anyhow::Result<Page<Comment, SortKey>> {
+    ) -> StoreResult<Page<Comment, SortKey>> {
         let want = limit.get() as usize;
         let (low, high) = key_range(window);
         let start = after.map(|a| {
@@ -162,7 +164,7 @@ impl Comments for DynamoComments {
         Ok(Page { items, next })
     }
 
-    async fn delete(&self, id: &CommentId) -> anyhow::Result<bool> {
+    async fn delete(&self, id: &CommentId) -> StoreResult<bool> {
         let Some(item) = self.item_by_id(id).await? else {
             return Ok(false);
         };
@@ -179,11 +181,11 @@ impl Comments for DynamoComments {
         match deleted {
             Ok(_) => Ok(true),
             Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(e).context("deleting a comment"),
+            Err(e) => Err(anyhow::Error::new(e).context("deleting a comment").into()),
         }
     }
 
-    async fn delete_all_of_video(&self, video: &VideoId) -> anyhow::Result<u64> {
+    async fn delete_all_of_video(&self, video: &VideoId) -> StoreResult<u64> {
         let pages = self
             .db
             .client

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use reel_core::domain::{
     Limit, Page, Timestamp, UserId, Video, VideoContentType, VideoId, VideoStatus,
 };
-use reel_core::ports::{Blobs, SortKey, Videos};
+use reel_core::ports::{Blobs, SortKey, StoreResult, Videos};
 use std::sync::Arc;
 
 pub struct ConfirmingVideos {
@@ -68,11 +68,11 @@ impl ConfirmingVideos {
 
 #[async_trait]
 impl Videos for ConfirmingVideos {
-    async fn create(&self, video: &Video) -> anyhow::Result<()> {
+    async fn create(&self, video: &Video) -> StoreResult<()> {
         self.inner.create(video).await
     }
 
-    async fn get(&self, id: &VideoId) -> anyhow::Result<Option<Video>> {
+    async fn get(&self, id: &VideoId) -> StoreResult<Option<Video>> {
         match self.inner.get(id).await? {
             Some(video) => Ok(Some(self.confirmed(video).await?)),
             None => Ok(None),
@@ -84,7 +84,7 @@ impl Videos for ConfirmingVideos {
         author: &UserId,
         after: Option<&SortKey>,
         limit: Limit,
-    ) -> anyhow::Result<Page<Video, SortKey>> {
+    ) -> StoreResult<Page<Video, SortKey>> {
         let page = self.inner.list_by_author(author, after, limit).await?;
         let items =
             futures_util::future::try_join_all(page.items.into_iter().map(|v| self.confirmed(v)))
@@ -100,11 +100,11 @@ impl Videos for ConfirmingVideos {
         id: &VideoId,
         size: u64,
         content_type: &VideoContentType,
-    ) -> anyhow::Result<bool> {
+    ) -> StoreResult<bool> {
         self.inner.mark_ready(id, size, content_type).await
     }
 
-    async fn delete(&self, id: &VideoId, now: Timestamp) -> anyhow::Result<bool> {
+    async fn delete(&self, id: &VideoId, now: Timestamp) -> StoreResult<bool> {
         self.inner.delete(id, now).await
     }
 }

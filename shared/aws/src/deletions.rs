@@ -7,7 +7,7 @@ use super::dynamo::{is_condition_failure, n, s, Item, Tables};
 use anyhow::Context;
 use async_trait::async_trait;
 use reel_core::domain::{DeletionRecord, Limit, Timestamp, UserId, VideoId};
-use reel_core::ports::Deletions;
+use reel_core::ports::{Deletions, StoreResult};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -99,7 +99,7 @@ impl Deletions for DynamoDeletions {
         dispatched_before: Timestamp,
         after: Option<&VideoId>,
         limit: Limit,
-    ) -> anyhow::Result<Vec<DeletionRecord>> {
+    ) -> StoreResult<Vec<DeletionRecord>> {
         let want = limit.get() as usize;
         let mut start: Option<Item> =
             after.map(|v| Item::from([("video_id".to_owned(), s(v.to_string()))]));
@@ -122,7 +122,11 @@ impl Deletions for DynamoDeletions {
                 .await
                 .context("scanning deletion records")?;
             for item in out.items.unwrap_or_default() {
-                records.push(serde_dynamo::from_item::<_, DeletionItem>(item)?.into_record()?);
+                records.push(
+                    serde_dynamo::from_item::<_, DeletionItem>(item)
+                        .context("decoding a deletion record")?
+                        .into_record()?,
+                );
             }
             start = out.last_evaluated_key;
             if records.len() >= want || start.is_none() {
@@ -133,7 +137,7 @@ impl Deletions for DynamoDeletions {
 
     /// Only records that still exist are marked: a record the worker removed meanwhile
     /// must not come back.
-    async fn mark_dispatched(&self, videos: &[VideoId], at: Timestamp) -> anyhow::Result<()> {
+    async fn mark_dispatched(&self, videos: &[VideoId], at: Timestamp) -> StoreResult<()> {
         let updates = videos.iter().map(|video| async move {
             let updated = self
                 .db
@@ -156,7 +160,7 @@ impl Deletions for DynamoDeletions {
         Ok(())
     }
 
-    async fn remove(&self, video: &VideoId) -> anyhow::Result<()> {
+    async fn remove(&self, video: &VideoId) -> StoreResult<()> {
         self.db
             .client
             .delete_item()
@@ -170,7 +174,7 @@ impl Deletions for DynamoDeletions {
 
     /// Per account: the `by_author` index's videos hidden and recorded as the account
     /// deletion did; the account's record removed when there were none.
-    async fn sweep_deleted_accounts(&self, settled_before: Timestamp) -> anyhow::Result<u64> {
+    async fn sweep_deleted_accounts(&self, settled_before: Timestamp) -> StoreResult<u64> {
         let mut found = 0;
         for (user, deleted_us) in self.deleted_accounts(settled_before).await? {
             let ids = super::users::videos_of(&self.db, &user).await?;
@@ -194,7 +198,7 @@ impl Deletions for DynamoDeletions {
     }
 
     /// A `Scan` with `Select COUNT`, page by page: an operator's command, not a request path.
-    async fn count(&self) -> anyhow::Result<u64> {
+    async fn count(&self) -> StoreResult<u64> {
         let mut total = 0u64;
         let mut start: Option<Item> = None;
         loop {

@@ -9,7 +9,7 @@ use aws_sdk_sqs::types::{
     SendMessageBatchRequestEntry,
 };
 use reel_core::domain::VideoId;
-use reel_core::ports::{Queue, QueueDepth, QueueMessage};
+use reel_core::ports::{Queue, QueueDepth, QueueMessage, StoreResult};
 use std::collections::HashMap;
 use tokio::sync::OnceCell;
 
@@ -158,8 +158,10 @@ const REDRIVE_VISIBILITY_SECS: i32 = 120;
 
 #[async_trait]
 impl Queue for SqsQueue {
-    async fn send_batch(&self, videos: &[VideoId]) -> anyhow::Result<()> {
-        anyhow::ensure!(videos.len() <= 10, "an SQS batch holds at most 10 messages");
+    async fn send_batch(&self, videos: &[VideoId]) -> StoreResult<()> {
+        if videos.len() > 10 {
+            return Err(anyhow::anyhow!("an SQS batch holds at most 10 messages").into());
+        }
         if videos.is_empty() {
             return Ok(());
         }
@@ -172,7 +174,8 @@ impl Queue for SqsQueue {
                     .message_body(v.to_string())
                     .build()
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, _>>()
+            .context("building a message batch")?;
         let out = self
             .client
             .send_message_batch()
@@ -183,23 +186,27 @@ impl Queue for SqsQueue {
             .context("sending deletions")?;
         // Partial failures: the records stay undispatched and the next run resends them.
         let failed = out.failed();
-        anyhow::ensure!(
-            failed.is_empty(),
-            "SQS refused {} of {} deletions (first: {})",
-            failed.len(),
-            videos.len(),
-            failed[0].message().unwrap_or(failed[0].code())
-        );
+        if !failed.is_empty() {
+            return Err(anyhow::anyhow!(
+                "SQS refused {} of {} deletions (first: {})",
+                failed.len(),
+                videos.len(),
+                failed[0].message().unwrap_or(failed[0].code())
+            )
+            .into());
+        }
         Ok(())
     }
 
-    async fn receive(&self, max: u32, visibility_secs: i64) -> anyhow::Result<Vec<QueueMessage>> {
+    async fn receive(&self, max: u32, visibility_secs: i64) -> StoreResult<Vec<QueueMessage>> {
         let out = self
             .client
             .receive_message()
             .queue_url(self.url().await?)
             .max_number_of_messages(max.clamp(1, 10) as i32)
-            .visibility_timeout(i32::try_from(visibility_secs)?)
+            .visibility_timeout(
+                i32::try_from(visibility_secs).context("visibility timeout out of range")?,
+            )
             .wait_time_seconds(self.wait_secs)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .send()
@@ -223,7 +230,7 @@ impl Queue for SqsQueue {
             .collect()
     }
 
-    async fn ack(&self, receipt: &str) -> anyhow::Result<()> {
+    async fn ack(&self, receipt: &str) -> StoreResult<()> {
         self.client
             .delete_message()
             .queue_url(self.url().await?)
@@ -235,7 +242,7 @@ impl Queue for SqsQueue {
     }
 
     /// One GetQueueAttributes, not the two of `depth`.
-    async fn dead_letters(&self) -> anyhow::Result<u64> {
+    async fn dead_letters(&self) -> StoreResult<u64> {
         let visible = QueueAttributeName::ApproximateNumberOfMessages;
         let counts = self
             .counts(
@@ -246,7 +253,7 @@ impl Queue for SqsQueue {
         Ok(counts.get(&visible).copied().unwrap_or(0))
     }
 
-    async fn depth(&self) -> anyhow::Result<QueueDepth> {
+    async fn depth(&self) -> StoreResult<QueueDepth> {
         let (visible, hidden) = (
             QueueAttributeName::ApproximateNumberOfMessages,
             QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
@@ -261,7 +268,7 @@ impl Queue for SqsQueue {
         })
     }
 
-    async fn redrive(&self) -> anyhow::Result<u64> {
+    async fn redrive(&self) -> StoreResult<u64> {
         let (from, to) = (self.dead_letter_url().await?, self.url().await?);
         let mut moved = 0;
         loop {

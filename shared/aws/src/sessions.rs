@@ -6,7 +6,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use reel_core::domain::{SessionId, Timestamp, UserId, UserName, Window};
-use reel_core::ports::{Attempt, Session, Sessions};
+use reel_core::ports::{Attempt, Session, Sessions, StoreResult};
 use serde::{Deserialize, Serialize};
 
 /// How long a failure is kept: the throttling window is far shorter.
@@ -64,14 +64,15 @@ fn subject(name: &UserName, client: &str) -> String {
 
 #[async_trait]
 impl Sessions for DynamoSessions {
-    async fn create(&self, id: &SessionId, session: &Session) -> anyhow::Result<()> {
+    async fn create(&self, id: &SessionId, session: &Session) -> StoreResult<()> {
         let item: Item = serde_dynamo::to_item(SessionItem {
             session_digest: id.digest(),
             user_id: session.user_id.to_string(),
             user_name: session.user_name.as_str().to_owned(),
             expires: session.expires.as_micros(),
             ttl: session.expires.unix_seconds(),
-        })?;
+        })
+        .context("encoding a session")?;
         self.db
             .client
             .put_item()
@@ -83,7 +84,7 @@ impl Sessions for DynamoSessions {
         Ok(())
     }
 
-    async fn get(&self, id: &SessionId, now: Timestamp) -> anyhow::Result<Option<Session>> {
+    async fn get(&self, id: &SessionId, now: Timestamp) -> StoreResult<Option<Session>> {
         let out = self
             .db
             .client
@@ -98,18 +99,18 @@ impl Sessions for DynamoSessions {
         let Some(item) = out.item else {
             return Ok(None);
         };
-        let item: SessionItem = serde_dynamo::from_item(item)?;
+        let item: SessionItem = serde_dynamo::from_item(item).context("decoding a session")?;
         if item.expires <= now.as_micros() || !self.account_is_live(&item).await? {
             return Ok(None);
         }
         Ok(Some(Session {
-            user_id: UserId::parse(&item.user_id)?,
-            user_name: UserName::parse(&item.user_name)?,
+            user_id: UserId::parse(&item.user_id).context("a session's user id")?,
+            user_name: UserName::parse(&item.user_name).context("a session's user name")?,
             expires: Timestamp::from_micros(item.expires),
         }))
     }
 
-    async fn delete(&self, id: &SessionId) -> anyhow::Result<()> {
+    async fn delete(&self, id: &SessionId) -> StoreResult<()> {
         self.db
             .client
             .delete_item()
@@ -130,7 +131,7 @@ impl Sessions for DynamoSessions {
         window: Window,
         now: Timestamp,
         max: u32,
-    ) -> anyhow::Result<Option<Attempt>> {
+    ) -> StoreResult<Option<Attempt>> {
         let window = window_key(window.start);
         let reserved = self
             .db
@@ -154,11 +155,13 @@ impl Sessions for DynamoSessions {
                 token: window,
             })),
             Err(e) if is_condition_failure(&e) => Ok(None),
-            Err(e) => Err(e).context("reserving a sign-in attempt"),
+            Err(e) => Err(anyhow::Error::new(e)
+                .context("reserving a sign-in attempt")
+                .into()),
         }
     }
 
-    async fn release_attempt(&self, attempt: &Attempt) -> anyhow::Result<()> {
+    async fn release_attempt(&self, attempt: &Attempt) -> StoreResult<()> {
         let released = self
             .db
             .client
@@ -176,7 +179,9 @@ impl Sessions for DynamoSessions {
             Ok(_) => Ok(()),
             // Already gone (its TTL passed): nothing to give back.
             Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(e).context("releasing a sign-in attempt"),
+            Err(e) => Err(anyhow::Error::new(e)
+                .context("releasing a sign-in attempt")
+                .into()),
         }
     }
 }

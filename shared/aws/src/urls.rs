@@ -25,7 +25,7 @@ use aws_sigv4::http_request::{
 };
 use aws_smithy_runtime_api::client::identity::Identity;
 use reel_core::domain::{Timestamp, VideoContentType, VideoId};
-use reel_core::ports::{BlobUrls, PresignedRequest};
+use reel_core::ports::{BlobUrls, PresignedRequest, StoreResult};
 use std::time::{Duration, SystemTime};
 use tokio::sync::Mutex;
 
@@ -173,7 +173,7 @@ impl BlobUrls for S3Urls {
         size: u64,
         content_type: &VideoContentType,
         now: Timestamp,
-    ) -> anyhow::Result<PresignedRequest> {
+    ) -> StoreResult<PresignedRequest> {
         // Signed, so S3 itself refuses another size or type, an untagged upload, and
         // (a conditional write: `If-None-Match: *`) any PUT once the object exists, so a
         // replayed URL cannot replace the bytes of a video that is ready.
@@ -187,8 +187,9 @@ impl BlobUrls for S3Urls {
             ),
         ];
         let query = [("x-id", "PutObject")];
-        self.presign("PUT", video, &query, headers, now, self.upload_ttl_secs)
-            .await
+        Ok(self
+            .presign("PUT", video, &query, headers, now, self.upload_ttl_secs)
+            .await?)
     }
 
     async fn presign_get(
@@ -196,11 +197,12 @@ impl BlobUrls for S3Urls {
         video: &VideoId,
         content_type: Option<&str>,
         now: Timestamp,
-    ) -> anyhow::Result<PresignedRequest> {
+    ) -> StoreResult<PresignedRequest> {
         let mut query = vec![("x-id", "GetObject")];
         query.extend(content_type.map(|ct| ("response-content-type", ct)));
-        self.presign("GET", video, &query, Vec::new(), now, self.stream_ttl_secs)
-            .await
+        Ok(self
+            .presign("GET", video, &query, Vec::new(), now, self.stream_ttl_secs)
+            .await?)
     }
 }
 

@@ -6,7 +6,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use reel_core::domain::{PasswordHash, Timestamp, User, UserId, UserName, VideoId};
-use reel_core::ports::{StoreError, Users};
+use reel_core::ports::{StoreError, StoreResult, Users};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
@@ -183,7 +183,7 @@ pub(super) async fn hide_one(
 
 #[async_trait]
 impl Users for DynamoUsers {
-    async fn create(&self, user: &User) -> Result<(), StoreError> {
+    async fn create(&self, user: &User) -> StoreResult<()> {
         let item: Item = serde_dynamo::to_item(UserItem {
             user_name: user.name.as_str().to_owned(),
             user_id: user.id.to_string(),
@@ -191,7 +191,7 @@ impl Users for DynamoUsers {
             created: user.created.as_micros(),
             disabled: user.disabled,
         })
-        .map_err(anyhow::Error::from)?;
+        .context("encoding a user")?;
         let put = self
             .db
             .client
@@ -203,12 +203,12 @@ impl Users for DynamoUsers {
             .await;
         match put {
             Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Err(StoreError::AlreadyExists),
+            Err(e) if is_condition_failure(&e) => Err(StoreError::Conflict),
             Err(e) => Err(anyhow::Error::from(e).context("creating a user").into()),
         }
     }
 
-    async fn by_name(&self, name: &UserName) -> anyhow::Result<Option<User>> {
+    async fn by_name(&self, name: &UserName) -> StoreResult<Option<User>> {
         let out = self
             .db
             .client
@@ -221,7 +221,9 @@ impl Users for DynamoUsers {
             .context("reading a user")?;
         match out.item {
             Some(item) => Ok(Some(
-                serde_dynamo::from_item::<_, UserItem>(item)?.into_user()?,
+                serde_dynamo::from_item::<_, UserItem>(item)
+                    .context("decoding a user")?
+                    .into_user()?,
             )),
             None => Ok(None),
         }
@@ -231,7 +233,7 @@ impl Users for DynamoUsers {
     /// the user: an interruption leaves the user in place, so repeating the request
     /// finishes it. Last, a record for the sweep that finds the videos the index did not
     /// list yet, or that a request in flight made meanwhile.
-    async fn delete_account(&self, user: &User, now: Timestamp) -> anyhow::Result<Vec<VideoId>> {
+    async fn delete_account(&self, user: &User, now: Timestamp) -> StoreResult<Vec<VideoId>> {
         self.delete_sessions_of(&user.id).await?;
         let ids = videos_of(&self.db, &user.id).await?;
         hide_videos(&self.db, &ids, &user.id, now).await?;
@@ -245,14 +247,14 @@ impl Users for DynamoUsers {
             .context("deleting the user")?;
         super::deletions::record_account_deletion(&self.db, &user.id, now).await?;
         ids.iter()
-            .map(|id| VideoId::parse(id).map_err(Into::into))
+            .map(|id| VideoId::parse(id).map_err(|e| anyhow::Error::from(e).into()))
             .collect()
     }
 
     /// The flag first (a conditional update: only an existing user), then the sessions.
     /// A sign-in racing the update may still write a session after the sweep, but
     /// `Sessions::get` refuses every session of a disabled account.
-    async fn set_disabled(&self, name: &UserName, disabled: bool) -> anyhow::Result<Option<u64>> {
+    async fn set_disabled(&self, name: &UserName, disabled: bool) -> StoreResult<Option<u64>> {
         let update = self
             .db
             .client
@@ -272,10 +274,11 @@ impl Users for DynamoUsers {
             Ok(out) => serde_dynamo::from_item::<_, UserItem>(
                 out.attributes
                     .context("UpdateItem returned no attributes")?,
-            )?
+            )
+            .context("decoding a user")?
             .into_user()?,
             Err(e) if is_condition_failure(&e) => return Ok(None),
-            Err(e) => return Err(e).context("disabling a user"),
+            Err(e) => return Err(anyhow::Error::new(e).context("disabling a user").into()),
         };
         if !disabled {
             return Ok(Some(0));

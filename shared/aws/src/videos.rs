@@ -11,7 +11,7 @@ use reel_core::domain::{
     Limit, Page, Timestamp, UserId, UserName, Video, VideoContentType, VideoId, VideoName,
     VideoStatus,
 };
-use reel_core::ports::{SortKey, Videos};
+use reel_core::ports::{SortKey, StoreResult, Videos};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
@@ -87,8 +87,9 @@ fn sort_key_of(key: &Item) -> anyhow::Result<SortKey> {
 
 #[async_trait]
 impl Videos for DynamoVideos {
-    async fn create(&self, video: &Video) -> anyhow::Result<()> {
-        let item: Item = serde_dynamo::to_item(VideoItem::from_video(video))?;
+    async fn create(&self, video: &Video) -> StoreResult<()> {
+        let item: Item =
+            serde_dynamo::to_item(VideoItem::from_video(video)).context("encoding a video")?;
         self.db
             .client
             .put_item()
@@ -100,7 +101,7 @@ impl Videos for DynamoVideos {
         Ok(())
     }
 
-    async fn get(&self, id: &VideoId) -> anyhow::Result<Option<Video>> {
+    async fn get(&self, id: &VideoId) -> StoreResult<Option<Video>> {
         let out = self
             .db
             .client
@@ -111,9 +112,10 @@ impl Videos for DynamoVideos {
             .send()
             .await
             .context("reading a video")?;
-        out.item
+        Ok(out
+            .item
             .map(|i| serde_dynamo::from_item::<_, VideoItem>(i)?.into_video())
-            .transpose()
+            .transpose()?)
     }
 
     /// Asks for one item more than the page so the last page has no cursor; if
@@ -123,7 +125,7 @@ impl Videos for DynamoVideos {
         author: &UserId,
         after: Option<&SortKey>,
         limit: Limit,
-    ) -> anyhow::Result<Page<Video, SortKey>> {
+    ) -> StoreResult<Page<Video, SortKey>> {
         let want = limit.get() as usize;
         let out = self
             .db
@@ -165,7 +167,7 @@ impl Videos for DynamoVideos {
         id: &VideoId,
         size: u64,
         content_type: &VideoContentType,
-    ) -> anyhow::Result<bool> {
+    ) -> StoreResult<bool> {
         let update = self
             .db
             .client
@@ -184,14 +186,16 @@ impl Videos for DynamoVideos {
         match update {
             Ok(_) => Ok(true),
             Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(e).context("marking a video ready"),
+            Err(e) => Err(anyhow::Error::new(e)
+                .context("marking a video ready")
+                .into()),
         }
     }
 
-    async fn delete(&self, id: &VideoId, now: Timestamp) -> anyhow::Result<bool> {
+    async fn delete(&self, id: &VideoId, now: Timestamp) -> StoreResult<bool> {
         let Some(video) = self.get(id).await? else {
             return Ok(false);
         };
-        hide_one(&self.db, &id.to_string(), &video.author_id.to_string(), now).await
+        Ok(hide_one(&self.db, &id.to_string(), &video.author_id.to_string(), now).await?)
     }
 }

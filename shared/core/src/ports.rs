@@ -8,14 +8,47 @@ use crate::domain::{
 };
 use async_trait::async_trait;
 
-/// What can go wrong in a store beyond "it failed".
+/// What a store's failure means to its caller: the four cases the HTTP layer answers
+/// differently (`From<StoreError> for ApiError` in reel-http maps them, once).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The operation needs an item that does not exist.
+    #[error("not found")]
+    NotFound,
     /// A uniqueness condition refused the write (e.g. the user name is taken).
     #[error("already exists")]
-    AlreadyExists,
+    Conflict,
+    /// The store is there but cannot serve now (SQLite busy past its timeout; the
+    /// network to the service timed out or was refused): retrying later may succeed.
+    #[error("the store is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// Anything else: a bug, corrupt data, a refused request.
     #[error(transparent)]
-    Backend(#[from] anyhow::Error),
+    Other(anyhow::Error),
+}
+
+/// What every port method returns.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<anyhow::Error> for StoreError {
+    /// An adapter's failure, with its context. A timed-out or refused connection
+    /// anywhere in its causes makes it [`StoreError::Unavailable`]; the rest is `Other`.
+    fn from(error: anyhow::Error) -> Self {
+        let unreachable = error.chain().any(|cause| {
+            cause.downcast_ref::<std::io::Error>().is_some_and(|io| {
+                use std::io::ErrorKind::*;
+                matches!(
+                    io.kind(),
+                    TimedOut | ConnectionRefused | ConnectionReset | ConnectionAborted
+                )
+            })
+        });
+        if unreachable {
+            StoreError::Unavailable(error)
+        } else {
+            StoreError::Other(error)
+        }
+    }
 }
 
 /// Position in a newest-first listing: the item's time and id (the tie-breaker).
@@ -27,18 +60,18 @@ pub struct SortKey {
 
 #[async_trait]
 pub trait Users: Send + Sync {
-    /// Fails with `AlreadyExists` when the name is taken.
-    async fn create(&self, user: &User) -> Result<(), StoreError>;
-    async fn by_name(&self, name: &UserName) -> anyhow::Result<Option<User>>;
+    /// Fails with `Conflict` when the name is taken.
+    async fn create(&self, user: &User) -> StoreResult<()>;
+    async fn by_name(&self, name: &UserName) -> StoreResult<Option<User>>;
     /// Deletes the account and its sessions, and hides every video of the user while
     /// writing its deletion record, so the pipeline removes bytes and comments later.
     /// Returns the ids of the videos scheduled.
     /// Interrupted, it leaves the user in place so that repeating the request finishes it.
-    async fn delete_account(&self, user: &User, now: Timestamp) -> anyhow::Result<Vec<VideoId>>;
+    async fn delete_account(&self, user: &User, now: Timestamp) -> StoreResult<Vec<VideoId>>;
     /// An operator's switch (`reel users disable|enable`): a disabled account's sign-ins
     /// are refused. Disabling also ends every session of the account; returns how many,
     /// or `None` when there is no such user.
-    async fn set_disabled(&self, name: &UserName, disabled: bool) -> anyhow::Result<Option<u64>>;
+    async fn set_disabled(&self, name: &UserName, disabled: bool) -> StoreResult<Option<u64>>;
 }
 
 /// A live session: who it belongs to and until when.
@@ -51,12 +84,12 @@ pub struct Session {
 
 #[async_trait]
 pub trait Sessions: Send + Sync {
-    async fn create(&self, id: &SessionId, session: &Session) -> anyhow::Result<()>;
+    async fn create(&self, id: &SessionId, session: &Session) -> StoreResult<()>;
     /// `None` for unknown and for expired sessions (expiry is checked on every read), and
     /// for a session whose account is gone, was made anew under the same name (another
     /// id), or is disabled: a session is bound to its user's id, checked on every read.
-    async fn get(&self, id: &SessionId, now: Timestamp) -> anyhow::Result<Option<Session>>;
-    async fn delete(&self, id: &SessionId) -> anyhow::Result<()>;
+    async fn get(&self, id: &SessionId, now: Timestamp) -> StoreResult<Option<Session>>;
+    async fn delete(&self, id: &SessionId) -> StoreResult<()>;
     /// Reserves one password check of `name` from `client` at `now`, in the throttling
     /// `window` that holds it: the attempt is counted as a failure at once, in the same
     /// atomic step that checks the count, so parallel guesses cannot all slip under the
@@ -69,9 +102,9 @@ pub trait Sessions: Send + Sync {
         window: Window,
         now: Timestamp,
         max: u32,
-    ) -> anyhow::Result<Option<Attempt>>;
+    ) -> StoreResult<Option<Attempt>>;
     /// Uncounts a reserved attempt whose password was right.
-    async fn release_attempt(&self, attempt: &Attempt) -> anyhow::Result<()>;
+    async fn release_attempt(&self, attempt: &Attempt) -> StoreResult<()>;
 }
 
 /// A reserved password check ([`Sessions::reserve_attempt`]), as the store names it.
@@ -85,26 +118,26 @@ pub struct Attempt {
 
 #[async_trait]
 pub trait Videos: Send + Sync {
-    async fn create(&self, video: &Video) -> anyhow::Result<()>;
+    async fn create(&self, video: &Video) -> StoreResult<()>;
     /// `None` for unknown and for deleted videos.
-    async fn get(&self, id: &VideoId) -> anyhow::Result<Option<Video>>;
+    async fn get(&self, id: &VideoId) -> StoreResult<Option<Video>>;
     /// The author's videos, newest first, starting after `after`.
     async fn list_by_author(
         &self,
         author: &UserId,
         after: Option<&SortKey>,
         limit: Limit,
-    ) -> anyhow::Result<Page<Video, SortKey>>;
+    ) -> StoreResult<Page<Video, SortKey>>;
     /// Records that the bytes have landed. `false` if the video no longer exists.
     async fn mark_ready(
         &self,
         id: &VideoId,
         size: u64,
         content_type: &VideoContentType,
-    ) -> anyhow::Result<bool>;
+    ) -> StoreResult<bool>;
     /// Hides the video from every read and writes its deletion record, atomically.
     /// `false` if it did not exist (or was already deleted).
-    async fn delete(&self, id: &VideoId, now: Timestamp) -> anyhow::Result<bool>;
+    async fn delete(&self, id: &VideoId, now: Timestamp) -> StoreResult<bool>;
 }
 
 /// Which comments of a video to list: Unix seconds, `from` exclusive, `to` inclusive.
@@ -116,8 +149,8 @@ pub struct TimeWindow {
 
 #[async_trait]
 pub trait Comments: Send + Sync {
-    async fn create(&self, comment: &Comment) -> anyhow::Result<()>;
-    async fn get(&self, id: &CommentId) -> anyhow::Result<Option<Comment>>;
+    async fn create(&self, comment: &Comment) -> StoreResult<()>;
+    async fn get(&self, id: &CommentId) -> StoreResult<Option<Comment>>;
     /// The video's comments in the window, newest first, starting after `after`.
     async fn list(
         &self,
@@ -125,12 +158,12 @@ pub trait Comments: Send + Sync {
         window: TimeWindow,
         after: Option<&SortKey>,
         limit: Limit,
-    ) -> anyhow::Result<Page<Comment, SortKey>>;
+    ) -> StoreResult<Page<Comment, SortKey>>;
     /// `false` if there was no such comment.
-    async fn delete(&self, id: &CommentId) -> anyhow::Result<bool>;
+    async fn delete(&self, id: &CommentId) -> StoreResult<bool>;
     /// Deletes every comment of the video, in batches; returns how many were deleted.
     /// Repeating it is harmless.
-    async fn delete_all_of_video(&self, video: &VideoId) -> anyhow::Result<u64>;
+    async fn delete_all_of_video(&self, video: &VideoId) -> StoreResult<u64>;
 }
 
 #[async_trait]
@@ -143,19 +176,19 @@ pub trait Deletions: Send + Sync {
         dispatched_before: Timestamp,
         after: Option<&VideoId>,
         limit: Limit,
-    ) -> anyhow::Result<Vec<DeletionRecord>>;
+    ) -> StoreResult<Vec<DeletionRecord>>;
     /// Notes that these records were sent to the queue at `at`.
-    async fn mark_dispatched(&self, videos: &[VideoId], at: Timestamp) -> anyhow::Result<()>;
+    async fn mark_dispatched(&self, videos: &[VideoId], at: Timestamp) -> StoreResult<()>;
     /// Removes the record once its video's bytes and comments are gone.
-    async fn remove(&self, video: &VideoId) -> anyhow::Result<()>;
+    async fn remove(&self, video: &VideoId) -> StoreResult<()>;
     /// How many deletions are requested and not yet finished (`reel deletions status`).
-    async fn count(&self) -> anyhow::Result<u64>;
+    async fn count(&self) -> StoreResult<u64>;
     /// Looks again for videos of the accounts deleted before `settled_before` (a time no
     /// request begun before the deletion can still be running at, and any index has
     /// caught up by): a video a request in flight made during the deletion, or one an
     /// eventually consistent index had not shown, is hidden and its deletion recorded
     /// now. An account is forgotten once a sweep finds none. Returns the videos found.
-    async fn sweep_deleted_accounts(&self, settled_before: Timestamp) -> anyhow::Result<u64>;
+    async fn sweep_deleted_accounts(&self, settled_before: Timestamp) -> StoreResult<u64>;
 }
 
 /// One message taken from the deletion queue.
@@ -186,21 +219,21 @@ pub struct QueueDepth {
 #[async_trait]
 pub trait Queue: Send + Sync {
     /// Sends up to 10 video ids as one batch.
-    async fn send_batch(&self, videos: &[VideoId]) -> anyhow::Result<()>;
+    async fn send_batch(&self, videos: &[VideoId]) -> StoreResult<()>;
     /// Up to `max` (≤ 10) visible messages, each then hidden for `visibility_secs`.
-    async fn receive(&self, max: u32, visibility_secs: i64) -> anyhow::Result<Vec<QueueMessage>>;
+    async fn receive(&self, max: u32, visibility_secs: i64) -> StoreResult<Vec<QueueMessage>>;
     /// Deletes a delivered message for good.
-    async fn ack(&self, receipt: &str) -> anyhow::Result<()>;
+    async fn ack(&self, receipt: &str) -> StoreResult<()>;
     /// The queue's messages by state.
-    async fn depth(&self) -> anyhow::Result<QueueDepth>;
+    async fn depth(&self) -> StoreResult<QueueDepth>;
     /// Messages in the dead-letter queue (what an alarm watches).
-    async fn dead_letters(&self) -> anyhow::Result<u64> {
+    async fn dead_letters(&self) -> StoreResult<u64> {
         Ok(self.depth().await?.dead_letters)
     }
     /// Moves every dead letter back to the queue, its receive count starting afresh (after
     /// the cause is fixed: `reel deletions redrive`). Returns how many moved. At least
     /// once: a message may come back twice, which the idempotent worker tolerates.
-    async fn redrive(&self) -> anyhow::Result<u64>;
+    async fn redrive(&self) -> StoreResult<u64>;
 }
 
 /// A request the client makes itself, straight to the object store.
@@ -226,21 +259,21 @@ pub trait BlobUrls: Send + Sync {
         size: u64,
         content_type: &VideoContentType,
         now: Timestamp,
-    ) -> anyhow::Result<PresignedRequest>;
+    ) -> StoreResult<PresignedRequest>;
     /// A short-lived URL that serves the object with `Range` support.
     async fn presign_get(
         &self,
         video: &VideoId,
         content_type: Option<&str>,
         now: Timestamp,
-    ) -> anyhow::Result<PresignedRequest>;
+    ) -> StoreResult<PresignedRequest>;
 }
 
 /// The stored objects themselves, as the deletion pipeline removes them.
 #[async_trait]
 pub trait Blobs: Send + Sync {
     /// Removes the object; a missing object is success.
-    async fn delete(&self, video: &VideoId) -> anyhow::Result<()>;
+    async fn delete(&self, video: &VideoId) -> StoreResult<()>;
     /// Removes several objects; returns those that could not be removed. Stores with a
     /// bulk call (S3's `DeleteObjects`) use it; others delete one by one.
     async fn delete_many(&self, videos: &[VideoId]) -> Vec<VideoId> {
@@ -255,5 +288,26 @@ pub trait Blobs: Send + Sync {
         }))
         .await;
         results.into_iter().flatten().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoreError;
+    use anyhow::Context;
+    use std::io;
+
+    #[test]
+    fn a_timed_out_or_refused_connection_is_unavailable_and_the_rest_is_other() {
+        for kind in [io::ErrorKind::TimedOut, io::ErrorKind::ConnectionRefused] {
+            let failed: Result<(), _> = Err(io::Error::from(kind));
+            let error = StoreError::from(failed.context("GetItem on users").unwrap_err());
+            assert!(matches!(error, StoreError::Unavailable(_)), "{kind:?}");
+        }
+        let denied: Result<(), _> = Err(io::Error::from(io::ErrorKind::PermissionDenied));
+        let error = StoreError::from(denied.context("opening").unwrap_err());
+        assert!(matches!(error, StoreError::Other(_)));
+        let error = StoreError::from(anyhow::anyhow!("an item without its key"));
+        assert!(matches!(error, StoreError::Other(_)));
     }
 }

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use reel_core::domain::{Timestamp, VideoContentType, VideoId};
-use reel_core::ports::{BlobUrls, Blobs, PresignedRequest};
+use reel_core::ports::{BlobUrls, Blobs, PresignedRequest, StoreResult};
 use reel_core::signing::Signer;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -242,7 +242,7 @@ impl BlobUrls for LocalBlobs {
         size: u64,
         content_type: &VideoContentType,
         now: Timestamp,
-    ) -> anyhow::Result<PresignedRequest> {
+    ) -> StoreResult<PresignedRequest> {
         let expires = now.plus_seconds(self.upload_ttl_secs);
         let ct = content_type.as_str();
         Ok(PresignedRequest {
@@ -257,7 +257,7 @@ impl BlobUrls for LocalBlobs {
         video: &VideoId,
         content_type: Option<&str>,
         now: Timestamp,
-    ) -> anyhow::Result<PresignedRequest> {
+    ) -> StoreResult<PresignedRequest> {
         let expires = now.plus_seconds(self.stream_ttl_secs);
         Ok(PresignedRequest {
             url: self.signed_url(video, "get", None, content_type, expires.unix_seconds())?,
@@ -269,11 +269,11 @@ impl BlobUrls for LocalBlobs {
 
 #[async_trait]
 impl Blobs for LocalBlobs {
-    async fn delete(&self, video: &VideoId) -> anyhow::Result<()> {
+    async fn delete(&self, video: &VideoId) -> StoreResult<()> {
         match tokio::fs::remove_file(self.path(video)).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(anyhow::Error::new(e).context("deleting object")),
+            Err(e) => Err(anyhow::Error::new(e).context("deleting object").into()),
         }
     }
 }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use reel_core::domain::{
     Comment, CommentContent, CommentId, Limit, Page, Timestamp, UserId, UserName, VideoId,
 };
-use reel_core::ports::{Comments, SortKey, TimeWindow};
+use reel_core::ports::{Comments, SortKey, StoreResult, TimeWindow};
 use rusqlite::{params, OptionalExtension, Row};
 
 const COLUMNS: &str = "id, video_id, author_id, author_name, content, time_us";
@@ -52,7 +52,7 @@ pub(crate) fn window_micros(window: TimeWindow) -> (i64, i64) {
 
 #[async_trait]
 impl Comments for SqliteStore {
-    async fn create(&self, comment: &Comment) -> anyhow::Result<()> {
+    async fn create(&self, comment: &Comment) -> StoreResult<()> {
         let c = comment.clone();
         self.call(move |conn| {
             conn.execute(
@@ -72,7 +72,7 @@ impl Comments for SqliteStore {
         .await
     }
 
-    async fn get(&self, id: &CommentId) -> anyhow::Result<Option<Comment>> {
+    async fn get(&self, id: &CommentId) -> StoreResult<Option<Comment>> {
         let id = id.to_string();
         self.call(move |conn| {
             conn.query_row(
@@ -93,7 +93,7 @@ impl Comments for SqliteStore {
         window: TimeWindow,
         after: Option<&SortKey>,
         limit: Limit,
-    ) -> anyhow::Result<Page<Comment, SortKey>> {
+    ) -> StoreResult<Page<Comment, SortKey>> {
         let video = video.to_string();
         let (low, high) = window_micros(window);
         let (after_us, after_id) = after_bound(after);
@@ -120,7 +120,7 @@ impl Comments for SqliteStore {
         .await
     }
 
-    async fn delete_all_of_video(&self, video: &VideoId) -> anyhow::Result<u64> {
+    async fn delete_all_of_video(&self, video: &VideoId) -> StoreResult<u64> {
         let video = video.to_string();
         self.call(move |conn| {
             // In batches, so one video with many comments never holds the lock for long.
@@ -142,7 +142,7 @@ impl Comments for SqliteStore {
         .await
     }
 
-    async fn delete(&self, id: &CommentId) -> anyhow::Result<bool> {
+    async fn delete(&self, id: &CommentId) -> StoreResult<bool> {
         let id = id.to_string();
         self.call(move |conn| {
             let n = conn

@@ -1,5 +1,6 @@
 use anyhow::Context;
-use rusqlite::Connection;
+use reel_core::ports::{StoreError, StoreResult};
+use rusqlite::{Connection, ErrorCode};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -118,22 +119,40 @@ impl SqliteStore {
         })
     }
 
-    /// Runs `work` on the connection in the blocking pool.
-    pub(crate) async fn call<T, E, F>(&self, work: F) -> Result<T, E>
+    /// Runs `work` on the connection in the blocking pool. Its failure becomes a
+    /// [`StoreError`]: `Unavailable` when SQLite stayed busy or locked past the busy
+    /// timeout (another process holds the database), else as `StoreError::from` says.
+    pub(crate) async fn call<T, F>(&self, work: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        E: From<anyhow::Error> + Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+        F: FnOnce(&mut Connection) -> anyhow::Result<T> + Send + 'static,
     {
         let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
+        let outcome = tokio::task::spawn_blocking(move || {
             let mut guard = conn
                 .lock()
                 .map_err(|_| anyhow::anyhow!("database mutex poisoned"))?;
             work(&mut guard)
         })
         .await
-        .map_err(|e| E::from(anyhow::Error::new(e).context("database task failed")))?
+        .map_err(|e| anyhow::Error::new(e).context("database task failed"))?;
+        outcome.map_err(store_error)
+    }
+}
+
+/// SQLite's busy and locked results are the store being unavailable for now.
+fn store_error(error: anyhow::Error) -> StoreError {
+    let busy = error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<rusqlite::Error>(),
+            Some(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+        )
+    });
+    if busy {
+        StoreError::Unavailable(error)
+    } else {
+        StoreError::from(error)
     }
 }
 
@@ -147,4 +166,24 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     tx.pragma_update(None, "user_version", MIGRATIONS.len())?;
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite_failure(code: std::ffi::c_int) -> anyhow::Error {
+        let error = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);
+        anyhow::Error::new(error).context("inserting a comment")
+    }
+
+    #[test]
+    fn busy_and_locked_are_unavailable_and_a_constraint_is_other() {
+        for code in [rusqlite::ffi::SQLITE_BUSY, rusqlite::ffi::SQLITE_LOCKED] {
+            let error = store_error(sqlite_failure(code));
+            assert!(matches!(error, StoreError::Unavailable(_)), "{code}");
+        }
+        let error = store_error(sqlite_failure(rusqlite::ffi::SQLITE_CONSTRAINT));
+        assert!(matches!(error, StoreError::Other(_)));
+    }
 }

@@ -2,7 +2,7 @@ use super::db::SqliteStore;
 use anyhow::Context;
 use async_trait::async_trait;
 use reel_core::domain::{DeletionRecord, Limit, Timestamp, UserId, VideoId};
-use reel_core::ports::Deletions;
+use reel_core::ports::{Deletions, StoreResult};
 use rusqlite::params;
 
 #[async_trait]
@@ -12,7 +12,7 @@ impl Deletions for SqliteStore {
         dispatched_before: Timestamp,
         after: Option<&VideoId>,
         limit: Limit,
-    ) -> anyhow::Result<Vec<DeletionRecord>> {
+    ) -> StoreResult<Vec<DeletionRecord>> {
         let after = after.map(|v| v.to_string()).unwrap_or_default();
         let before = dispatched_before.as_micros();
         self.call(move |conn| {
@@ -46,7 +46,7 @@ impl Deletions for SqliteStore {
         .await
     }
 
-    async fn mark_dispatched(&self, videos: &[VideoId], at: Timestamp) -> anyhow::Result<()> {
+    async fn mark_dispatched(&self, videos: &[VideoId], at: Timestamp) -> StoreResult<()> {
         let ids: Vec<String> = videos.iter().map(|v| v.to_string()).collect();
         self.call(move |conn| {
             let tx = conn.transaction()?;
@@ -64,7 +64,7 @@ impl Deletions for SqliteStore {
         .await
     }
 
-    async fn remove(&self, video: &VideoId) -> anyhow::Result<()> {
+    async fn remove(&self, video: &VideoId) -> StoreResult<()> {
         let video = video.to_string();
         self.call(move |conn| {
             conn.execute("DELETE FROM deletion_records WHERE video_id = ?1", [video])
@@ -75,7 +75,7 @@ impl Deletions for SqliteStore {
     }
 
     /// One transaction: the videos found leave `videos` as the account's others did.
-    async fn sweep_deleted_accounts(&self, settled_before: Timestamp) -> anyhow::Result<u64> {
+    async fn sweep_deleted_accounts(&self, settled_before: Timestamp) -> StoreResult<u64> {
         self.call(move |conn| {
             let tx = conn.transaction()?;
             let accounts: Vec<(String, i64)> = tx
@@ -96,7 +96,7 @@ impl Deletions for SqliteStore {
         .await
     }
 
-    async fn count(&self) -> anyhow::Result<u64> {
+    async fn count(&self) -> StoreResult<u64> {
         self.call(|conn| {
             let n: i64 = conn
                 .query_row("SELECT COUNT(*) FROM deletion_records", [], |r| r.get(0))

@@ -98,7 +98,7 @@ async fn serve(
     let (video, query) = check_url(&endpoint.blobs, &vid, query, "get")?;
     // A deleted video's bytes are gone at once for every URL, though the file waits for
     // the deletion worker.
-    match endpoint.videos.get(&video).await.map_err(ApiError::Db)? {
+    match endpoint.videos.get(&video).await? {
         Some(v) if v.status == VideoStatus::Ready => {}
         _ => return Err(ApiError::NotFound("video")),
     }
@@ -257,7 +257,7 @@ async fn upload(
     };
     // Checked under the claim: no other PUT of this video can turn it ready meanwhile,
     // so a ready video's bytes are never replaced.
-    let current = endpoint.videos.get(&video).await.map_err(ApiError::Db)?;
+    let current = endpoint.videos.get(&video).await?;
     match current {
         None => return Err(ApiError::NotFound("video")),
         Some(v) if v.status == VideoStatus::Ready => {
@@ -284,15 +284,10 @@ async fn upload(
     if !endpoint
         .videos
         .mark_ready(&video, written, &content_type)
-        .await
-        .map_err(ApiError::Db)?
+        .await?
     {
         // Deleted while uploading: the bytes must not outlive the video.
-        endpoint
-            .blobs
-            .delete(&video)
-            .await
-            .map_err(ApiError::Internal)?;
+        endpoint.blobs.delete(&video).await?;
         return Err(ApiError::NotFound("video"));
     }
     tracing::info!(video = %video, bytes = written, "upload stored");

@@ -2,7 +2,7 @@ use super::db::SqliteStore;
 use anyhow::Context;
 use async_trait::async_trait;
 use reel_core::domain::{Timestamp, VideoId};
-use reel_core::ports::{Queue, QueueDepth, QueueMessage};
+use reel_core::ports::{Queue, QueueDepth, QueueMessage, StoreResult};
 use rusqlite::params;
 
 /// The deletion queue in the local database: durable across crashes, with SQS's
@@ -31,8 +31,10 @@ fn receipt(id: i64, count: u32) -> String {
 
 #[async_trait]
 impl Queue for SqliteQueue {
-    async fn send_batch(&self, videos: &[VideoId]) -> anyhow::Result<()> {
-        anyhow::ensure!(videos.len() <= 10, "a batch holds at most 10 messages");
+    async fn send_batch(&self, videos: &[VideoId]) -> StoreResult<()> {
+        if videos.len() > 10 {
+            return Err(anyhow::anyhow!("a batch holds at most 10 messages").into());
+        }
         let bodies: Vec<String> = videos.iter().map(|v| v.to_string()).collect();
         self.store
             .call(move |conn| {
@@ -52,7 +54,7 @@ impl Queue for SqliteQueue {
             .await
     }
 
-    async fn receive(&self, max: u32, visibility_secs: i64) -> anyhow::Result<Vec<QueueMessage>> {
+    async fn receive(&self, max: u32, visibility_secs: i64) -> StoreResult<Vec<QueueMessage>> {
         let max_receives = self.max_receives;
         self.store
             .call(move |conn| {
@@ -90,7 +92,7 @@ impl Queue for SqliteQueue {
             .await
     }
 
-    async fn ack(&self, receipt: &str) -> anyhow::Result<()> {
+    async fn ack(&self, receipt: &str) -> StoreResult<()> {
         let (id, count) = receipt
             .split_once(':')
             .and_then(|(i, c)| Some((i.parse::<i64>().ok()?, c.parse::<u32>().ok()?)))
@@ -108,7 +110,7 @@ impl Queue for SqliteQueue {
             .await
     }
 
-    async fn depth(&self) -> anyhow::Result<QueueDepth> {
+    async fn depth(&self) -> StoreResult<QueueDepth> {
         self.store
             .call(|conn| {
                 let now = Timestamp::now().as_micros();
@@ -130,7 +132,7 @@ impl Queue for SqliteQueue {
             .await
     }
 
-    async fn redrive(&self) -> anyhow::Result<u64> {
+    async fn redrive(&self) -> StoreResult<u64> {
         self.store
             .call(|conn| {
                 let now = Timestamp::now().as_micros();

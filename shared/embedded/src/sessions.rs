@@ -2,7 +2,7 @@ use super::db::SqliteStore;
 use anyhow::Context;
 use async_trait::async_trait;
 use reel_core::domain::{SessionId, Timestamp, UserId, UserName, Window};
-use reel_core::ports::{Attempt, Session, Sessions};
+use reel_core::ports::{Attempt, Session, Sessions, StoreResult};
 use rusqlite::{params, OptionalExtension};
 
 /// How long failed sign-ins are kept at most (longer than any sensible throttle window).
@@ -15,7 +15,7 @@ fn digest(id: &SessionId) -> String {
 
 #[async_trait]
 impl Sessions for SqliteStore {
-    async fn create(&self, id: &SessionId, session: &Session) -> anyhow::Result<()> {
+    async fn create(&self, id: &SessionId, session: &Session) -> StoreResult<()> {
         let (key, s) = (digest(id), session.clone());
         self.call(move |conn| {
             // Expired sessions are swept as new ones are made, so the table stays small;
@@ -35,7 +35,7 @@ impl Sessions for SqliteStore {
         .await
     }
 
-    async fn get(&self, id: &SessionId, now: Timestamp) -> anyhow::Result<Option<Session>> {
+    async fn get(&self, id: &SessionId, now: Timestamp) -> StoreResult<Option<Session>> {
         let key = digest(id);
         self.call(move |conn| {
             let row = conn
@@ -62,7 +62,7 @@ impl Sessions for SqliteStore {
         .await
     }
 
-    async fn delete(&self, id: &SessionId) -> anyhow::Result<()> {
+    async fn delete(&self, id: &SessionId) -> StoreResult<()> {
         let key = digest(id);
         self.call(move |conn| {
             conn.execute("DELETE FROM sessions WHERE id_hash = ?1", [key])
@@ -79,7 +79,7 @@ impl Sessions for SqliteStore {
         window: Window,
         now: Timestamp,
         max: u32,
-    ) -> anyhow::Result<Option<Attempt>> {
+    ) -> StoreResult<Option<Attempt>> {
         let (owner, address) = (name.clone(), client.to_owned());
         let token: Option<String> = self
             .call(move |conn| -> anyhow::Result<Option<String>> {
@@ -122,7 +122,7 @@ impl Sessions for SqliteStore {
         }))
     }
 
-    async fn release_attempt(&self, attempt: &Attempt) -> anyhow::Result<()> {
+    async fn release_attempt(&self, attempt: &Attempt) -> StoreResult<()> {
         let row: i64 = attempt
             .token
             .parse()

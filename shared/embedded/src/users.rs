@@ -2,37 +2,43 @@ use super::db::SqliteStore;
 use anyhow::Context;
 use async_trait::async_trait;
 use reel_core::domain::{PasswordHash, Timestamp, User, UserId, UserName, VideoId};
-use reel_core::ports::{StoreError, Users};
+use reel_core::ports::{StoreError, StoreResult, Users};
 use rusqlite::{params, ErrorCode, OptionalExtension};
 
 #[async_trait]
 impl Users for SqliteStore {
-    async fn create(&self, user: &User) -> Result<(), StoreError> {
+    async fn create(&self, user: &User) -> StoreResult<()> {
         let user = user.clone();
-        self.call(move |conn| {
-            let inserted = conn.execute(
-                "INSERT INTO users (id, name, pwd_hash, created_us) VALUES (?1, ?2, ?3, ?4)",
-                params![
-                    user.id.to_string(),
-                    user.name.as_str(),
-                    user.password_hash.as_str(),
-                    user.created.as_micros()
-                ],
-            );
-            match inserted {
-                Ok(_) => Ok(()),
-                Err(rusqlite::Error::SqliteFailure(e, _))
-                    if e.code == ErrorCode::ConstraintViolation =>
-                {
-                    Err(StoreError::AlreadyExists)
+        let inserted = self
+            .call(move |conn| {
+                let inserted = conn.execute(
+                    "INSERT INTO users (id, name, pwd_hash, created_us) VALUES (?1, ?2, ?3, ?4)",
+                    params![
+                        user.id.to_string(),
+                        user.name.as_str(),
+                        user.password_hash.as_str(),
+                        user.created.as_micros()
+                    ],
+                );
+                match inserted {
+                    Ok(_) => Ok(true),
+                    Err(rusqlite::Error::SqliteFailure(e, _))
+                        if e.code == ErrorCode::ConstraintViolation =>
+                    {
+                        Ok(false)
+                    }
+                    Err(e) => Err(anyhow::Error::new(e).context("inserting user")),
                 }
-                Err(e) => Err(anyhow::Error::new(e).context("inserting user").into()),
-            }
-        })
-        .await
+            })
+            .await?;
+        if inserted {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict)
+        }
     }
 
-    async fn by_name(&self, name: &UserName) -> anyhow::Result<Option<User>> {
+    async fn by_name(&self, name: &UserName) -> StoreResult<Option<User>> {
         let name = name.clone();
         self.call(move |conn| {
             let row = conn
@@ -57,7 +63,7 @@ impl Users for SqliteStore {
         .await
     }
 
-    async fn delete_account(&self, user: &User, now: Timestamp) -> anyhow::Result<Vec<VideoId>> {
+    async fn delete_account(&self, user: &User, now: Timestamp) -> StoreResult<Vec<VideoId>> {
         let user = user.id.to_string();
         self.call(move |conn| {
             let tx = conn.transaction()?;
@@ -81,7 +87,7 @@ impl Users for SqliteStore {
         .await
     }
 
-    async fn set_disabled(&self, name: &UserName, disabled: bool) -> anyhow::Result<Option<u64>> {
+    async fn set_disabled(&self, name: &UserName, disabled: bool) -> StoreResult<Option<u64>> {
         let name = name.clone();
         self.call(move |conn| {
             let tx = conn.transaction()?;

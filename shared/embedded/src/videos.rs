@@ -5,7 +5,7 @@ use reel_core::domain::{
     Limit, Page, Timestamp, UserId, UserName, Video, VideoContentType, VideoId, VideoName,
     VideoStatus,
 };
-use reel_core::ports::{SortKey, Videos};
+use reel_core::ports::{SortKey, StoreResult, Videos};
 use rusqlite::{params, OptionalExtension, Row};
 
 const COLUMNS: &str = "id, author_id, author_name, name, created_us, status, size, content_type";
@@ -47,7 +47,7 @@ fn video_from_row(r: &Row<'_>) -> rusqlite::Result<anyhow::Result<Video>> {
 
 #[async_trait]
 impl Videos for SqliteStore {
-    async fn create(&self, video: &Video) -> anyhow::Result<()> {
+    async fn create(&self, video: &Video) -> StoreResult<()> {
         let v = video.clone();
         self.call(move |conn| {
             conn.execute(
@@ -69,7 +69,7 @@ impl Videos for SqliteStore {
         .await
     }
 
-    async fn get(&self, id: &VideoId) -> anyhow::Result<Option<Video>> {
+    async fn get(&self, id: &VideoId) -> StoreResult<Option<Video>> {
         let id = id.to_string();
         self.call(move |conn| {
             conn.query_row(
@@ -89,7 +89,7 @@ impl Videos for SqliteStore {
         author: &UserId,
         after: Option<&SortKey>,
         limit: Limit,
-    ) -> anyhow::Result<Page<Video, SortKey>> {
+    ) -> StoreResult<Page<Video, SortKey>> {
         let author = author.to_string();
         let (after_us, after_id) = after_bound(after);
         self.call(move |conn| {
@@ -119,7 +119,7 @@ impl Videos for SqliteStore {
         id: &VideoId,
         size: u64,
         content_type: &VideoContentType,
-    ) -> anyhow::Result<bool> {
+    ) -> StoreResult<bool> {
         let (id, ct) = (id.to_string(), content_type.as_str().to_owned());
         self.call(move |conn| {
             let n = conn
@@ -133,7 +133,7 @@ impl Videos for SqliteStore {
         .await
     }
 
-    async fn delete(&self, id: &VideoId, now: Timestamp) -> anyhow::Result<bool> {
+    async fn delete(&self, id: &VideoId, now: Timestamp) -> StoreResult<bool> {
         let id = id.to_string();
         self.call(move |conn| {
             let tx = conn.transaction()?;

@@ -55,11 +55,7 @@ pub async fn post_comment(
         content: CommentContent::parse(&body.content)?,
         time: Timestamp::now(),
     };
-    state
-        .comments
-        .create(&comment)
-        .await
-        .map_err(ApiError::Db)?;
+    state.comments.create(&comment).await?;
     metrics::count(Metric::Comments, 1);
     Ok(Reply(StatusCode::CREATED, CommentView::from(&comment)))
 }
@@ -107,8 +103,7 @@ pub async fn list_comments(
     let page = state
         .comments
         .list(&video.id, window, after.as_ref(), limit)
-        .await
-        .map_err(ApiError::Db)?;
+        .await?;
     Ok(Reply(
         StatusCode::OK,
         CommentList {
@@ -140,8 +135,7 @@ pub async fn delete_comment(
     let comment = state
         .comments
         .get(&id)
-        .await
-        .map_err(ApiError::Db)?
+        .await?
         .filter(|c| c.video_id == video.id)
         .ok_or(ApiError::NotFound("comment"))?;
     if comment.author_id != me.id && video.author_id != me.id {
@@ -149,10 +143,6 @@ pub async fn delete_comment(
             "only the comment's author or the video's owner may delete it",
         ));
     }
-    state
-        .comments
-        .delete(&comment.id)
-        .await
-        .map_err(ApiError::Db)?;
+    state.comments.delete(&comment.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,6 +5,7 @@
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use reel_core::ports::StoreError;
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +93,24 @@ impl From<reel_core::domain::ParseError> for ApiError {
     }
 }
 
+/// A store's failure, mapped once for every handler: a conflict is 409 `006`, a
+/// missing item 404 `005`, a store that cannot serve now 503 `011` (retry), anything
+/// else 500 `003`. A handler that knows better (which item, which conflict) matches
+/// the [`StoreError`] itself first.
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => ApiError::NotFound("item"),
+            StoreError::Conflict => ApiError::Conflict("it already exists"),
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(cause = format!("{cause:#}"), "store unavailable");
+                ApiError::Busy
+            }
+            StoreError::Other(cause) => ApiError::Db(cause),
+        }
+    }
+}
+
 impl From<BytesRejection> for ApiError {
     fn from(e: BytesRejection) -> Self {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -165,5 +184,16 @@ mod tests {
             ApiError::Busy.status_and_code(),
             (StatusCode::SERVICE_UNAVAILABLE, "011")
         );
+    }
+
+    #[test]
+    fn each_store_error_has_its_own_code() {
+        let code = |e: StoreError| ApiError::from(e).status_and_code();
+        assert_eq!(code(StoreError::NotFound), (StatusCode::NOT_FOUND, "005"));
+        assert_eq!(code(StoreError::Conflict), (StatusCode::CONFLICT, "006"));
+        let unavailable = StoreError::Unavailable(anyhow::anyhow!("throttled"));
+        assert_eq!(code(unavailable), (StatusCode::SERVICE_UNAVAILABLE, "011"));
+        let other = StoreError::Other(anyhow::anyhow!("corrupt item"));
+        assert_eq!(code(other), (StatusCode::INTERNAL_SERVER_ERROR, "003"));
     }
 }

@@ -69,8 +69,7 @@ where
         let session = state
             .sessions
             .get(&id, Timestamp::now())
-            .await
-            .map_err(ApiError::Db)?
+            .await?
             .ok_or(ApiError::Unauthorized)?;
         Ok(AuthUser {
             id: session.user_id,

@@ -40,11 +40,7 @@ pub(super) async fn start_session(
         user_name: user.name.clone(),
         expires: Timestamp::now().plus_seconds(ttl),
     };
-    state
-        .sessions
-        .create(&id, &session)
-        .await
-        .map_err(ApiError::Db)?;
+    state.sessions.create(&id, &session).await?;
     let secure = if origin.is_https() { "; Secure" } else { "" };
     let cookie = format!(
         "session={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={ttl}{secure}",
@@ -100,7 +96,7 @@ pub async fn sign_in(
     let name = UserName::parse(&body.user_name).map_err(|_| refused())?;
     let password = Password::parse(&body.pwd).map_err(|_| refused())?;
     let attempt = throttle::reserve(&state, &name, &client).await?;
-    let user = state.users.by_name(&name).await.map_err(ApiError::Db)?;
+    let user = state.users.by_name(&name).await?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let password_ok = passwords::verify(password, hash).await?;
     match user {
@@ -138,11 +134,7 @@ pub async fn sign_out(
     Owner(me): Owner,
     origin: Origin,
 ) -> Result<Response, ApiError> {
-    state
-        .sessions
-        .delete(&me.session)
-        .await
-        .map_err(ApiError::Db)?;
+    state.sessions.delete(&me.session).await?;
     Ok((
         StatusCode::NO_CONTENT,
         [(header::SET_COOKIE, clear_cookie(&origin))],

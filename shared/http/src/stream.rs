@@ -45,8 +45,7 @@ pub async fn stream_video(
     }
     let target = urls
         .presign_get(&video.id, video.content_type.as_deref(), Timestamp::now())
-        .await
-        .map_err(ApiError::Internal)?;
+        .await?;
     let location = HeaderValue::from_str(&origin.resolve(target.url))
         .map_err(|e| ApiError::Internal(e.into()))?;
     metrics::count(Metric::StreamRedirects, 1);

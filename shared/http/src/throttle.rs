@@ -20,8 +20,7 @@ pub(super) async fn reserve(
     let attempt = state
         .sessions
         .reserve_attempt(name, client, window, now, max)
-        .await
-        .map_err(ApiError::Db)?;
+        .await?;
     attempt.ok_or_else(|| {
         tracing::warn!(user = %name, client, "sign-in throttled");
         ApiError::TooManyRequests("too many failed sign-ins; try again later")
@@ -30,9 +29,5 @@ pub(super) async fn reserve(
 
 /// Gives back the attempt of a password that was right: it is not a failure.
 pub(super) async fn release(state: &AppState, attempt: &Attempt) -> Result<(), ApiError> {
-    state
-        .sessions
-        .release_attempt(attempt)
-        .await
-        .map_err(ApiError::Db)
+    Ok(state.sessions.release_attempt(attempt).await?)
 }

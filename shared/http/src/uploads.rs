@@ -68,8 +68,7 @@ pub async fn grant_upload(
         .map_err(|_| ApiError::UnsupportedMediaType("content_type must be video/*"))?;
     let request = urls
         .presign_put(&video.id, body.size, &content_type, Timestamp::now())
-        .await
-        .map_err(ApiError::Internal)?;
+        .await?;
     metrics::count(Metric::UploadGrants, 1);
     Ok(Reply(
         StatusCode::OK,

@@ -50,8 +50,8 @@ pub async fn sign_up(
         disabled: false,
     };
     state.users.create(&user).await.map_err(|e| match e {
-        StoreError::AlreadyExists => ApiError::Conflict("user name is already taken"),
-        StoreError::Backend(e) => ApiError::Db(e),
+        StoreError::Conflict => ApiError::Conflict("user name is already taken"),
+        other => other.into(),
     })?;
     tracing::info!(user = %user.name, "signed up");
     metrics::count(Metric::SignUps, 1);
@@ -76,8 +76,7 @@ pub async fn get_user(
     let user = state
         .users
         .by_name(&name)
-        .await
-        .map_err(ApiError::Db)?
+        .await?
         .ok_or(ApiError::NotFound("user"))?;
     Ok(Reply(StatusCode::OK, UserView::from(&user)))
 }
@@ -105,7 +104,7 @@ pub async fn delete_account(
     let password = Password::parse(&body.pwd).map_err(|_| ApiError::Unauthorized)?;
     // The same throttle as sign-in: a stolen session is no unlimited password oracle.
     let attempt = throttle::reserve(&state, &me.name, &client).await?;
-    let user = state.users.by_name(&me.name).await.map_err(ApiError::Db)?;
+    let user = state.users.by_name(&me.name).await?;
     let Some(user) = user.filter(|u| u.id == me.id) else {
         return Err(ApiError::Unauthorized);
     };
@@ -113,11 +112,7 @@ pub async fn delete_account(
         return Err(ApiError::Unauthorized);
     }
     throttle::release(&state, &attempt).await?;
-    let videos = state
-        .users
-        .delete_account(&user, Timestamp::now())
-        .await
-        .map_err(ApiError::Db)?;
+    let videos = state.users.delete_account(&user, Timestamp::now()).await?;
     tracing::info!(user = %user.name, videos = videos.len(), "account deleted");
     Ok((
         StatusCode::NO_CONTENT,

@@ -32,8 +32,7 @@ pub(super) async fn existing_video(state: &AppState, raw: &str) -> Result<Video,
     state
         .videos
         .get(&id)
-        .await
-        .map_err(ApiError::Db)?
+        .await?
         .ok_or(ApiError::NotFound("video"))
 }
 
@@ -74,7 +73,7 @@ pub async fn create_video(
         size: 0,
         content_type: None,
     };
-    state.videos.create(&video).await.map_err(ApiError::Db)?;
+    state.videos.create(&video).await?;
     Ok(Reply(StatusCode::CREATED, VideoView::from(&video)))
 }
 
@@ -98,8 +97,7 @@ pub async fn list_videos(
     let author = state
         .users
         .by_name(&name)
-        .await
-        .map_err(ApiError::Db)?
+        .await?
         .ok_or(ApiError::NotFound("user"))?;
     let scope = format!("videos:{}", author.id);
     let (limit, after) = cursor::page_request(
@@ -111,8 +109,7 @@ pub async fn list_videos(
     let page = state
         .videos
         .list_by_author(&author.id, after.as_ref(), limit)
-        .await
-        .map_err(ApiError::Db)?;
+        .await?;
     Ok(Reply(
         StatusCode::OK,
         VideoList {
@@ -162,12 +159,7 @@ pub async fn delete_video(
     if video.author_id != me.id {
         return Err(ApiError::Forbidden("only the owner may delete a video"));
     }
-    if !state
-        .videos
-        .delete(&video.id, Timestamp::now())
-        .await
-        .map_err(ApiError::Db)?
-    {
+    if !state.videos.delete(&video.id, Timestamp::now()).await? {
         return Err(ApiError::NotFound("video"));
     }
     tracing::info!(video = %video.id, "video deleted");
