@@ -49,8 +49,8 @@ async fn main() -> anyhow::Result<()> {
         if batch.is_empty() {
             break;
         }
-        for receipt in worker.process_batch(&batch).await.done {
-            host.adapters.queue.ack(&receipt).await?;
+        for ack_handle in worker.process_batch(&batch).await.done {
+            host.adapters.queue.ack(&ack_handle).await?;
         }
     }
     let after = requests(&log)?;

@@ -83,8 +83,8 @@ async fn main() -> anyhow::Result<()> {
         }
         let outcome = worker.process_batch(&batch).await;
         anyhow::ensure!(outcome.failed.is_empty(), "deletions failed");
-        for receipt in &outcome.done {
-            queue.ack(receipt).await?;
+        for ack_handle in &outcome.done {
+            queue.ack(ack_handle).await?;
         }
         batches += 1;
     }

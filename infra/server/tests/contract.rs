@@ -714,7 +714,7 @@ pub async fn the_queue_has_sqs_semantics(p: Ports) {
         p.queue.receive(10, 60).await.unwrap().is_empty(),
         "received messages are hidden"
     );
-    p.queue.ack(&first[0].receipt).await.unwrap();
+    p.queue.ack(&first[0].ack_handle).await.unwrap();
 
     // A second queue state: the other two come back once their visibility lapses.
     let ids: Vec<VideoId> = (0..2).map(|_| VideoId::new()).collect();
@@ -727,7 +727,7 @@ pub async fn the_queue_has_sqs_semantics(p: Ports) {
         assert!(again.iter().all(|m| m.receive_count == round));
         delivered = again;
     }
-    p.queue.ack(&delivered[0].receipt).await.unwrap();
+    p.queue.ack(&delivered[0].ack_handle).await.unwrap();
     assert!(
         p.queue.receive(10, 0).await.unwrap().is_empty(),
         "exhausted: moved to the dead-letter queue"
@@ -883,7 +883,7 @@ async fn local_stale_receipts_acknowledge_nothing() {
     let first = p.queue.receive(10, 0).await.unwrap();
     let second = p.queue.receive(10, 0).await.unwrap();
     assert_eq!((first.len(), second[0].receive_count), (1, 2));
-    p.queue.ack(&first[0].receipt).await.unwrap();
+    p.queue.ack(&first[0].ack_handle).await.unwrap();
     assert_eq!(
         p.queue.receive(10, 0).await.unwrap().len(),
         1,

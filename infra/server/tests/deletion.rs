@@ -230,8 +230,8 @@ impl Fixture {
                 return rounds;
             }
             let outcome = self.worker.process_batch(&batch).await;
-            for receipt in &outcome.done {
-                self.queue.ack(receipt).await.unwrap();
+            for ack_handle in &outcome.done {
+                self.queue.ack(ack_handle).await.unwrap();
             }
             rounds += 1;
             assert!(rounds < 100, "the queue never drained");
@@ -282,7 +282,7 @@ async fn a_failing_deletion_is_retried_then_dead_lettered_while_the_rest_complet
     let outcome = f.worker.process_batch(&first).await;
     let failed: Vec<_> = first
         .iter()
-        .filter(|m| outcome.failed.contains(&m.receipt))
+        .filter(|m| outcome.failed.contains(&m.ack_handle))
         .map(|m| m.body.clone())
         .collect();
     assert_eq!(
@@ -291,8 +291,8 @@ async fn a_failing_deletion_is_retried_then_dead_lettered_while_the_rest_complet
         "only the failing item is reported"
     );
     assert_eq!(outcome.done.len(), 4);
-    for receipt in &outcome.done {
-        f.queue.ack(receipt).await.unwrap();
+    for ack_handle in &outcome.done {
+        f.queue.ack(ack_handle).await.unwrap();
     }
     let rounds = f.drain().await;
     assert_eq!(
@@ -327,7 +327,7 @@ async fn the_worker_is_idempotent_and_refuses_malformed_messages(f: Fixture) {
     assert_eq!(f.leftovers(&v).await, (false, 0, false));
     f.worker.delete_video(&v).await.unwrap();
     let junk = QueueMessage {
-        receipt: "1:1".into(),
+        ack_handle: "1:1".into(),
         body: "../../etc/passwd".into(),
         receive_count: 1,
     };

@@ -258,7 +258,7 @@ async fn each_metric_is_counted_where_it_happens_and_only_there() {
     // A worker batch: two deletions done, one malformed message failed.
     let worker = Worker::new(f.blobs.clone(), f.store.clone(), f.store.clone());
     let message = |body: String| QueueMessage {
-        receipt: body.clone(),
+        ack_handle: body.clone(),
         body,
         receive_count: 1,
     };

@@ -222,7 +222,7 @@ impl Queue for SqsQueue {
                     .and_then(|c| c.parse().ok())
                     .unwrap_or(1);
                 Ok(QueueMessage {
-                    receipt: m.receipt_handle.context("a message without a receipt")?,
+                    ack_handle: m.receipt_handle.context("a message without a receipt")?,
                     body: m.body.unwrap_or_default(),
                     receive_count,
                 })
@@ -230,11 +230,11 @@ impl Queue for SqsQueue {
             .collect()
     }
 
-    async fn ack(&self, receipt: &str) -> StoreResult<()> {
+    async fn ack(&self, ack_handle: &str) -> StoreResult<()> {
         self.client
             .delete_message()
             .queue_url(self.url().await?)
-            .receipt_handle(receipt)
+            .receipt_handle(ack_handle)
             .send()
             .await
             .context("acknowledging a deletion")?;

@@ -194,8 +194,10 @@ pub trait Deletions: Send + Sync {
 /// One message taken from the deletion queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueMessage {
-    /// Acknowledges this delivery (and only this one: a later delivery has another).
-    pub receipt: String,
+    /// What acknowledges this delivery, and only this one (a later delivery has
+    /// another): SQS's receipt handle; the embedded queue's message id and receive
+    /// count; in a Lambda SQS batch, the message id that a batch item failure names.
+    pub ack_handle: String,
     /// The video id to delete, as sent; a worker must cope with a malformed one.
     pub body: String,
     /// How many times the message has been delivered, this time included.
@@ -223,7 +225,7 @@ pub trait Queue: Send + Sync {
     /// Up to `max` (≤ 10) visible messages, each then hidden for `visibility_secs`.
     async fn receive(&self, max: u32, visibility_secs: i64) -> StoreResult<Vec<QueueMessage>>;
     /// Deletes a delivered message for good.
-    async fn ack(&self, receipt: &str) -> StoreResult<()>;
+    async fn ack(&self, ack_handle: &str) -> StoreResult<()>;
     /// The queue's messages by state.
     async fn depth(&self) -> StoreResult<QueueDepth>;
     /// Messages in the dead-letter queue (what an alarm watches).

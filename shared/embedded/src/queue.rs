@@ -24,8 +24,8 @@ impl SqliteQueue {
     }
 }
 
-/// A receipt names one delivery: the message id and its receive count.
-fn receipt(id: i64, count: u32) -> String {
+/// An ack handle names one delivery: the message id and its receive count.
+fn ack_handle(id: i64, count: u32) -> String {
     format!("{id}:{count}")
 }
 
@@ -86,20 +86,20 @@ impl Queue for SqliteQueue {
                 tx.commit().context("receiving from the deletion queue")?;
                 Ok(taken
                     .into_iter()
-                    .map(|(id, body, count)| QueueMessage { receipt: receipt(id, count), body, receive_count: count })
+                    .map(|(id, body, count)| QueueMessage { ack_handle: ack_handle(id, count), body, receive_count: count })
                     .collect())
             })
             .await
     }
 
-    async fn ack(&self, receipt: &str) -> StoreResult<()> {
-        let (id, count) = receipt
+    async fn ack(&self, ack_handle: &str) -> StoreResult<()> {
+        let (id, count) = ack_handle
             .split_once(':')
             .and_then(|(i, c)| Some((i.parse::<i64>().ok()?, c.parse::<u32>().ok()?)))
-            .context("not a receipt of this queue")?;
+            .context("not an ack handle of this queue")?;
         self.store
             .call(move |conn| {
-                // A stale receipt (the message was delivered again since) deletes nothing.
+                // A stale handle (the message was delivered again since) deletes nothing.
                 conn.execute(
                     "DELETE FROM queue_messages WHERE id = ?1 AND receive_count = ?2",
                     params![id, count],

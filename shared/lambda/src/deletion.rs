@@ -24,7 +24,7 @@ pub async fn on_deletion_batch(worker: &Worker, event: SqsEvent) -> SqsBatchResp
                 .and_then(|c| c.parse().ok())
                 .unwrap_or(1),
             // The batch response names failures by message id.
-            receipt: record.message_id.unwrap_or_default(),
+            ack_handle: record.message_id.unwrap_or_default(),
             body: record.body.unwrap_or_default(),
         })
         .collect();

@@ -60,8 +60,8 @@ pub async fn run_worker(
             continue;
         }
         let outcome = worker.process_batch(&messages).await;
-        for receipt in &outcome.done {
-            if let Err(e) = queue.ack(receipt).await {
+        for ack_handle in &outcome.done {
+            if let Err(e) = queue.ack(ack_handle).await {
                 // Not acknowledged: it comes back and is (idempotently) done again.
                 tracing::warn!(cause = format!("{e:#}"), "acknowledging a deletion failed");
             }

@@ -14,7 +14,7 @@ pub struct Worker {
     deletions: Arc<dyn Deletions>,
 }
 
-/// What became of one batch: receipts to acknowledge, and those that failed (reported
+/// What became of one batch: ack handles to acknowledge, and those that failed (reported
 /// as batch item failures, so only they come back).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct BatchOutcome {
@@ -83,11 +83,11 @@ impl Worker {
         let mut outcome = BatchOutcome::default();
         for (message, result) in results {
             match result {
-                Ok(()) => outcome.done.push(message.receipt.clone()),
+                Ok(()) => outcome.done.push(message.ack_handle.clone()),
                 Err(e) => {
                     tracing::warn!(body = %message.body, receive_count = message.receive_count,
                         cause = format!("{e:#}"), "deletion failed; it will be retried");
-                    outcome.failed.push(message.receipt.clone());
+                    outcome.failed.push(message.ack_handle.clone());
                 }
             }
         }
