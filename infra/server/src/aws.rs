@@ -5,6 +5,7 @@
 use crate::site::Site;
 use anyhow::Context;
 use reel_aws::{load_sdk_config, provision, AwsAdapters, AwsClients, AwsSettings, SqsQueue};
+use reel_core::clock::SystemClock;
 use reel_core::config::Config;
 use reel_core::jobs::{Dispatcher, Worker};
 use reel_core::ports::Queue;
@@ -68,6 +69,7 @@ impl AwsHost {
             comments: a.comments.clone(),
             config: self.config.clone(),
             cursors: Signer::new(key),
+            clock: Arc::new(SystemClock),
         };
         Ok(ByteState::new(app, a.urls.clone()))
     }

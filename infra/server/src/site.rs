@@ -2,6 +2,7 @@
 //! the embedded adapters (or, through [`crate::aws`], on AWS's), and served.
 
 use anyhow::Context;
+use reel_core::clock::{Clock, SystemClock};
 use reel_core::config::Config;
 use reel_core::jobs::{runner, Dispatcher, Worker};
 use reel_core::ports::Queue;
@@ -26,13 +27,9 @@ pub struct Site {
     pub queue: Arc<dyn Queue>,
 }
 
-/// Opens the data directory and builds the whole site (HTTP only; see [`build_site`]).
-pub fn build_app(config: &Config) -> anyhow::Result<axum::Router> {
-    Ok(build_site(config)?.app)
-}
-
-/// Opens the data directory and builds the site with its deletion pipeline.
-pub fn build_site(config: &Config) -> anyhow::Result<Site> {
+/// Opens the data directory and builds the site with its deletion pipeline; `clock` is
+/// the system's ([`SystemClock`]) but in tests.
+pub fn build_site(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Site> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let key = load_or_create_key(&config.data_dir)?;
@@ -50,6 +47,7 @@ pub fn build_site(config: &Config) -> anyhow::Result<Site> {
         comments: store.clone(),
         config: Arc::new(config.clone()),
         cursors: Signer::new(key),
+        clock: clock.clone(),
     };
     let blobs_for_urls = blobs.clone();
     let queue: Arc<dyn Queue> = Arc::new(SqliteQueue::new(
@@ -63,6 +61,7 @@ pub fn build_site(config: &Config) -> anyhow::Result<Site> {
         videos: store,
         limiter: Arc::new(Semaphore::new(config.stream_concurrency)),
         uploading: Default::default(),
+        clock,
     };
     Ok(Site {
         app: site_app(
@@ -101,7 +100,7 @@ pub async fn serve(
     config: &Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    serve_site(config, build_site(config)?, shutdown).await
+    serve_site(config, build_site(config, Arc::new(SystemClock))?, shutdown).await
 }
 
 /// Serves the site and runs the deletion pipeline until `shutdown` resolves. Prints

@@ -6,15 +6,20 @@ use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
+use reel_core::clock::ManualClock;
 use reel_core::config::Config;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 use tower::ServiceExt;
 
 const MP4: &[u8] = include_bytes!("fixtures/sample.mp4");
 
 struct App {
     router: Router,
+    /// The site's clock: tests move it instead of sleeping.
+    clock: ManualClock,
     _dir: tempfile::TempDir,
 }
 
@@ -102,8 +107,11 @@ impl App {
             ..Config::default()
         };
         tweak(&mut config);
+        let clock = ManualClock::starting_now();
+        let site = reel_server::site::build_site(&config, Arc::new(clock.clone())).unwrap();
         Self {
-            router: reel_server::site::build_app(&config).unwrap(),
+            router: site.app,
+            clock,
             _dir: dir,
         }
     }
@@ -470,7 +478,7 @@ async fn expired_sessions_are_refused() {
             .status,
         StatusCode::OK
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.clock.advance(Duration::from_millis(1100));
     app.send(Call::new(Method::GET, "/user/alice").session(&sid))
         .await
         .assert_error(StatusCode::UNAUTHORIZED, "002");
@@ -661,6 +669,7 @@ async fn listing_videos_pages_newest_first() {
         made.push(id(&app
             .create_video(&alice, "alice", &format!("v{i}"))
             .await));
+        app.clock.advance(Duration::from_millis(1));
     }
     made.reverse();
     let mut seen = Vec::new();
@@ -963,7 +972,7 @@ async fn expired_upload_urls_are_refused() {
     let alice = app.sign_up("alice").await;
     let v = id(&app.create_video(&alice, "alice", "clip").await);
     let url = app.grant_path(&alice, &v, 3).await;
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    app.clock.advance(Duration::from_millis(2100));
     let r = app
         .send(
             Call::new(Method::PUT, &url)
@@ -1337,6 +1346,7 @@ async fn comment_lists_filter_by_time_and_page() {
     let mut made = Vec::new();
     for i in 0..5 {
         made.push(id(&app.comment(&alice, &v, &format!("c{i}")).await.json()));
+        app.clock.advance(Duration::from_millis(1));
     }
     made.reverse();
     let list =

@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
+use reel_core::clock::SystemClock;
 use reel_core::config::Config;
 use reel_core::domain::{VideoContentType, VideoId};
 use reel_core::jobs::Worker;
@@ -53,6 +54,7 @@ fn fixture() -> Fixture {
         comments: store.clone(),
         config: Arc::new(config),
         cursors: Signer::new(key),
+        clock: Arc::new(SystemClock),
     };
     let state = ByteState::new(app, blobs.clone());
     Fixture {

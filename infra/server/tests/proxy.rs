@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
+use reel_core::clock::SystemClock;
 use reel_core::config::Config;
 use reel_core::signing::Signer;
 use reel_embedded::SqliteStore;
@@ -29,6 +30,7 @@ fn app(dir: &tempfile::TempDir) -> Router {
             ..Config::default()
         }),
         cursors: Signer::new([7; 32]),
+        clock: Arc::new(SystemClock),
     };
     let routes = function_routes::users().merge(function_routes::sessions());
     function_app(routes, state)

@@ -5,8 +5,10 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::response::Response;
 use http_body_util::BodyExt;
+use reel_core::clock::SystemClock;
 use reel_core::config::Config;
 use serde_json::json;
+use std::sync::Arc;
 use tower::ServiceExt;
 
 struct Site {
@@ -22,7 +24,9 @@ impl Site {
             ..Config::default()
         };
         Self {
-            router: reel_server::site::build_app(&config).unwrap(),
+            router: reel_server::site::build_site(&config, Arc::new(SystemClock))
+                .unwrap()
+                .app,
             _dir: dir,
         }
     }

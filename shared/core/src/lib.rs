@@ -4,6 +4,7 @@
 //! No AWS SDK, no SQLite and no HTTP framework: the adapters crates (`reel-embedded`,
 //! `reel-aws`) implement the ports, `reel-http` serves them, and the hosts compose.
 
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod jobs;

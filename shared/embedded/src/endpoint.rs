@@ -12,7 +12,8 @@ use axum::routing::get;
 use axum::Router;
 use futures_util::StreamExt;
 use http_range_header::StartPosition;
-use reel_core::domain::{Timestamp, VideoContentType, VideoId, VideoStatus};
+use reel_core::clock::Clock;
+use reel_core::domain::{VideoContentType, VideoId, VideoStatus};
 use reel_core::ports::{Blobs, Videos};
 use reel_http::error::ApiError;
 use std::collections::HashSet;
@@ -35,6 +36,8 @@ pub struct BlobEndpoint {
     /// Videos whose bytes are being received: one PUT at a time per video, so parallel
     /// replays of one URL cannot each stage a full copy.
     pub uploading: Arc<Mutex<HashSet<VideoId>>>,
+    /// What signed URLs' expiry is checked against.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// A video's claim on [`BlobEndpoint::uploading`], released when dropped (the upload
@@ -69,7 +72,7 @@ pub fn router(endpoint: BlobEndpoint) -> Router {
 }
 
 fn check_url(
-    blobs: &LocalBlobs,
+    endpoint: &BlobEndpoint,
     vid: &str,
     query: Result<Query<BlobQuery>, QueryRejection>,
     op: &str,
@@ -77,8 +80,9 @@ fn check_url(
     let forbidden = || ApiError::Forbidden("the URL's signature does not match");
     let Query(query) = query.map_err(|_| forbidden())?;
     let video = VideoId::parse(vid).map_err(|_| forbidden())?;
-    blobs
-        .verify(&video, &query, Timestamp::now())
+    endpoint
+        .blobs
+        .verify(&video, &query, endpoint.clock.now())
         .map_err(|e| match e {
             UrlError::BadSignature => forbidden(),
             UrlError::Expired => ApiError::Forbidden("the URL has expired"),
@@ -95,7 +99,7 @@ async fn serve(
     query: Result<Query<BlobQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (video, query) = check_url(&endpoint.blobs, &vid, query, "get")?;
+    let (video, query) = check_url(&endpoint, &vid, query, "get")?;
     // A deleted video's bytes are gone at once for every URL, though the file waits for
     // the deletion worker.
     match endpoint.videos.get(&video).await? {
@@ -220,7 +224,7 @@ async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (video, query) = check_url(&endpoint.blobs, &vid, query, "put")?;
+    let (video, query) = check_url(&endpoint, &vid, query, "put")?;
     let (Some(size), Some(ct)) = (query.size, query.ct.as_deref()) else {
         return Err(ApiError::Forbidden("the URL's signature does not match"));
     };

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, post};
 use axum::Router;
-use reel_core::domain::{Comment, CommentContent, CommentId, Timestamp};
+use reel_core::domain::{Comment, CommentContent, CommentId};
 use reel_core::metrics::{self, Metric};
 use reel_core::ports::TimeWindow;
 
@@ -53,7 +53,7 @@ pub async fn post_comment(
         author_id: me.id,
         author: me.name.clone(),
         content: CommentContent::parse(&body.content)?,
-        time: Timestamp::now(),
+        time: state.clock.now(),
     };
     state.comments.create(&comment).await?;
     metrics::count(Metric::Comments, 1);

@@ -7,7 +7,7 @@ use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Path, Request};
 use axum::http::{header, request::Parts, Method};
 use bytes::Bytes;
-use reel_core::domain::{SessionId, Timestamp, UserId, UserName};
+use reel_core::domain::{SessionId, UserId, UserName};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -68,7 +68,7 @@ where
         let id = SessionId::parse(raw.trim()).map_err(|_| ApiError::Unauthorized)?;
         let session = state
             .sessions
-            .get(&id, Timestamp::now())
+            .get(&id, state.clock.now())
             .await?
             .ok_or(ApiError::Unauthorized)?;
         Ok(AuthUser {

@@ -12,7 +12,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, post};
 use axum::Router;
-use reel_core::domain::{Password, SessionId, Timestamp, User, UserName};
+use reel_core::domain::{Password, SessionId, User, UserName};
 use reel_core::metrics::{self, Metric};
 use reel_core::ports::Session;
 
@@ -38,7 +38,7 @@ pub(super) async fn start_session(
     let session = Session {
         user_id: user.id,
         user_name: user.name.clone(),
-        expires: Timestamp::now().plus_seconds(ttl),
+        expires: state.clock.now().plus_seconds(ttl),
     };
     state.sessions.create(&id, &session).await?;
     let secure = if origin.is_https() { "; Secure" } else { "" };

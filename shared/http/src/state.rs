@@ -1,10 +1,12 @@
 use axum::extract::FromRef;
+use reel_core::clock::Clock;
 use reel_core::config::Config;
 use reel_core::ports::{BlobUrls, Comments, Sessions, Users, Videos};
 use reel_core::signing::Signer;
 use std::sync::Arc;
 
-/// What every handler can reach: the metadata ports, the config and the cursor signer.
+/// What every handler can reach: the metadata ports, the config, the cursor signer and
+/// the clock.
 /// Built once per process (per Lambda instance) and cloned cheaply per request.
 #[derive(Clone)]
 pub struct AppState {
@@ -14,6 +16,8 @@ pub struct AppState {
     pub comments: Arc<dyn Comments>,
     pub config: Arc<Config>,
     pub cursors: Signer,
+    /// "Now" for every handler (a test's `ManualClock` lets time pass without sleeping).
+    pub clock: Arc<dyn Clock>,
 }
 
 /// The state of the routes that move bytes (upload grants, streaming): everything in

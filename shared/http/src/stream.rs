@@ -9,7 +9,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use reel_core::domain::{Timestamp, VideoStatus};
+use reel_core::domain::VideoStatus;
 use reel_core::metrics::{self, Metric};
 
 pub fn router<S>() -> Router<S>
@@ -44,7 +44,7 @@ pub async fn stream_video(
         return Err(ApiError::NotFound("video"));
     }
     let target = urls
-        .presign_get(&video.id, video.content_type.as_deref(), Timestamp::now())
+        .presign_get(&video.id, video.content_type.as_deref(), state.clock.now())
         .await?;
     let location = HeaderValue::from_str(&origin.resolve(target.url))
         .map_err(|e| ApiError::Internal(e.into()))?;

@@ -5,7 +5,7 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use reel_core::domain::{Timestamp, UserName, Window};
+use reel_core::domain::{UserName, Window};
 use reel_core::ports::Attempt;
 
 /// Reserves one password check, or refuses with 429 when the pair is throttled.
@@ -14,7 +14,7 @@ pub(super) async fn reserve(
     name: &UserName,
     client: &str,
 ) -> Result<Attempt, ApiError> {
-    let now = Timestamp::now();
+    let now = state.clock.now();
     let window = Window::containing(now, state.config.sign_in_window_secs);
     let max = state.config.sign_in_max_failures;
     let attempt = state

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
-use reel_core::domain::{Timestamp, VideoContentType, VideoStatus};
+use reel_core::domain::{VideoContentType, VideoStatus};
 use reel_core::metrics::{self, Metric};
 
 pub fn router<S>() -> Router<S>
@@ -67,7 +67,7 @@ pub async fn grant_upload(
     let content_type = VideoContentType::parse(&body.content_type)
         .map_err(|_| ApiError::UnsupportedMediaType("content_type must be video/*"))?;
     let request = urls
-        .presign_put(&video.id, body.size, &content_type, Timestamp::now())
+        .presign_put(&video.id, body.size, &content_type, state.clock.now())
         .await?;
     metrics::count(Metric::UploadGrants, 1);
     Ok(Reply(

@@ -12,7 +12,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use reel_core::domain::{Password, Timestamp, User, UserId, UserName};
+use reel_core::domain::{Password, User, UserId, UserName};
 use reel_core::metrics::{self, Metric};
 use reel_core::ports::StoreError;
 
@@ -46,7 +46,7 @@ pub async fn sign_up(
         id: UserId::new(),
         name,
         password_hash: passwords::hash(password).await?,
-        created: Timestamp::now(),
+        created: state.clock.now(),
         disabled: false,
     };
     state.users.create(&user).await.map_err(|e| match e {
@@ -112,7 +112,7 @@ pub async fn delete_account(
         return Err(ApiError::Unauthorized);
     }
     throttle::release(&state, &attempt).await?;
-    let videos = state.users.delete_account(&user, Timestamp::now()).await?;
+    let videos = state.users.delete_account(&user, state.clock.now()).await?;
     tracing::info!(user = %user.name, videos = videos.len(), "account deleted");
     Ok((
         StatusCode::NO_CONTENT,

@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::Router;
-use reel_core::domain::{Timestamp, UserName, Video, VideoId, VideoName, VideoStatus};
+use reel_core::domain::{UserName, Video, VideoId, VideoName, VideoStatus};
 
 pub fn router<S>() -> Router<S>
 where
@@ -68,7 +68,7 @@ pub async fn create_video(
         author_id: me.id,
         author: me.name.clone(),
         name,
-        created: Timestamp::now(),
+        created: state.clock.now(),
         status: VideoStatus::Pending,
         size: 0,
         content_type: None,
@@ -159,7 +159,7 @@ pub async fn delete_video(
     if video.author_id != me.id {
         return Err(ApiError::Forbidden("only the owner may delete a video"));
     }
-    if !state.videos.delete(&video.id, Timestamp::now()).await? {
+    if !state.videos.delete(&video.id, state.clock.now()).await? {
         return Err(ApiError::NotFound("video"));
     }
     tracing::info!(video = %video.id, "video deleted");

@@ -12,6 +12,7 @@ use reel_aws::{
     load_sdk_config, s3_client, schema, ConfirmingVideos, DynamoComments, DynamoDeletions,
     DynamoSessions, DynamoUsers, DynamoVideos, S3Blobs, S3Urls, SqsQueue,
 };
+use reel_core::clock::SystemClock;
 use reel_core::config::Config;
 use reel_core::jobs::{Dispatcher, Worker};
 use reel_core::signing::Signer;
@@ -67,6 +68,7 @@ impl AwsFunction {
             comments: Arc::new(DynamoComments::new(self.tables.clone())),
             config: self.config.clone(),
             cursors: Signer::new(key),
+            clock: Arc::new(SystemClock),
         })
     }
 
