@@ -2,15 +2,12 @@
 //! object, the comments and the record; failures go back as batch item failures.
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use reel_core::config::Config;
 use reel_lambda::AwsFunction;
 use reel_lambda::{SqsBatchResponse, SqsEvent};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let config = Config::from_env()?;
-    reel_core::telemetry::init(config.log_json);
-    let aws = AwsFunction::from_env(&config).await;
+    let aws = AwsFunction::init().await?;
     let worker = &aws.worker();
     // The DynamoDB connection opens while the runtime polls for the first event.
     aws.warm_up();

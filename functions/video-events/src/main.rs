@@ -2,15 +2,12 @@
 //! video `ready` with its size (idempotent; see `reel_lambda::on_objects_created`).
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use reel_core::config::Config;
 use reel_lambda::AwsFunction;
 use reel_lambda::S3Event;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let config = Config::from_env()?;
-    reel_core::telemetry::init(config.log_json);
-    let aws = AwsFunction::from_env(&config).await;
+    let aws = AwsFunction::init().await?;
     let videos = &aws.confirming_videos();
     // The DynamoDB connection opens while the runtime polls for the first event.
     aws.warm_up();

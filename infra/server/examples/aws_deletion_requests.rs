@@ -3,7 +3,7 @@
 //! `cargo run --release -p reel-server --example aws_deletion_requests [VIDEOS] [COMMENTS]`
 //! (moto from the project's .venv; the test command installs it).
 
-use reel_aws::{emulator_sdk_config, object_key, AwsSettings};
+use reel_aws::{emulator_sdk_config, object_key};
 use reel_core::domain::*;
 use reel_core::ports::{Comments, Queue, Videos};
 use reel_server::aws::AwsHost;
@@ -29,11 +29,7 @@ async fn main() -> anyhow::Result<()> {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let sdk = emulator_sdk_config(&format!("http://127.0.0.1:{port}")).await;
-    let host = AwsHost::new(
-        &sdk,
-        AwsSettings::default(),
-        &reel_core::config::Config::default(),
-    )?;
+    let host = AwsHost::new(&sdk, &reel_core::settings::Settings::default())?;
     host.provision().await?;
     let ids = seed(&host, videos, comments).await?;
     for id in &ids {

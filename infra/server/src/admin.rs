@@ -4,19 +4,18 @@
 //! output, errors to standard error; the exit code says which:
 //! 0 done, 1 failed (storage unreachable, ...), 2 bad usage, 3 no such user.
 
-use crate::{Backend, StoreArgs};
 use clap::Subcommand;
-use reel_core::config::Config;
 use reel_core::domain::UserName;
 use reel_core::ops::{AccountChange, Operations};
+use reel_core::settings::{Backend, Settings};
 use std::process::ExitCode;
 
 #[derive(Subcommand)]
 pub(crate) enum DeletionsCommand {
     /// Deletions pending in the queue, in flight, dead-lettered, and unfinished.
-    Status(StoreArgs),
+    Status,
     /// Send every dead letter back to the deletion queue (after fixing the cause).
-    Redrive(StoreArgs),
+    Redrive,
 }
 
 #[derive(Subcommand)]
@@ -25,15 +24,11 @@ pub(crate) enum UsersCommand {
     Disable {
         /// The user name.
         name: String,
-        #[command(flatten)]
-        store: StoreArgs,
     },
     /// Allow a disabled account to sign in again.
     Enable {
         /// The user name.
         name: String,
-        #[command(flatten)]
-        store: StoreArgs,
     },
 }
 
@@ -41,20 +36,17 @@ const FAILED: u8 = 1;
 const USAGE: u8 = 2;
 const NO_SUCH_USER: u8 = 3;
 
-pub(crate) async fn deletions(command: DeletionsCommand, config: Config) -> ExitCode {
-    let store = match &command {
-        DeletionsCommand::Status(store) | DeletionsCommand::Redrive(store) => store,
-    };
-    let ops = match operations(store, config).await {
+pub(crate) async fn deletions(command: DeletionsCommand, settings: Settings) -> ExitCode {
+    let ops = match operations(&settings).await {
         Ok(ops) => ops,
         Err(e) => return failed(e),
     };
     match command {
-        DeletionsCommand::Status(_) => match ops.deletion_status().await {
+        DeletionsCommand::Status => match ops.deletion_status().await {
             Ok(status) => println!("{status}"),
             Err(e) => return failed(e.context("reading the deletion pipeline's state")),
         },
-        DeletionsCommand::Redrive(_) => match ops.redrive_deletions().await {
+        DeletionsCommand::Redrive => match ops.redrive_deletions().await {
             Ok(0) => println!("no dead letters: nothing to redrive"),
             Ok(n) => println!("redrove {n} dead letter(s) into the deletion queue"),
             Err(e) => return failed(e.context("redriving dead letters")),
@@ -63,10 +55,10 @@ pub(crate) async fn deletions(command: DeletionsCommand, config: Config) -> Exit
     ExitCode::SUCCESS
 }
 
-pub(crate) async fn users(command: UsersCommand, config: Config) -> ExitCode {
-    let (raw, store, disable) = match &command {
-        UsersCommand::Disable { name, store } => (name, store, true),
-        UsersCommand::Enable { name, store } => (name, store, false),
+pub(crate) async fn users(command: UsersCommand, settings: Settings) -> ExitCode {
+    let (raw, disable) = match &command {
+        UsersCommand::Disable { name } => (name, true),
+        UsersCommand::Enable { name } => (name, false),
     };
     let name = match UserName::parse(raw) {
         Ok(name) => name,
@@ -75,7 +67,7 @@ pub(crate) async fn users(command: UsersCommand, config: Config) -> ExitCode {
             return ExitCode::from(USAGE);
         }
     };
-    let ops = match operations(store, config).await {
+    let ops = match operations(&settings).await {
         Ok(ops) => ops,
         Err(e) => return failed(e),
     };
@@ -98,11 +90,11 @@ pub(crate) async fn users(command: UsersCommand, config: Config) -> ExitCode {
     }
 }
 
-/// The ports of the chosen backend; flags override the environment.
-async fn operations(store: &StoreArgs, mut config: Config) -> anyhow::Result<Operations> {
-    match store.resolve(&mut config)? {
-        Backend::Local => reel_server::site::operations(&config),
-        Backend::Aws => Ok(reel_server::aws::AwsHost::from_env(&config)
+/// The ports of the chosen backend.
+async fn operations(settings: &Settings) -> anyhow::Result<Operations> {
+    match settings.server.backend {
+        Backend::Local => reel_server::site::operations(settings),
+        Backend::Aws => Ok(reel_server::aws::AwsHost::from_settings(settings)
             .await?
             .operations()),
     }

@@ -6,9 +6,9 @@ use crate::site::Site;
 use anyhow::Context;
 use reel_aws::{load_sdk_config, provision, AwsAdapters, AwsClients, AwsSettings, SqsQueue};
 use reel_core::clock::SystemClock;
-use reel_core::config::Config;
 use reel_core::jobs::{Dispatcher, Worker};
 use reel_core::ports::Queue;
+use reel_core::settings::Settings;
 use reel_core::signing::Signer;
 use reel_http::{AppState, ByteState};
 use reel_lambda::AwsFunction;
@@ -21,37 +21,37 @@ const WORKER_LONG_POLL_SECS: u8 = 2;
 pub struct AwsHost {
     pub sdk: aws_config::SdkConfig,
     pub clients: AwsClients,
-    pub settings: AwsSettings,
     pub adapters: AwsAdapters,
-    pub config: Arc<Config>,
+    /// The resources are `config.aws`.
+    pub config: Arc<Settings>,
 }
 
 impl AwsHost {
-    /// Clients from the environment's SDK configuration, resources from `REEL_*`.
-    pub async fn from_env(config: &Config) -> anyhow::Result<Self> {
+    /// Clients from the environment's SDK configuration, resources from `settings`.
+    pub async fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
         let sdk = load_sdk_config().await;
-        Self::new(&sdk, AwsSettings::from_env(), config)
+        Self::new(&sdk, settings)
     }
 
-    pub fn new(
-        sdk: &aws_config::SdkConfig,
-        settings: AwsSettings,
-        config: &Config,
-    ) -> anyhow::Result<Self> {
+    pub fn new(sdk: &aws_config::SdkConfig, settings: &Settings) -> anyhow::Result<Self> {
         let clients = AwsClients::new(sdk);
-        let adapters = AwsAdapters::new(sdk, &clients, &settings, config)?;
+        let adapters = AwsAdapters::new(sdk, &clients, settings)?;
         Ok(Self {
             sdk: sdk.clone(),
             clients,
-            settings,
             adapters,
-            config: Arc::new(config.clone()),
+            config: Arc::new(settings.clone()),
         })
+    }
+
+    /// The AWS resources it uses.
+    pub fn resources(&self) -> &AwsSettings {
+        &self.config.aws
     }
 
     /// One Lambda function's view of the same resources: what its binary builds at init.
     pub fn function(&self) -> AwsFunction {
-        AwsFunction::new(self.sdk.clone(), self.settings.clone(), &self.config)
+        AwsFunction::new(self.sdk.clone(), &self.config)
     }
 
     /// What the HTTP handlers need. Cursors are signed with `REEL_CURSOR_KEY`, which
@@ -59,6 +59,7 @@ impl AwsHost {
     pub fn state(&self) -> anyhow::Result<ByteState> {
         let key = self
             .config
+            .api
             .cursor_key
             .context("REEL_CURSOR_KEY (32 bytes, base64) is required on AWS")?;
         let a = &self.adapters;
@@ -68,7 +69,7 @@ impl AwsHost {
             videos: a.videos.clone(),
             comments: a.comments.clone(),
             config: self.config.clone(),
-            cursors: Signer::new(key),
+            cursors: Signer::new(key.0),
             clock: Arc::new(SystemClock),
         };
         Ok(ByteState::new(app, a.urls.clone()))
@@ -76,7 +77,7 @@ impl AwsHost {
 
     /// Creates whatever table, bucket and queue is missing.
     pub async fn provision(&self) -> anyhow::Result<()> {
-        provision(&self.clients, &self.settings, &self.config).await
+        provision(&self.clients, &self.config).await
     }
 
     /// The operator commands' ports (`reel deletions ...`, `reel users ...`).
@@ -94,7 +95,7 @@ impl AwsHost {
         Dispatcher::new(
             a.deletions.clone(),
             a.queue.clone(),
-            self.config.deletion_grace_secs,
+            self.config.deletion.grace.as_secs() as i64,
         )
     }
 
@@ -106,7 +107,7 @@ impl AwsHost {
     /// The whole site in one process, with a worker long-polling the SQS queue.
     pub fn site(&self) -> anyhow::Result<Site> {
         let queue: Arc<dyn Queue> = Arc::new(
-            SqsQueue::new(self.clients.sqs.clone(), &self.settings)
+            SqsQueue::new(self.clients.sqs.clone(), &self.config.aws)
                 .long_polling(WORKER_LONG_POLL_SECS),
         );
         Ok(Site {

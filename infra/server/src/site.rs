@@ -3,9 +3,9 @@
 
 use anyhow::Context;
 use reel_core::clock::{Clock, SystemClock};
-use reel_core::config::Config;
 use reel_core::jobs::{runner, Dispatcher, Worker};
 use reel_core::ports::Queue;
+use reel_core::settings::Settings;
 use reel_core::signing::Signer;
 use reel_embedded::endpoint::BlobEndpoint;
 use reel_embedded::{load_or_create_key, LocalBlobs, SqliteQueue, SqliteStore};
@@ -29,16 +29,20 @@ pub struct Site {
 
 /// Opens the data directory and builds the site with its deletion pipeline; `clock` is
 /// the system's ([`SystemClock`]) but in tests.
-pub fn build_site(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Site> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
-    let key = load_or_create_key(&config.data_dir)?;
-    let store = Arc::new(SqliteStore::open(&config.data_dir.join("reel.db"))?);
+pub fn build_site(config: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Site> {
+    std::fs::create_dir_all(&config.server.data_dir).with_context(|| {
+        format!(
+            "creating data directory {}",
+            config.server.data_dir.display()
+        )
+    })?;
+    let key = load_or_create_key(&config.server.data_dir)?;
+    let store = Arc::new(SqliteStore::open(&config.server.data_dir.join("reel.db"))?);
     let blobs = Arc::new(LocalBlobs::open(
-        &config.data_dir,
+        &config.server.data_dir,
         Signer::new(key),
-        config.upload_url_ttl_secs,
-        config.stream_url_ttl_secs,
+        config.api.upload_url_ttl.as_secs() as i64,
+        config.api.stream_url_ttl.as_secs() as i64,
     )?);
     let state = AppState {
         users: store.clone(),
@@ -52,14 +56,18 @@ pub fn build_site(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Site
     let blobs_for_urls = blobs.clone();
     let queue: Arc<dyn Queue> = Arc::new(SqliteQueue::new(
         (*store).clone(),
-        config.queue_max_receives,
+        config.deletion.queue_max_receives.get(),
     ));
-    let dispatcher = Dispatcher::new(store.clone(), queue.clone(), config.deletion_grace_secs);
+    let dispatcher = Dispatcher::new(
+        store.clone(),
+        queue.clone(),
+        config.deletion.grace.as_secs() as i64,
+    );
     let worker = Worker::new(blobs.clone(), store.clone(), store.clone());
     let endpoint = BlobEndpoint {
         blobs,
         videos: store,
-        limiter: Arc::new(Semaphore::new(config.stream_concurrency)),
+        limiter: Arc::new(Semaphore::new(config.server.stream_concurrency.get())),
         uploading: Default::default(),
         clock,
     };
@@ -77,8 +85,8 @@ pub fn build_site(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Site
 /// The operator commands' ports on an existing data directory (beside a running server:
 /// SQLite's WAL lets both use the database). Refuses a directory without a database
 /// rather than creating an empty one.
-pub fn operations(config: &Config) -> anyhow::Result<reel_core::ops::Operations> {
-    let db = config.data_dir.join("reel.db");
+pub fn operations(config: &Settings) -> anyhow::Result<reel_core::ops::Operations> {
+    let db = config.server.data_dir.join("reel.db");
     anyhow::ensure!(
         db.is_file(),
         "no Reel database at {} (set --data-dir or REEL_DATA_DIR to the server's data directory)",
@@ -90,14 +98,14 @@ pub fn operations(config: &Config) -> anyhow::Result<reel_core::ops::Operations>
         deletions: store.clone(),
         queue: Arc::new(SqliteQueue::new(
             (*store).clone(),
-            config.queue_max_receives,
+            config.deletion.queue_max_receives.get(),
         )),
     })
 }
 
 /// Serves the site on embedded storage; see [`serve_site`].
 pub async fn serve(
-    config: &Config,
+    config: &Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     serve_site(config, build_site(config, Arc::new(SystemClock))?, shutdown).await
@@ -106,18 +114,18 @@ pub async fn serve(
 /// Serves the site and runs the deletion pipeline until `shutdown` resolves. Prints
 /// `listening on http://ADDR` on stdout once bound (port 0 picks a port).
 pub async fn serve_site(
-    config: &Config,
+    config: &Settings,
     site: Site,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
-    let every = Duration::from_secs(config.deletion_interval_secs);
+    let every = config.server.deletion_interval;
     let dispatcher = tokio::spawn(runner::run_dispatcher(
         site.dispatcher,
         every,
         jobs_stopped.clone(),
     ));
-    let visibility = config.queue_visibility_secs;
+    let visibility = config.deletion.queue_visibility.as_secs() as i64;
     let worker = tokio::spawn(runner::run_worker(
         site.worker,
         site.queue,
@@ -134,20 +142,20 @@ pub async fn serve_site(
 /// Serves `app` until `shutdown`, then lets in-flight requests finish for a grace period;
 /// connections are bounded as [`crate::connections`] says.
 async fn serve_http(
-    config: &Config,
+    config: &Settings,
     app: axum::Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(config.addr)
+    let listener = TcpListener::bind(config.server.addr)
         .await
-        .with_context(|| format!("binding {}", config.addr))?;
+        .with_context(|| format!("binding {}", config.server.addr))?;
     let addr = listener.local_addr()?;
     println!("listening on http://{addr}");
     tracing::info!(%addr, "serving");
     let limits = crate::connections::Limits {
-        max_connections: config.max_connections,
-        header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
-        idle_timeout: Duration::from_secs(config.idle_timeout_secs),
+        max_connections: config.server.max_connections.get(),
+        header_read_timeout: config.server.header_read_timeout,
+        idle_timeout: config.server.idle_timeout,
     };
     let shutdown = async {
         shutdown.await;

@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use reel_core::clock::ManualClock;
-use reel_core::config::Config;
+use reel_core::settings::Settings;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -100,12 +100,10 @@ impl App {
         Self::with(|_| {})
     }
 
-    fn with(tweak: impl FnOnce(&mut Config)) -> Self {
+    fn with(tweak: impl FnOnce(&mut Settings)) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config {
-            data_dir: dir.path().to_owned(),
-            ..Config::default()
-        };
+        let mut config = Settings::default();
+        config.server.data_dir = dir.path().to_owned();
         tweak(&mut config);
         let clock = ManualClock::starting_now();
         let site = reel_server::site::build_site(&config, Arc::new(clock.clone())).unwrap();
@@ -470,7 +468,7 @@ async fn sign_in_and_sign_out() {
 
 #[tokio::test]
 async fn expired_sessions_are_refused() {
-    let app = App::with(|c| c.session_ttl_secs = 1);
+    let app = App::with(|c| c.api.session_ttl = Duration::from_secs(1));
     let sid = app.sign_up("alice").await;
     assert_eq!(
         app.send(Call::new(Method::GET, "/user/alice").session(&sid))
@@ -797,7 +795,7 @@ async fn video_info_and_deletion() {
 
 #[tokio::test]
 async fn upload_grants_check_owner_state_size_and_type() {
-    let app = App::with(|c| c.max_upload_bytes = 1_000_000);
+    let app = App::with(|c| c.api.max_upload_bytes = 1_000_000.try_into().unwrap());
     let alice = app.sign_up("alice").await;
     let bob = app.sign_up("bob").await;
     let v = id(&app.create_video(&alice, "alice", "clip").await);
@@ -968,7 +966,7 @@ async fn the_upload_endpoint_enforces_the_signed_request() {
 
 #[tokio::test]
 async fn expired_upload_urls_are_refused() {
-    let app = App::with(|c| c.upload_url_ttl_secs = 1);
+    let app = App::with(|c| c.api.upload_url_ttl = Duration::from_secs(1));
     let alice = app.sign_up("alice").await;
     let v = id(&app.create_video(&alice, "alice", "clip").await);
     let url = app.grant_path(&alice, &v, 3).await;
@@ -1105,7 +1103,7 @@ async fn streaming_redirects_to_a_signed_url_that_serves_ranges() {
 
 #[tokio::test]
 async fn the_stream_limiter_refuses_when_full_and_frees_on_drop() {
-    let app = App::with(|c| c.stream_concurrency = 2);
+    let app = App::with(|c| c.server.stream_concurrency = 2.try_into().unwrap());
     let alice = app.sign_up("alice").await;
     let v = id(&app.create_video(&alice, "alice", "clip").await);
     app.upload(&alice, &v, MP4).await;

@@ -52,17 +52,17 @@ fn own_resources() -> AwsSettings {
 /// The AWS adapters on the shared moto server, on tables, bucket and queues of their own.
 async fn aws_ports() -> Ports {
     let moto = reel_testkit::moto::shared();
-    let settings = own_resources();
-    let config = reel_core::config::Config {
-        queue_max_receives: MAX_RECEIVES,
-        upload_url_ttl_secs: 60,
-        stream_url_ttl_secs: 60,
+    let mut config = reel_core::settings::Settings {
+        aws: own_resources(),
         ..Default::default()
     };
+    config.deletion.queue_max_receives = MAX_RECEIVES.try_into().unwrap();
+    config.api.upload_url_ttl = std::time::Duration::from_secs(60);
+    config.api.stream_url_ttl = std::time::Duration::from_secs(60);
     let sdk = emulator_sdk_config(&moto.endpoint).await;
     let clients = AwsClients::new(&sdk);
-    provision(&clients, &settings, &config).await.unwrap();
-    let aws = AwsAdapters::new(&sdk, &clients, &settings, &config).unwrap();
+    provision(&clients, &config).await.unwrap();
+    let aws = AwsAdapters::new(&sdk, &clients, &config).unwrap();
     Ports {
         users: aws.users,
         sessions: aws.sessions,
@@ -898,14 +898,15 @@ contract_suite!(aws, aws_ports());
 async fn aws_provisioning_configures_the_bucket_like_the_template() {
     use reel_aws::bucket;
     let moto = reel_testkit::moto::shared();
-    let settings = own_resources();
-    let config = reel_core::config::Config {
-        public_url: Some("https://reel.example/".into()),
+    let mut config = reel_core::settings::Settings {
+        aws: own_resources(),
         ..Default::default()
     };
+    config.api.public_url = Some("https://reel.example".into());
+    let settings = &config.aws;
     let sdk = emulator_sdk_config(&moto.endpoint).await;
     let clients = AwsClients::new(&sdk);
-    provision(&clients, &settings, &config).await.unwrap();
+    provision(&clients, &config).await.unwrap();
     let s3 = &clients.s3;
 
     let cors = s3
@@ -965,5 +966,5 @@ async fn aws_provisioning_configures_the_bucket_like_the_template() {
         format!("arn:aws:s3:::{}/*", settings.bucket)
     );
     // Provisioning again (an existing bucket) is harmless and keeps the settings.
-    provision(&clients, &settings, &config).await.unwrap();
+    provision(&clients, &config).await.unwrap();
 }

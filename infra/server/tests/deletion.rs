@@ -129,18 +129,18 @@ impl Fixture {
     async fn aws() -> Self {
         let moto = reel_testkit::moto::shared();
         let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-        let settings = AwsSettings {
-            table_prefix: format!("t{tag}"),
-            bucket: format!("b{tag}"),
-            queue_name: format!("q{tag}"),
-        };
-        let config = reel_core::config::Config {
-            queue_max_receives: MAX_RECEIVES,
-            deletion_grace_secs: GRACE,
+        let mut config = reel_core::settings::Settings {
+            aws: AwsSettings {
+                table_prefix: format!("t{tag}"),
+                bucket: format!("b{tag}"),
+                queue_name: format!("q{tag}"),
+            },
             ..Default::default()
         };
+        config.deletion.queue_max_receives = MAX_RECEIVES.try_into().unwrap();
+        config.deletion.grace = std::time::Duration::from_secs(GRACE as u64);
         let sdk = emulator_sdk_config(&moto.endpoint).await;
-        let host = AwsHost::new(&sdk, settings, &config).unwrap();
+        let host = AwsHost::new(&sdk, &config).unwrap();
         host.provision().await.unwrap();
         let a = host.adapters.clone();
         let blobs = Arc::new(FailingBlobs {

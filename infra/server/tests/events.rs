@@ -9,6 +9,7 @@ use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Context, LambdaEvent, Service};
 use reel_aws::{emulator_sdk_config, object_key, AwsSettings, PENDING_TAG};
 use reel_core::domain::*;
+use reel_core::settings::CursorKey;
 use reel_server::aws::AwsHost;
 #[path = "support/functions.rs"]
 mod functions;
@@ -46,21 +47,16 @@ fn read_json(path: &Path) -> Value {
 async fn fresh_host() -> AwsHost {
     let moto = reel_testkit::moto::shared();
     let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-    let settings = AwsSettings {
-        table_prefix: format!("t{tag}"),
-        bucket: format!("b{tag}"),
-        queue_name: format!("q{tag}"),
-    };
-    let config = reel_core::config::Config {
-        cursor_key: Some([7; 32]),
+    let mut config = reel_core::settings::Settings {
+        aws: AwsSettings {
+            table_prefix: format!("t{tag}"),
+            bucket: format!("b{tag}"),
+            queue_name: format!("q{tag}"),
+        },
         ..Default::default()
     };
-    let host = AwsHost::new(
-        &emulator_sdk_config(&moto.endpoint).await,
-        settings,
-        &config,
-    )
-    .unwrap();
+    config.api.cursor_key = Some(CursorKey([7; 32]));
+    let host = AwsHost::new(&emulator_sdk_config(&moto.endpoint).await, &config).unwrap();
     host.provision().await.unwrap();
     host
 }
@@ -907,9 +903,9 @@ fn binary_env(host: &AwsHost) -> Vec<(String, String)> {
     let mut env = reel_testkit::moto::shared().env();
     env.extend(
         [
-            ("REEL_TABLE_PREFIX", host.settings.table_prefix.clone()),
-            ("REEL_BUCKET", host.settings.bucket.clone()),
-            ("REEL_DELETION_QUEUE", host.settings.queue_name.clone()),
+            ("REEL_TABLE_PREFIX", host.resources().table_prefix.clone()),
+            ("REEL_BUCKET", host.resources().bucket.clone()),
+            ("REEL_DELETION_QUEUE", host.resources().queue_name.clone()),
             // fresh_host's cursor key, [7; 32].
             (
                 "REEL_CURSOR_KEY",

@@ -10,11 +10,11 @@ use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use reel_core::clock::SystemClock;
-use reel_core::config::Config;
 use reel_core::domain::{VideoContentType, VideoId};
 use reel_core::jobs::Worker;
 use reel_core::metrics::{total, Metric};
 use reel_core::ports::{QueueMessage, Videos};
+use reel_core::settings::Settings;
 use reel_core::signing::Signer;
 use reel_embedded::{load_or_create_key, LocalBlobs, SqliteStore};
 use reel_http::{api_router, function_app, function_routes, site_app, AppState, ByteState};
@@ -31,19 +31,17 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config {
-        data_dir: dir.path().to_owned(),
-        sign_in_max_failures: 3,
-        ..Config::default()
-    };
+    let mut config = Settings::default();
+    config.server.data_dir = dir.path().to_owned();
+    config.api.sign_in_max_failures = 3.try_into().unwrap();
     let key = load_or_create_key(dir.path()).unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("reel.db")).unwrap());
     let blobs = Arc::new(
         LocalBlobs::open(
             dir.path(),
             Signer::new(key),
-            config.upload_url_ttl_secs,
-            config.stream_url_ttl_secs,
+            config.api.upload_url_ttl.as_secs() as i64,
+            config.api.stream_url_ttl.as_secs() as i64,
         )
         .unwrap(),
     );
@@ -356,6 +354,8 @@ fn metrics_are_emf_lines_on_stdout_when_a_namespace_is_set() {
 /// The child's part: a sign-up, an unknown route and 800 counts from 8 threads, with
 /// the metrics printed (only ever in the child, whose counts nothing else checks).
 async fn emit_to_stdout() {
+    // What every host does at start-up (telemetry::init): the namespace from REEL_*.
+    reel_core::metrics::init(&Settings::from_env().unwrap().metrics);
     let f = fixture();
     let app = function_app(function_routes::users(), f.state.app.clone());
     let creds = json!({"user_name": "alice", "pwd": "correct horse"});

@@ -7,7 +7,7 @@ use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use reel_core::clock::SystemClock;
-use reel_core::config::Config;
+use reel_core::settings::Settings;
 use reel_core::signing::Signer;
 use reel_embedded::SqliteStore;
 use reel_http::{function_app, function_routes, AppState};
@@ -20,15 +20,14 @@ const SECRET: &str = "0123456789abcdef0123456789abcdef";
 /// The users and sessions functions' routes, on embedded storage, behind the secret.
 fn app(dir: &tempfile::TempDir) -> Router {
     let store = Arc::new(SqliteStore::open(&dir.path().join("reel.db")).unwrap());
+    let mut settings = Settings::default();
+    settings.api.origin_secret = Some(SECRET.to_owned());
     let state = AppState {
         users: store.clone(),
         sessions: store.clone(),
         videos: store.clone(),
         comments: store,
-        config: Arc::new(Config {
-            origin_secret: Some(SECRET.to_owned()),
-            ..Config::default()
-        }),
+        config: Arc::new(settings),
         cursors: Signer::new([7; 32]),
         clock: Arc::new(SystemClock),
     };

@@ -151,7 +151,7 @@ fn template_queue_names_match_the_code() {
     let (queue, dead_letters) = (name("DeletionQueue"), name("DeletionDeadLetterQueue"));
     let settings = reel_aws::AwsSettings {
         queue_name: queue.clone(),
-        ..Default::default()
+        ..reel_core::settings::Settings::default().aws
     };
     assert_eq!(settings.dead_letter_queue_name(), dead_letters);
 }

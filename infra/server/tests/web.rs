@@ -6,7 +6,7 @@ use axum::http::{header, Request, StatusCode};
 use axum::response::Response;
 use http_body_util::BodyExt;
 use reel_core::clock::SystemClock;
-use reel_core::config::Config;
+use reel_core::settings::Settings;
 use serde_json::json;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -19,10 +19,8 @@ struct Site {
 impl Site {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let config = Config {
-            data_dir: dir.path().to_owned(),
-            ..Config::default()
-        };
+        let mut config = Settings::default();
+        config.server.data_dir = dir.path().to_owned();
         Self {
             router: reel_server::site::build_site(&config, Arc::new(SystemClock))
                 .unwrap()

@@ -30,7 +30,7 @@ pub struct Tables {
 
 impl Tables {
     pub fn new(client: Client, settings: &AwsSettings) -> Self {
-        let name = |t: &Table| settings.table(t);
+        let name = |t: &Table| settings.table(t.name);
         Self {
             client,
             users: name(&schema::USERS),

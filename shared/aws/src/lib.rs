@@ -51,45 +51,7 @@ pub use videos::DynamoVideos;
 
 use std::sync::Arc;
 
-/// Where the AWS resources are: from `REEL_TABLE_PREFIX`, `REEL_BUCKET` and
-/// `REEL_DELETION_QUEUE` (the template sets them per stack).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AwsSettings {
-    pub table_prefix: String,
-    pub bucket: String,
-    /// The deletion queue's name; its dead-letter queue is `{name}-dlq`.
-    pub queue_name: String,
-}
-
-impl Default for AwsSettings {
-    fn default() -> Self {
-        Self {
-            table_prefix: "reel".into(),
-            bucket: "reel-videos".into(),
-            queue_name: "reel-deletions".into(),
-        }
-    }
-}
-
-impl AwsSettings {
-    pub fn from_env() -> Self {
-        let d = Self::default();
-        let get = |key: &str, default: String| std::env::var(key).unwrap_or(default);
-        Self {
-            table_prefix: get("REEL_TABLE_PREFIX", d.table_prefix),
-            bucket: get("REEL_BUCKET", d.bucket),
-            queue_name: get("REEL_DELETION_QUEUE", d.queue_name),
-        }
-    }
-
-    pub fn table(&self, table: &schema::Table) -> String {
-        format!("{}-{}", self.table_prefix, table.name)
-    }
-
-    pub fn dead_letter_queue_name(&self) -> String {
-        format!("{}-dlq", self.queue_name)
-    }
-}
+pub use reel_core::settings::AwsSettings;
 
 /// The three SDK clients, built once per process and shared by every adapter.
 #[derive(Clone)]
@@ -150,9 +112,9 @@ impl AwsAdapters {
     pub fn new(
         sdk: &aws_config::SdkConfig,
         clients: &AwsClients,
-        settings: &AwsSettings,
-        config: &reel_core::config::Config,
+        config: &reel_core::settings::Settings,
     ) -> anyhow::Result<Self> {
+        let settings = &config.aws;
         let dynamo = dynamo::Tables::new(clients.dynamo.clone(), settings);
         let blobs = Arc::new(S3Blobs::new(clients.s3.clone(), &settings.bucket));
         let videos = Arc::new(DynamoVideos::new(dynamo.clone()));
@@ -163,7 +125,7 @@ impl AwsAdapters {
             comments: Arc::new(DynamoComments::new(dynamo.clone())),
             deletions: Arc::new(DynamoDeletions::new(dynamo)),
             blobs,
-            urls: Arc::new(S3Urls::configured(sdk, settings, config)?),
+            urls: Arc::new(S3Urls::configured(sdk, config)?),
             queue: Arc::new(SqsQueue::new(clients.sqs.clone(), settings)),
         })
     }

@@ -5,7 +5,7 @@
 use super::blobs::PENDING_TAG;
 use super::bucket;
 use super::schema::{Index, Key, Projection, Table, ALL};
-use super::{AwsClients, AwsSettings};
+use super::AwsClients;
 use anyhow::Context;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
@@ -20,29 +20,26 @@ use aws_sdk_s3::types::{
     Tag,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
-use reel_core::config::Config;
+use reel_core::settings::Settings;
 use std::collections::BTreeMap;
 
-pub async fn provision(
-    clients: &AwsClients,
-    settings: &AwsSettings,
-    config: &Config,
-) -> anyhow::Result<()> {
+pub async fn provision(clients: &AwsClients, config: &Settings) -> anyhow::Result<()> {
+    let settings = &config.aws;
     for table in &ALL {
-        ensure_table(&clients.dynamo, &settings.table(table), table).await?;
+        ensure_table(&clients.dynamo, &settings.table(table.name), table).await?;
     }
     let origin = site_origin(config);
     ensure_bucket(&clients.s3, &settings.bucket, &origin, clients.s3_over_tls).await?;
-    ensure_queues(&clients.sqs, settings, config).await?;
+    ensure_queues(&clients.sqs, config).await?;
     Ok(())
 }
 
 /// The site's origin as browsers see it: `REEL_PUBLIC_URL`'s, else the local server's
 /// own address (a deployment's bucket is configured by `template.yaml` instead).
-pub fn site_origin(config: &Config) -> String {
-    match &config.public_url {
+pub fn site_origin(config: &Settings) -> String {
+    match &config.api.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
-        None => format!("http://{}", config.addr),
+        None => format!("http://{}", config.server.addr),
     }
 }
 
@@ -307,11 +304,8 @@ fn lifecycle() -> anyhow::Result<BucketLifecycleConfiguration> {
 
 /// The dead-letter queue, then the deletion queue redriving to it after
 /// `queue_max_receives` receives. CreateQueue is idempotent for equal attributes.
-async fn ensure_queues(
-    client: &aws_sdk_sqs::Client,
-    settings: &AwsSettings,
-    config: &Config,
-) -> anyhow::Result<()> {
+async fn ensure_queues(client: &aws_sdk_sqs::Client, config: &Settings) -> anyhow::Result<()> {
+    let settings = &config.aws;
     let dead_letter = client
         .create_queue()
         .queue_name(settings.dead_letter_queue_name())
@@ -332,7 +326,7 @@ async fn ensure_queues(
         .context("no dead-letter queue ARN")?;
     let redrive = serde_json::json!({
         "deadLetterTargetArn": arn,
-        "maxReceiveCount": config.queue_max_receives,
+        "maxReceiveCount": config.deletion.queue_max_receives.get(),
     });
     client
         .create_queue()
@@ -340,7 +334,7 @@ async fn ensure_queues(
         .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
         .attributes(
             QueueAttributeName::VisibilityTimeout,
-            config.queue_visibility_secs.to_string(),
+            config.deletion.queue_visibility.as_secs().to_string(),
         )
         .send()
         .await

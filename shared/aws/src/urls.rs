@@ -14,7 +14,6 @@
 //! path-style `{endpoint}/{bucket}/{key}` under an endpoint override (an emulator).
 
 use super::blobs::{object_key, PENDING_TAG};
-use super::AwsSettings;
 use anyhow::Context;
 use async_trait::async_trait;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -48,9 +47,9 @@ impl S3Urls {
     /// `AWS_ENDPOINT_URL_S3` first, as the SDK does).
     pub fn configured(
         sdk: &aws_config::SdkConfig,
-        settings: &AwsSettings,
-        config: &reel_core::config::Config,
+        config: &reel_core::settings::Settings,
     ) -> anyhow::Result<Self> {
+        let settings = &config.aws;
         let region = sdk
             .region()
             .context("no AWS region is configured (AWS_REGION)")?
@@ -64,8 +63,8 @@ impl S3Urls {
             cached: Mutex::new(None),
             base: base_url(endpoint.as_deref(), &settings.bucket, &region),
             region,
-            upload_ttl_secs: config.upload_url_ttl_secs,
-            stream_ttl_secs: config.stream_url_ttl_secs,
+            upload_ttl_secs: config.api.upload_url_ttl.as_secs() as i64,
+            stream_ttl_secs: config.api.stream_url_ttl.as_secs() as i64,
         })
     }
 

@@ -5,11 +5,11 @@
 //! `reel-aws`) implement the ports, `reel-http` serves them, and the hosts compose.
 
 pub mod clock;
-pub mod config;
 pub mod domain;
 pub mod jobs;
 pub mod metrics;
 pub mod ops;
 pub mod ports;
+pub mod settings;
 pub mod signing;
 pub mod telemetry;

@@ -8,7 +8,7 @@
 //! permission (the execution role's log permissions suffice). The line stays in the log
 //! too, so Logs Insights can query it beside the request's other lines.
 //!
-//! Configuration, read once per process:
+//! Configuration ([`MetricsSettings`], set once per process by [`init`]):
 //! - `REEL_METRICS_NAMESPACE` (the template sets `Reel-<Stage>`): the namespace. Unset
 //!   or empty — the local server, tests — nothing is printed (stdout stays clean).
 //! - `REEL_FUNCTION` (the template sets `users`, `sessions`, ..., `deletion-worker`):
@@ -19,18 +19,13 @@
 //! `["Function", "Route"]` (the route template: a bounded set), for p50/p99 per route. Whether printed or
 //! not, every value is added to a process-wide total ([`total`]) that tests read.
 
+use crate::settings::MetricsSettings;
 use serde_json::{json, Map, Value};
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The namespace's environment variable.
-pub const NAMESPACE_VAR: &str = "REEL_METRICS_NAMESPACE";
-/// The `Function` dimension's environment variable.
-pub const FUNCTION_VAR: &str = "REEL_FUNCTION";
-/// The `Function` dimension's value when [`FUNCTION_VAR`] is unset.
-pub const DEFAULT_FUNCTION: &str = "local";
 /// The one dimension every metric carries.
 pub const DIMENSION: &str = "Function";
 /// Latency's second dimension: the route template (`/user/{user_name}`, `unmatched`).
@@ -137,17 +132,28 @@ struct Sink {
     function: String,
 }
 
-fn sink() -> Option<&'static Sink> {
-    static SINK: OnceLock<Option<Sink>> = OnceLock::new();
-    SINK.get_or_init(|| sink_from(|name| std::env::var(name).ok()))
-        .as_ref()
+static SINK: OnceLock<Sink> = OnceLock::new();
+
+/// Prints metric lines from now on if `settings` name a namespace. Once per process
+/// (`telemetry::init` calls it); a later call changes nothing.
+pub fn init(settings: &MetricsSettings) {
+    if let Some(sink) = sink_from(settings) {
+        let _ = SINK.set(sink);
+    }
 }
 
-fn sink_from(get: impl Fn(&str) -> Option<String>) -> Option<Sink> {
-    let namespace = get(NAMESPACE_VAR).filter(|ns| !ns.trim().is_empty())?;
-    let function = get(FUNCTION_VAR)
+fn sink() -> Option<&'static Sink> {
+    SINK.get()
+}
+
+fn sink_from(settings: &MetricsSettings) -> Option<Sink> {
+    let namespace = settings
+        .metrics_namespace
+        .clone()
+        .filter(|ns| !ns.trim().is_empty())?;
+    let function = Some(settings.function.clone())
         .filter(|f| !f.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_FUNCTION.to_owned());
+        .unwrap_or_else(|| "local".to_owned());
     Some(Sink {
         namespace,
         function,
@@ -361,30 +367,19 @@ mod tests {
 
     #[test]
     fn configuration() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| v.to_string())
-            }
+        let settings = |namespace: Option<&str>, function: &str| MetricsSettings {
+            metrics_namespace: namespace.map(str::to_owned),
+            function: function.to_owned(),
         };
-        assert!(sink_from(env(&[])).is_none());
-        assert!(sink_from(env(&[
-            ("REEL_METRICS_NAMESPACE", " "),
-            ("REEL_FUNCTION", "users")
-        ]))
-        .is_none());
-        let sink = sink_from(env(&[("REEL_METRICS_NAMESPACE", "Reel-dev")])).unwrap();
+        let defaults = crate::settings::Settings::default().metrics;
+        assert!(sink_from(&defaults).is_none());
+        assert!(sink_from(&settings(Some(" "), "users")).is_none());
+        let sink = sink_from(&settings(Some("Reel-dev"), &defaults.function)).unwrap();
         assert_eq!(
             (sink.namespace.as_str(), sink.function.as_str()),
             ("Reel-dev", "local")
         );
-        let sink = sink_from(env(&[
-            ("REEL_METRICS_NAMESPACE", "Reel-dev"),
-            ("REEL_FUNCTION", "deletion-worker"),
-        ]))
-        .unwrap();
+        let sink = sink_from(&settings(Some("Reel-dev"), "deletion-worker")).unwrap();
         assert_eq!(sink.function, "deletion-worker");
     }
 

@@ -6,6 +6,7 @@
 //! and field matching needs the `regex` engines: a quarter of a megabyte in every
 //! Lambda binary for directives nobody sets.
 
+use crate::settings::Settings;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::prelude::*;
 
@@ -21,7 +22,10 @@ fn filter() -> Targets {
     })
 }
 
-pub fn init(json: bool) {
+/// Logging as `settings` say, and metric lines when they name a namespace.
+pub fn init(settings: &Settings) {
+    crate::metrics::init(&settings.metrics);
+    let json = settings.log.json();
     let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         // Colour codes only for a terminal, never into CloudWatch or a log file.

@@ -203,7 +203,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        if let Some(url) = &AppState::from_ref(state).config.public_url {
+        if let Some(url) = &AppState::from_ref(state).config.api.public_url {
             return Ok(Origin(url.clone()));
         }
         // Through the CloudFront distribution: the viewer's host, over HTTPS.

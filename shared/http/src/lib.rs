@@ -113,7 +113,7 @@ pub fn with_common_layers(router: Router) -> Router {
 /// host's own `bytes` routes (the embedded byte endpoint; none on S3, where clients
 /// move bytes to S3 directly), all under the common layers.
 pub fn site_app(state: ByteState, bytes: Router) -> Router {
-    let timeout = Duration::from_secs(state.app.config.request_timeout_secs);
+    let timeout = state.app.config.api.request_timeout;
     let api = api_limits(api_router(), timeout)
         .merge(health::router())
         .merge(openapi::router())
@@ -161,9 +161,8 @@ where
     AppState: FromRef<S>,
 {
     let config = AppState::from_ref(&state).config;
-    let timeout = Duration::from_secs(config.request_timeout_secs);
-    let origin_secret: Option<std::sync::Arc<str>> =
-        config.origin_secret.as_deref().map(Into::into);
+    let timeout = config.api.request_timeout;
+    let origin_secret: Option<std::sync::Arc<str>> = config.api.origin_secret().map(Into::into);
     let mut app = api_limits(feature, timeout)
         .merge(health::router())
         .with_state(state);

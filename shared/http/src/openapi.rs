@@ -266,7 +266,10 @@ mod tests {
         let size = &document()["components"]["schemas"]["UploadRequest"]["properties"]["size"];
         assert_eq!(
             size["maximum"],
-            reel_core::config::Config::default().max_upload_bytes
+            reel_core::settings::Settings::default()
+                .api
+                .max_upload_bytes
+                .get()
         );
     }
 

@@ -34,11 +34,11 @@ pub(super) async fn start_session(
     status: StatusCode,
 ) -> Result<Response, ApiError> {
     let id = SessionId::generate();
-    let ttl = state.config.session_ttl_secs;
+    let ttl = state.config.api.session_ttl.as_secs();
     let session = Session {
         user_id: user.id,
         user_name: user.name.clone(),
-        expires: state.clock.now().plus_seconds(ttl),
+        expires: state.clock.now().plus_seconds(ttl as i64),
     };
     state.sessions.create(&id, &session).await?;
     let secure = if origin.is_https() { "; Secure" } else { "" };

@@ -1,7 +1,7 @@
 use axum::extract::FromRef;
 use reel_core::clock::Clock;
-use reel_core::config::Config;
 use reel_core::ports::{BlobUrls, Comments, Sessions, Users, Videos};
+use reel_core::settings::Settings;
 use reel_core::signing::Signer;
 use std::sync::Arc;
 
@@ -14,7 +14,7 @@ pub struct AppState {
     pub sessions: Arc<dyn Sessions>,
     pub videos: Arc<dyn Videos>,
     pub comments: Arc<dyn Comments>,
-    pub config: Arc<Config>,
+    pub config: Arc<Settings>,
     pub cursors: Signer,
     /// "Now" for every handler (a test's `ManualClock` lets time pass without sleeping).
     pub clock: Arc<dyn Clock>,

@@ -15,8 +15,8 @@ pub(super) async fn reserve(
     client: &str,
 ) -> Result<Attempt, ApiError> {
     let now = state.clock.now();
-    let window = Window::containing(now, state.config.sign_in_window_secs);
-    let max = state.config.sign_in_max_failures;
+    let window = Window::containing(now, state.config.api.sign_in_window.as_secs() as i64);
+    let max = state.config.api.sign_in_max_failures.get();
     let attempt = state
         .sessions
         .reserve_attempt(name, client, window, now, max)

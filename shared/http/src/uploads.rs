@@ -59,7 +59,7 @@ pub async fn grant_upload(
     if body.size == 0 {
         return Err(ApiError::bad_request("size must be at least 1 byte"));
     }
-    if body.size > state.config.max_upload_bytes {
+    if body.size > state.config.api.max_upload_bytes.get() {
         return Err(ApiError::PayloadTooLarge(
             "size is over the maximum upload size",
         ));

@@ -149,7 +149,7 @@ fn page_context(state: &AppState, user: &AuthUser) -> minijinja::Value {
         session => user.session.as_str(),
         user_name => user.name.as_str(),
         user_id => user.id.to_string(),
-        max_upload_bytes => state.config.max_upload_bytes,
+        max_upload_bytes => state.config.api.max_upload_bytes.get(),
     }
 }
 

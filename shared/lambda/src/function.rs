@@ -7,37 +7,42 @@
 
 use anyhow::Context;
 use reel_aws::dynamo::Tables;
-use reel_aws::AwsSettings;
 use reel_aws::{
     load_sdk_config, s3_client, schema, ConfirmingVideos, DynamoComments, DynamoDeletions,
     DynamoSessions, DynamoUsers, DynamoVideos, S3Blobs, S3Urls, SqsQueue,
 };
 use reel_core::clock::SystemClock;
-use reel_core::config::Config;
 use reel_core::jobs::{Dispatcher, Worker};
+use reel_core::settings::Settings;
 use reel_core::signing::Signer;
 use reel_http::{AppState, ByteState};
 use std::sync::Arc;
 
 pub struct AwsFunction {
     sdk: aws_config::SdkConfig,
-    settings: AwsSettings,
-    config: Arc<Config>,
+    config: Arc<Settings>,
     tables: Tables,
 }
 
 impl AwsFunction {
-    /// The environment's SDK configuration and `REEL_*` resources.
-    pub async fn from_env(config: &Config) -> Self {
-        Self::new(load_sdk_config().await, AwsSettings::from_env(), config)
+    /// What every function does first: its settings from the environment, logging
+    /// (and metrics) as they say, and the SDK configuration.
+    pub async fn init() -> anyhow::Result<Self> {
+        let settings = Settings::from_env()?;
+        reel_core::telemetry::init(&settings);
+        Ok(Self::from_settings(&settings).await)
     }
 
-    pub fn new(sdk: aws_config::SdkConfig, settings: AwsSettings, config: &Config) -> Self {
-        let tables = Tables::new(aws_sdk_dynamodb::Client::new(&sdk), &settings);
+    /// The environment's SDK configuration, and the resources `settings` name.
+    pub async fn from_settings(settings: &Settings) -> Self {
+        Self::new(load_sdk_config().await, settings)
+    }
+
+    pub fn new(sdk: aws_config::SdkConfig, settings: &Settings) -> Self {
+        let tables = Tables::new(aws_sdk_dynamodb::Client::new(&sdk), &settings.aws);
         Self {
             sdk,
-            settings,
-            config: Arc::new(config.clone()),
+            config: Arc::new(settings.clone()),
             tables,
         }
     }
@@ -52,13 +57,14 @@ impl AwsFunction {
     /// The handlers' state for the functions that grant uploads and stream (videos,
     /// stream): with presigned URLs to the bucket.
     pub fn object_state(&self) -> anyhow::Result<ByteState> {
-        let urls = S3Urls::configured(&self.sdk, &self.settings, &self.config)?;
+        let urls = S3Urls::configured(&self.sdk, &self.config)?;
         Ok(ByteState::new(self.state()?, Arc::new(urls)))
     }
 
     fn state(&self) -> anyhow::Result<AppState> {
         let key = self
             .config
+            .api
             .cursor_key
             .context("REEL_CURSOR_KEY (32 bytes, base64) is required on AWS")?;
         Ok(AppState {
@@ -67,13 +73,13 @@ impl AwsFunction {
             videos: Arc::new(DynamoVideos::new(self.tables.clone())),
             comments: Arc::new(DynamoComments::new(self.tables.clone())),
             config: self.config.clone(),
-            cursors: Signer::new(key),
+            cursors: Signer::new(key.0),
             clock: Arc::new(SystemClock),
         })
     }
 
     fn blobs(&self) -> Arc<S3Blobs> {
-        Arc::new(S3Blobs::new(s3_client(&self.sdk), &self.settings.bucket))
+        Arc::new(S3Blobs::new(s3_client(&self.sdk), &self.config.aws.bucket))
     }
 
     /// For `video-events`: videos that turn ready when their object is confirmed.
@@ -87,8 +93,8 @@ impl AwsFunction {
         let sqs = aws_sdk_sqs::Client::new(&self.sdk);
         Dispatcher::new(
             Arc::new(DynamoDeletions::new(self.tables.clone())),
-            Arc::new(SqsQueue::new(sqs, &self.settings)),
-            self.config.deletion_grace_secs,
+            Arc::new(SqsQueue::new(sqs, &self.config.aws)),
+            self.config.deletion.grace.as_secs() as i64,
         )
     }
 
@@ -112,7 +118,7 @@ impl AwsFunction {
     /// start-up; +0.4 ms without the warm-up at all).
     pub fn warm_up(&self) {
         let client = self.tables.client.clone();
-        let table = self.settings.table(&schema::USERS);
+        let table = self.config.aws.table(schema::USERS.name);
         let runtime = tokio::runtime::Handle::current();
         let spawned = std::thread::Builder::new()
             .name("dynamodb-warm-up".into())

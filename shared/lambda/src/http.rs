@@ -7,7 +7,6 @@ use axum::middleware::Next;
 use axum::response::Response;
 use axum::Router;
 use lambda_http::request::RequestContext;
-use reel_core::config::Config;
 use reel_http::extract::PeerAddr;
 use reel_http::{function_app, AppState};
 
@@ -22,9 +21,7 @@ where
     S: Clone + Send + Sync + 'static,
     AppState: FromRef<S>,
 {
-    let config = Config::from_env()?;
-    reel_core::telemetry::init(config.log_json);
-    let aws = AwsFunction::from_env(&config).await;
+    let aws = AwsFunction::init().await?;
     let state = state(&aws)?;
     aws.warm_up();
     lambda_http::run(http_app(routes, state)).await

@@ -76,14 +76,16 @@ impl Store {
             let (_, value) = self.env.iter().find(|(k, _)| k == name).unwrap();
             value.clone()
         };
-        let settings = reel_aws::AwsSettings {
-            table_prefix: var("REEL_TABLE_PREFIX"),
-            bucket: var("REEL_BUCKET"),
-            queue_name: var("REEL_DELETION_QUEUE"),
+        let settings = reel_core::settings::Settings {
+            aws: reel_aws::AwsSettings {
+                table_prefix: var("REEL_TABLE_PREFIX"),
+                bucket: var("REEL_BUCKET"),
+                queue_name: var("REEL_DELETION_QUEUE"),
+            },
+            ..Default::default()
         };
         let sdk = reel_aws::emulator_sdk_config(&var("AWS_ENDPOINT_URL")).await;
-        reel_server::aws::AwsHost::new(&sdk, settings, &reel_core::config::Config::default())
-            .unwrap()
+        reel_server::aws::AwsHost::new(&sdk, &settings).unwrap()
     }
 }
 
