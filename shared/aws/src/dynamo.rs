@@ -44,6 +44,31 @@ impl Tables {
 
     /// Deletes items by key, 25 per `BatchWriteItem`, retrying what DynamoDB leaves
     /// unprocessed with a growing pause.
+    /// The item of `table` whose string key `key` is `value`, read strongly consistent
+    /// (a write a moment ago is seen) and decoded; `None` when there is none. `what`
+    /// names the item in errors.
+    pub async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        table: &str,
+        key: &str,
+        value: String,
+        what: &str,
+    ) -> anyhow::Result<Option<T>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(table)
+            .key(key, AttributeValue::S(value))
+            .consistent_read(true)
+            .send()
+            .await
+            .with_context(|| format!("reading {what}"))?;
+        out.item
+            .map(serde_dynamo::from_item)
+            .transpose()
+            .with_context(|| format!("decoding {what}"))
+    }
+
     pub async fn delete_keys(&self, table: &str, keys: Vec<Item>) -> anyhow::Result<()> {
         for chunk in keys.chunks(BATCH_WRITE) {
             let mut requests: Vec<WriteRequest> = chunk

@@ -85,21 +85,14 @@ impl Sessions for DynamoSessions {
     }
 
     async fn get(&self, id: &SessionId, now: Timestamp) -> StoreResult<Option<Session>> {
-        let out = self
+        // Strongly consistent: a session deleted a moment ago is gone.
+        let table = &self.db.sessions;
+        let found = self
             .db
-            .client
-            .get_item()
-            .table_name(&self.db.sessions)
-            .key("session_digest", s(id.digest()))
-            // Strongly consistent: a session deleted a moment ago is gone.
-            .consistent_read(true)
-            .send()
-            .await
-            .context("reading a session")?;
-        let Some(item) = out.item else {
+            .get(table, "session_digest", id.digest(), "a session");
+        let Some(item): Option<SessionItem> = found.await? else {
             return Ok(None);
         };
-        let item: SessionItem = serde_dynamo::from_item(item).context("decoding a session")?;
         if item.expires <= now.as_micros() || !self.account_is_live(&item).await? {
             return Ok(None);
         }

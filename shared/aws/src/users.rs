@@ -209,24 +209,12 @@ impl Users for DynamoUsers {
     }
 
     async fn by_name(&self, name: &UserName) -> StoreResult<Option<User>> {
-        let out = self
+        let table = &self.db.users;
+        let found = self
             .db
-            .client
-            .get_item()
-            .table_name(&self.db.users)
-            .key("user_name", s(name.as_str()))
-            .consistent_read(true)
-            .send()
-            .await
-            .context("reading a user")?;
-        match out.item {
-            Some(item) => Ok(Some(
-                serde_dynamo::from_item::<_, UserItem>(item)
-                    .context("decoding a user")?
-                    .into_user()?,
-            )),
-            None => Ok(None),
-        }
+            .get(table, "user_name", name.as_str().to_owned(), "a user");
+        let item: Option<UserItem> = found.await?;
+        Ok(item.map(UserItem::into_user).transpose()?)
     }
 
     /// Sessions first (no new request can act for the user after), then the videos, then

@@ -102,20 +102,10 @@ impl Videos for DynamoVideos {
     }
 
     async fn get(&self, id: &VideoId) -> StoreResult<Option<Video>> {
-        let out = self
-            .db
-            .client
-            .get_item()
-            .table_name(&self.db.videos)
-            .key("video_id", s(id.to_string()))
-            .consistent_read(true)
-            .send()
-            .await
-            .context("reading a video")?;
-        Ok(out
-            .item
-            .map(|i| serde_dynamo::from_item::<_, VideoItem>(i)?.into_video())
-            .transpose()?)
+        let table = &self.db.videos;
+        let found = self.db.get(table, "video_id", id.to_string(), "a video");
+        let item: Option<VideoItem> = found.await?;
+        Ok(item.map(VideoItem::into_video).transpose()?)
     }
 
     /// Asks for one item more than the page so the last page has no cursor; if

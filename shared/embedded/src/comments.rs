@@ -1,5 +1,5 @@
 use super::db::SqliteStore;
-use super::videos::{after_bound, paginate};
+use super::page::query_page;
 use anyhow::Context;
 use async_trait::async_trait;
 use reel_core::domain::{
@@ -94,28 +94,30 @@ impl Comments for SqliteStore {
         after: Option<&SortKey>,
         limit: Limit,
     ) -> StoreResult<Page<Comment, SortKey>> {
-        let video = video.to_string();
+        let (video, after) = (video.to_string(), after.cloned());
         let (low, high) = window_micros(window);
-        let (after_us, after_id) = after_bound(after);
         self.call(move |conn| {
-            let mut stmt = conn.prepare_cached(&format!(
+            let sql = format!(
                 "SELECT {COLUMNS} FROM comments WHERE video_id = ?1
                  AND time_us >= ?2 AND time_us < ?3
                  AND (time_us, id) < (?4, ?5)
                  ORDER BY time_us DESC, id DESC LIMIT ?6"
-            ))?;
-            let rows = stmt
-                .query_map(
-                    params![video, low, high, after_us, after_id, limit.get() + 1],
-                    comment_from_row,
-                )?
-                .collect::<Result<Vec<_>, _>>()
-                .context("listing comments")?;
-            let mut items = rows.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
-            Ok(paginate(&mut items, limit, |c| SortKey {
+            );
+            let key = |c: &Comment| SortKey {
                 at: c.time,
                 id: c.id.to_string(),
-            }))
+            };
+            let params: [&dyn rusqlite::ToSql; 3] = [&video, &low, &high];
+            query_page(
+                conn,
+                &sql,
+                &params,
+                after.as_ref(),
+                limit,
+                comment_from_row,
+                key,
+            )
+            .context("listing comments")
         })
         .await
     }

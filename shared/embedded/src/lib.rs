@@ -8,6 +8,7 @@ mod comments;
 mod db;
 mod deletions;
 pub mod endpoint;
+mod page;
 mod queue;
 mod secret;
 mod sessions;

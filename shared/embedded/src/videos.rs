@@ -1,4 +1,5 @@
 use super::db::SqliteStore;
+use super::page::query_page;
 use anyhow::Context;
 use async_trait::async_trait;
 use reel_core::domain::{
@@ -90,26 +91,27 @@ impl Videos for SqliteStore {
         after: Option<&SortKey>,
         limit: Limit,
     ) -> StoreResult<Page<Video, SortKey>> {
-        let author = author.to_string();
-        let (after_us, after_id) = after_bound(after);
+        let (author, after) = (author.to_string(), after.cloned());
         self.call(move |conn| {
-            let mut stmt = conn.prepare_cached(&format!(
+            let sql = format!(
                 "SELECT {COLUMNS} FROM videos WHERE author_id = ?1
                  AND (created_us, id) < (?2, ?3)
                  ORDER BY created_us DESC, id DESC LIMIT ?4"
-            ))?;
-            let rows = stmt
-                .query_map(
-                    params![author, after_us, after_id, limit.get() + 1],
-                    video_from_row,
-                )?
-                .collect::<Result<Vec<_>, _>>()
-                .context("listing videos")?;
-            let mut items = rows.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
-            Ok(paginate(&mut items, limit, |v| SortKey {
+            );
+            let key = |v: &Video| SortKey {
                 at: v.created,
                 id: v.id.to_string(),
-            }))
+            };
+            query_page(
+                conn,
+                &sql,
+                &[&author],
+                after.as_ref(),
+                limit,
+                video_from_row,
+                key,
+            )
+            .context("listing videos")
         })
         .await
     }
@@ -152,29 +154,5 @@ impl Videos for SqliteStore {
             Ok(true)
         })
         .await
-    }
-}
-
-/// The `(time, id)` a newest-first page starts below. Without a cursor it is above every
-/// real key: no stored time reaches `i64::MAX`.
-pub(super) fn after_bound(after: Option<&SortKey>) -> (i64, String) {
-    match after {
-        Some(k) => (k.at.as_micros(), k.id.clone()),
-        None => (i64::MAX, String::new()),
-    }
-}
-
-/// Trims the one extra row fetched to learn whether another page follows.
-pub(super) fn paginate<T>(
-    items: &mut Vec<T>,
-    limit: Limit,
-    key: impl Fn(&T) -> SortKey,
-) -> Page<T, SortKey> {
-    let more = items.len() > limit.get() as usize;
-    items.truncate(limit.get() as usize);
-    let next = if more { items.last().map(key) } else { None };
-    Page {
-        items: std::mem::take(items),
-        next,
     }
 }

@@ -94,23 +94,24 @@ pub async fn list_comments(
     };
     // The window is part of the scope: a cursor is only valid for the list it came from.
     let scope = format!("comments:{}:{:?}:{:?}", video.id, window.from, window.to);
-    let (limit, after) = cursor::page_request(
+    let (comments, next_cursor) = cursor::one_page(
         &state.cursors,
         &scope,
         params.limit.as_deref(),
         params.cursor.as_deref(),
-    )?;
-    let page = state
-        .comments
-        .list(&video.id, window, after.as_ref(), limit)
-        .await?;
+        |after, limit| async move {
+            let comments = &state.comments;
+            comments
+                .list(&video.id, window, after.as_ref(), limit)
+                .await
+        },
+    )
+    .await?;
     Ok(Reply(
         StatusCode::OK,
         CommentList {
-            comments: page.items.iter().map(CommentView::from).collect(),
-            next_cursor: page
-                .next
-                .map(|k| cursor::encode(&state.cursors, &scope, &k)),
+            comments: comments.iter().map(CommentView::from).collect(),
+            next_cursor,
         },
     ))
 }

@@ -4,9 +4,10 @@
 use crate::error::ApiError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use reel_core::domain::{Limit, Timestamp};
-use reel_core::ports::SortKey;
+use reel_core::domain::{Limit, Page, Timestamp};
+use reel_core::ports::{SortKey, StoreResult};
 use reel_core::signing::Signer;
+use std::future::Future;
 
 const PURPOSE: &str = "list-cursor";
 
@@ -35,8 +36,28 @@ pub fn decode(signer: &Signer, scope: &str, raw: &str) -> Result<SortKey, ApiErr
     })
 }
 
+/// One page of the list `scope`: the request's `limit` and `cursor` parsed (400 when
+/// either is bad), the items `fetch` returns after that cursor, and the cursor of the
+/// page after them (`None` on the last page).
+pub async fn one_page<T, Fetch, Fetched>(
+    signer: &Signer,
+    scope: &str,
+    limit: Option<&str>,
+    cursor: Option<&str>,
+    fetch: Fetch,
+) -> Result<(Vec<T>, Option<String>), ApiError>
+where
+    Fetch: FnOnce(Option<SortKey>, Limit) -> Fetched,
+    Fetched: Future<Output = StoreResult<Page<T, SortKey>>>,
+{
+    let (limit, after) = page_request(signer, scope, limit, cursor)?;
+    let page = fetch(after, limit).await?;
+    let next = page.next.map(|key| encode(signer, scope, &key));
+    Ok((page.items, next))
+}
+
 /// Parses the `limit` and `cursor` of a list request for the list `scope`.
-pub fn page_request(
+fn page_request(
     signer: &Signer,
     scope: &str,
     limit: Option<&str>,

@@ -99,24 +99,24 @@ pub async fn list_videos(
         .by_name(&name)
         .await?
         .ok_or(ApiError::NotFound("user"))?;
-    let scope = format!("videos:{}", author.id);
-    let (limit, after) = cursor::page_request(
+    let (videos, next_cursor) = cursor::one_page(
         &state.cursors,
-        &scope,
+        &format!("videos:{}", author.id),
         params.limit.as_deref(),
         params.cursor.as_deref(),
-    )?;
-    let page = state
-        .videos
-        .list_by_author(&author.id, after.as_ref(), limit)
-        .await?;
+        |after, limit| async move {
+            let videos = &state.videos;
+            videos
+                .list_by_author(&author.id, after.as_ref(), limit)
+                .await
+        },
+    )
+    .await?;
     Ok(Reply(
         StatusCode::OK,
         VideoList {
-            videos: page.items.iter().map(VideoView::from).collect(),
-            next_cursor: page
-                .next
-                .map(|k| cursor::encode(&state.cursors, &scope, &k)),
+            videos: videos.iter().map(VideoView::from).collect(),
+            next_cursor,
         },
     ))
 }

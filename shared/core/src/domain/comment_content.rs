@@ -1,24 +1,16 @@
-use super::ParseError;
+use super::text::{BoundedText, TextRule};
 
 /// A comment's text: 1–2000 characters after trimming. Newlines and tabs are allowed;
 /// other control characters and invisible formatting characters are not (see
-/// [`super::text::bounded_text`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CommentContent(String);
+/// [`super::text`]).
+pub type CommentContent = BoundedText<CommentContentRule>;
 
-impl CommentContent {
-    pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        super::text::bounded_text(raw, "content", 2000, true).map(Self)
-    }
+pub enum CommentContentRule {}
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Whether `parse` refuses any text holding `c`.
-    pub fn refuses(c: char) -> bool {
-        super::text::is_refused_char(c, true)
-    }
+impl TextRule for CommentContentRule {
+    const FIELD: &'static str = "content";
+    const MAX: usize = 2000;
+    const MULTILINE: bool = true;
 }
 
 #[cfg(test)]

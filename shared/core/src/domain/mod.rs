@@ -12,15 +12,16 @@ mod timestamp;
 mod user_name;
 mod video_name;
 
-pub use comment_content::CommentContent;
+pub use comment_content::{CommentContent, CommentContentRule};
 pub use content_type::VideoContentType;
 pub use ids::{CommentId, SessionId, UserId, VideoId};
 pub use page::{Limit, Page};
 pub use password::{Password, PasswordHash};
 pub use records::{Comment, DeletionRecord, User, Video, VideoStatus};
+pub use text::{BoundedText, TextRule};
 pub use timestamp::{Timestamp, Window};
 pub use user_name::UserName;
-pub use video_name::VideoName;
+pub use video_name::{VideoName, VideoNameRule};
 
 /// Why a piece of input was refused; the message is safe to show to the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -2,7 +2,60 @@
 //! characters, and free of what could make one text look like another in a list.
 
 use super::ParseError;
+use std::marker::PhantomData;
 use unicode_general_category::{get_general_category, GeneralCategory};
+
+/// What one free-text field allows (see [`bounded_text`]).
+pub trait TextRule {
+    /// The field's name in error messages.
+    const FIELD: &'static str;
+    /// The most characters after trimming.
+    const MAX: usize;
+    /// Whether line breaks and tabs are allowed.
+    const MULTILINE: bool;
+}
+
+/// Free text that passed the rule `R`: `VideoName`, `CommentContent`.
+pub struct BoundedText<R>(String, PhantomData<R>);
+
+impl<R: TextRule> BoundedText<R> {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        bounded_text(raw, R::FIELD, R::MAX, R::MULTILINE).map(|text| Self(text, PhantomData))
+    }
+
+    /// Whether `parse` refuses any text holding `c` (the OpenAPI document's patterns
+    /// are built from this).
+    pub fn refuses(c: char) -> bool {
+        is_refused_char(c, R::MULTILINE)
+    }
+}
+
+impl<R> BoundedText<R> {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+// By hand, not derived: a derive would require the rule type itself to be `Clone`, ...
+impl<R> Clone for BoundedText<R> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone(), PhantomData)
+    }
+}
+
+impl<R> PartialEq for BoundedText<R> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl<R> Eq for BoundedText<R> {}
+
+impl<R> std::fmt::Debug for BoundedText<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 /// `raw` trimmed, when it holds 1 to `max` characters, no control character (but line
 /// breaks and tabs where `multiline`), and no format character (Unicode category Cf:
@@ -10,12 +63,7 @@ use unicode_general_category::{get_general_category, GeneralCategory};
 /// are invisible and can reorder or disguise the text around them. The zero-width
 /// joiner and non-joiner stay allowed: emoji sequences and Persian and Indic scripts
 /// need them, and they reorder nothing. `field` names the field in the messages.
-pub(super) fn bounded_text(
-    raw: &str,
-    field: &str,
-    max: usize,
-    multiline: bool,
-) -> Result<String, ParseError> {
+fn bounded_text(raw: &str, field: &str, max: usize, multiline: bool) -> Result<String, ParseError> {
     let trimmed = raw.trim();
     if !(1..=max).contains(&trimmed.chars().count()) {
         return Err(ParseError::new(format!(
@@ -35,9 +83,8 @@ pub(super) fn bounded_text(
     Ok(trimmed.to_owned())
 }
 
-/// Whether free text refuses `c` wherever it stands (the OpenAPI document's text
-/// patterns are built from this).
-pub fn is_refused_char(c: char, multiline: bool) -> bool {
+/// Whether free text refuses `c` wherever it stands.
+fn is_refused_char(c: char, multiline: bool) -> bool {
     is_refused_control(c, multiline) || is_disguising_format_character(c)
 }
 

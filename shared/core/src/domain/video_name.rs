@@ -1,23 +1,15 @@
-use super::ParseError;
+use super::text::{BoundedText, TextRule};
 
 /// A video's display name: 1–200 characters after trimming, no control or invisible
-/// formatting characters (see [`super::text::bounded_text`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VideoName(String);
+/// formatting characters (see [`super::text`]).
+pub type VideoName = BoundedText<VideoNameRule>;
 
-impl VideoName {
-    pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        super::text::bounded_text(raw, "name", 200, false).map(Self)
-    }
+pub enum VideoNameRule {}
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// Whether `parse` refuses any text holding `c`.
-    pub fn refuses(c: char) -> bool {
-        super::text::is_refused_char(c, false)
-    }
+impl TextRule for VideoNameRule {
+    const FIELD: &'static str = "name";
+    const MAX: usize = 200;
+    const MULTILINE: bool = false;
 }
 
 #[cfg(test)]
