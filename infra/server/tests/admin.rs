@@ -187,7 +187,7 @@ async fn status_and_redrive(store: &Store, queue: Arc<dyn Queue>, videos: Arc<dy
             break;
         }
     }
-    assert_eq!(queue.dead_letters().await.unwrap(), 1, "exhausted");
+    assert_eq!(queue.depth().await.unwrap().dead_letters, 1, "exhausted");
     queue.send_batch(&[VideoId::new()]).await.unwrap();
     assert_eq!(queue.receive(1, 300).await.unwrap().len(), 1);
     queue.send_batch(&[VideoId::new()]).await.unwrap();

@@ -1,7 +1,7 @@
 //! The ports' contract: one suite, run against every adapter set. The embedded adapters
 //! run it here; the AWS adapters (on a moto server) run the same functions.
 
-use reel_aws::{emulator_sdk_config, provision, AwsAdapters, AwsClients, AwsSettings};
+use reel_aws::{provision, AwsAdapters, AwsClients};
 use reel_core::domain::*;
 use reel_core::ports::*;
 use reel_core::signing::Signer;
@@ -39,27 +39,16 @@ async fn local_ports() -> Ports {
     }
 }
 
-/// Table, bucket and queue names no other test uses.
-fn own_resources() -> AwsSettings {
-    let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-    AwsSettings {
-        table_prefix: format!("t{tag}"),
-        bucket: format!("b{tag}"),
-        queue_name: format!("q{tag}"),
-    }
-}
+#[path = "support/aws.rs"]
+mod aws_support;
 
 /// The AWS adapters on the shared moto server, on tables, bucket and queues of their own.
 async fn aws_ports() -> Ports {
-    let moto = reel_testkit::moto::shared();
-    let mut config = reel_core::settings::Settings {
-        aws: own_resources(),
-        ..Default::default()
-    };
+    let mut config = aws_support::settings();
     config.deletion.queue_max_receives = MAX_RECEIVES.try_into().unwrap();
     config.api.upload_url_ttl = std::time::Duration::from_secs(60);
     config.api.stream_url_ttl = std::time::Duration::from_secs(60);
-    let sdk = emulator_sdk_config(&moto.endpoint).await;
+    let sdk = aws_support::moto_sdk().await;
     let clients = AwsClients::new(&sdk);
     provision(&clients, &config).await.unwrap();
     let aws = AwsAdapters::new(&sdk, &clients, &config).unwrap();
@@ -732,7 +721,7 @@ pub async fn the_queue_has_sqs_semantics(p: Ports) {
         p.queue.receive(10, 0).await.unwrap().is_empty(),
         "exhausted: moved to the dead-letter queue"
     );
-    assert_eq!(p.queue.dead_letters().await.unwrap(), 1);
+    assert_eq!(p.queue.depth().await.unwrap().dead_letters, 1);
 }
 
 /// Dead letters: counted by `depth`, and `redrive` sends them back with a fresh receive
@@ -761,7 +750,7 @@ pub async fn dead_letters_are_counted_and_redriven(p: Ports) {
     );
 
     assert_eq!(p.queue.redrive().await.unwrap(), 1);
-    assert_eq!(p.queue.dead_letters().await.unwrap(), 0);
+    assert_eq!(p.queue.depth().await.unwrap().dead_letters, 0);
     let back = p.queue.receive(10, 60).await.unwrap();
     let poisoned: Vec<_> = back
         .iter()
@@ -897,14 +886,10 @@ contract_suite!(aws, aws_ports());
 #[tokio::test]
 async fn aws_provisioning_configures_the_bucket_like_the_template() {
     use reel_aws::bucket;
-    let moto = reel_testkit::moto::shared();
-    let mut config = reel_core::settings::Settings {
-        aws: own_resources(),
-        ..Default::default()
-    };
+    let mut config = aws_support::settings();
     config.api.public_url = Some("https://reel.example".into());
     let settings = &config.aws;
-    let sdk = emulator_sdk_config(&moto.endpoint).await;
+    let sdk = aws_support::moto_sdk().await;
     let clients = AwsClients::new(&sdk);
     provision(&clients, &config).await.unwrap();
     let s3 = &clients.s3;

@@ -3,15 +3,17 @@
 //! the worker fed the messages it receives from the moto queue).
 
 use async_trait::async_trait;
-use reel_aws::{emulator_sdk_config, AwsSettings, S3Blobs};
+use reel_aws::S3Blobs;
 use reel_core::domain::*;
 use reel_core::jobs::{Dispatcher, Worker};
 use reel_core::ports::*;
 use reel_core::signing::Signer;
 use reel_embedded::{load_or_create_key, LocalBlobs, SqliteQueue, SqliteStore};
-use reel_server::aws::AwsHost;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+
+#[path = "support/aws.rs"]
+mod aws_support;
 
 /// A blob store that fails to delete the objects of chosen videos (fault injection).
 struct FailingBlobs {
@@ -127,21 +129,10 @@ impl Fixture {
     }
 
     async fn aws() -> Self {
-        let moto = reel_testkit::moto::shared();
-        let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-        let mut config = reel_core::settings::Settings {
-            aws: AwsSettings {
-                table_prefix: format!("t{tag}"),
-                bucket: format!("b{tag}"),
-                queue_name: format!("q{tag}"),
-            },
-            ..Default::default()
-        };
+        let mut config = aws_support::settings();
         config.deletion.queue_max_receives = MAX_RECEIVES.try_into().unwrap();
         config.deletion.grace = std::time::Duration::from_secs(GRACE as u64);
-        let sdk = emulator_sdk_config(&moto.endpoint).await;
-        let host = AwsHost::new(&sdk, &config).unwrap();
-        host.provision().await.unwrap();
+        let host = aws_support::provisioned_host(&config).await;
         let a = host.adapters.clone();
         let blobs = Arc::new(FailingBlobs {
             inner: a.blobs.clone(),
@@ -264,7 +255,7 @@ async fn deleted_videos_leave_nothing_behind_and_others_are_untouched(f: Fixture
         assert_eq!(f.leftovers(v).await, (false, 0, false), "{v}");
     }
     assert_eq!(f.leftovers(&kept).await, (true, 2, false));
-    assert_eq!(f.queue.dead_letters().await.unwrap(), 0);
+    assert_eq!(f.queue.depth().await.unwrap().dead_letters, 0);
 }
 
 async fn a_failing_deletion_is_retried_then_dead_lettered_while_the_rest_completes(f: Fixture) {
@@ -301,7 +292,7 @@ async fn a_failing_deletion_is_retried_then_dead_lettered_while_the_rest_complet
         "retried until the maximum number of receives"
     );
     assert_eq!(
-        f.queue.dead_letters().await.unwrap(),
+        f.queue.depth().await.unwrap().dead_letters,
         1,
         "then dead-lettered"
     );

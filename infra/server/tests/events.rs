@@ -7,10 +7,12 @@
 
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Context, LambdaEvent, Service};
-use reel_aws::{emulator_sdk_config, object_key, AwsSettings, PENDING_TAG};
+use reel_aws::{object_key, PENDING_TAG};
 use reel_core::domain::*;
 use reel_core::settings::CursorKey;
 use reel_server::aws::AwsHost;
+#[path = "support/aws.rs"]
+mod aws_support;
 #[path = "support/functions.rs"]
 mod functions;
 use functions::Function;
@@ -45,20 +47,9 @@ fn read_json(path: &Path) -> Value {
 
 /// An AWS host on tables, bucket and queues of its own on the shared moto server.
 async fn fresh_host() -> AwsHost {
-    let moto = reel_testkit::moto::shared();
-    let tag = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-    let mut config = reel_core::settings::Settings {
-        aws: AwsSettings {
-            table_prefix: format!("t{tag}"),
-            bucket: format!("b{tag}"),
-            queue_name: format!("q{tag}"),
-        },
-        ..Default::default()
-    };
+    let mut config = aws_support::settings();
     config.api.cursor_key = Some(CursorKey([7; 32]));
-    let host = AwsHost::new(&emulator_sdk_config(&moto.endpoint).await, &config).unwrap();
-    host.provision().await.unwrap();
-    host
+    aws_support::provisioned_host(&config).await
 }
 
 fn user(id: &str, name: &str, hash: &PasswordHash) -> User {

@@ -667,6 +667,6 @@ async fn deletions_complete_on_aws() {
     let kept = VideoId::parse(&kept).unwrap();
     assert!(a.blobs.head(&kept).await.unwrap().is_some());
     assert_eq!(comments_of(kept).await, 3);
-    assert_eq!(a.queue.dead_letters().await.unwrap(), 0);
+    assert_eq!(a.queue.depth().await.unwrap().dead_letters, 0);
     server.stop();
 }

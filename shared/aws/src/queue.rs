@@ -156,6 +156,20 @@ impl SqsQueue {
 /// How long a dead letter being redriven stays hidden: far longer than one batch takes.
 const REDRIVE_VISIBILITY_SECS: i32 = 120;
 
+impl SqsQueue {
+    /// Messages in the dead-letter queue: one GetQueueAttributes on it.
+    async fn dead_letter_count(&self) -> anyhow::Result<u64> {
+        let visible = QueueAttributeName::ApproximateNumberOfMessages;
+        let counts = self
+            .counts(
+                self.dead_letter_url().await?,
+                std::slice::from_ref(&visible),
+            )
+            .await?;
+        Ok(counts.get(&visible).copied().unwrap_or(0))
+    }
+}
+
 #[async_trait]
 impl Queue for SqsQueue {
     async fn send_batch(&self, videos: &[VideoId]) -> StoreResult<()> {
@@ -241,18 +255,6 @@ impl Queue for SqsQueue {
         Ok(())
     }
 
-    /// One GetQueueAttributes, not the two of `depth`.
-    async fn dead_letters(&self) -> StoreResult<u64> {
-        let visible = QueueAttributeName::ApproximateNumberOfMessages;
-        let counts = self
-            .counts(
-                self.dead_letter_url().await?,
-                std::slice::from_ref(&visible),
-            )
-            .await?;
-        Ok(counts.get(&visible).copied().unwrap_or(0))
-    }
-
     async fn depth(&self) -> StoreResult<QueueDepth> {
         let (visible, hidden) = (
             QueueAttributeName::ApproximateNumberOfMessages,
@@ -264,7 +266,7 @@ impl Queue for SqsQueue {
         Ok(QueueDepth {
             waiting: counts.get(&visible).copied().unwrap_or(0),
             in_flight: counts.get(&hidden).copied().unwrap_or(0),
-            dead_letters: self.dead_letters().await?,
+            dead_letters: self.dead_letter_count().await?,
         })
     }
 

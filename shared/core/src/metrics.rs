@@ -17,12 +17,11 @@
 //! Every metric has the dimension set `[["Function"]]`, so a dashboard or alarm names a
 //! metric by namespace, metric name and `Function` alone. Latency has a second one,
 //! `["Function", "Route"]` (the route template: a bounded set), for p50/p99 per route. Whether printed or
-//! not, every value is added to a process-wide total ([`total`]) that tests read.
+//! not, tests read every value's process-wide total (`total`, `test-support` feature).
 
 use crate::settings::MetricsSettings;
 use serde_json::{json, Map, Value};
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -94,6 +93,7 @@ impl Metric {
         }
     }
 
+    #[cfg(any(test, feature = "test-support"))]
     fn index(self) -> usize {
         self as usize
     }
@@ -102,7 +102,8 @@ impl Metric {
 /// Adds `n` to a counting metric.
 pub fn count(metric: Metric, n: u64) {
     debug_assert_eq!(metric.unit(), "Count", "{metric:?} is not a count");
-    TOTALS[metric.index()].fetch_add(n, Ordering::Relaxed);
+    #[cfg(any(test, feature = "test-support"))]
+    totals::add(metric, n);
     emit(metric, n as f64, &[]);
 }
 
@@ -110,7 +111,8 @@ pub fn count(metric: Metric, n: u64) {
 /// request id as properties (searchable in Logs Insights; as dimensions they would
 /// multiply the number of billed metrics).
 pub fn latency(ms: f64, route: &str, status: u16, request_id: Option<&str>) {
-    TOTALS[Metric::Latency.index()].fetch_add(1, Ordering::Relaxed);
+    #[cfg(any(test, feature = "test-support"))]
+    totals::add(Metric::Latency, 1);
     let mut properties = vec![(ROUTE, json!(route)), ("Status", json!(status))];
     if let Some(id) = request_id {
         properties.push(("RequestId", json!(id)));
@@ -118,13 +120,29 @@ pub fn latency(ms: f64, route: &str, status: u16, request_id: Option<&str>) {
     emit(Metric::Latency, ms, &properties);
 }
 
-/// What this process has recorded so far: the sum of a count, or the number of latency
-/// observations. Kept whether or not metrics are printed, for tests.
-pub fn total(metric: Metric) -> u64 {
-    TOTALS[metric.index()].load(Ordering::Relaxed)
-}
+#[cfg(any(test, feature = "test-support"))]
+pub use totals::total;
 
-static TOTALS: [AtomicU64; Metric::ALL.len()] = [const { AtomicU64::new(0) }; Metric::ALL.len()];
+/// Process-wide totals of what was recorded, for tests (the `test-support` feature): a
+/// production build neither keeps nor exposes them.
+#[cfg(any(test, feature = "test-support"))]
+mod totals {
+    use super::Metric;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static TOTALS: [AtomicU64; Metric::ALL.len()] =
+        [const { AtomicU64::new(0) }; Metric::ALL.len()];
+
+    pub(super) fn add(metric: Metric, n: u64) {
+        TOTALS[metric.index()].fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// What this process has recorded so far: the sum of a count, or the number of
+    /// latency observations, whether or not metrics are printed.
+    pub fn total(metric: Metric) -> u64 {
+        TOTALS[metric.index()].load(Ordering::Relaxed)
+    }
+}
 
 /// Where lines go: `None` when no namespace is configured.
 struct Sink {

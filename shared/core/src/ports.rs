@@ -228,10 +228,6 @@ pub trait Queue: Send + Sync {
     async fn ack(&self, ack_handle: &str) -> StoreResult<()>;
     /// The queue's messages by state.
     async fn depth(&self) -> StoreResult<QueueDepth>;
-    /// Messages in the dead-letter queue (what an alarm watches).
-    async fn dead_letters(&self) -> StoreResult<u64> {
-        Ok(self.depth().await?.dead_letters)
-    }
     /// Moves every dead letter back to the queue, its receive count starting afresh (after
     /// the cause is fixed: `reel deletions redrive`). Returns how many moved. At least
     /// once: a message may come back twice, which the idempotent worker tolerates.

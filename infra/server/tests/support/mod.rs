@@ -10,6 +10,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod aws;
+
 pub const MP4: &[u8] = include_bytes!("../fixtures/sample.mp4");
 
 /// Where a server keeps its data: a data directory, and for the AWS backend the
@@ -30,14 +32,13 @@ impl Store {
     }
 
     pub fn aws() -> Self {
-        let moto = reel_testkit::moto::shared();
-        let tag = &uuid::Uuid::new_v4().simple().to_string()[..12];
-        let mut env = moto.env();
+        let own = aws::own_resources();
+        let mut env = reel_testkit::moto::shared().env();
         env.extend(
             [
-                ("REEL_TABLE_PREFIX", format!("t{tag}")),
-                ("REEL_BUCKET", format!("b{tag}")),
-                ("REEL_DELETION_QUEUE", format!("q{tag}")),
+                ("REEL_TABLE_PREFIX", own.table_prefix),
+                ("REEL_BUCKET", own.bucket),
+                ("REEL_DELETION_QUEUE", own.queue_name),
             ]
             .map(|(k, v)| (k.to_owned(), v)),
         );
