@@ -1,12 +1,15 @@
 use anyhow::Context;
 use reel_core::ports::{StoreError, StoreResult};
 use rusqlite::{Connection, ErrorCode};
+use rusqlite_migration::{Migrations, M};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[
-    r#"
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran
+/// (rusqlite_migration's bookkeeping, which this store used before adopting it).
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        r#"
 CREATE TABLE users (
     id         TEXT PRIMARY KEY,
     name       TEXT NOT NULL UNIQUE,
@@ -57,7 +60,9 @@ CREATE TABLE deletion_records (
     dispatched_us INTEGER
 );
 "#,
-    r#"
+    ),
+    M::up(
+        r#"
 -- The durable deletion queue (SQS semantics): a received message is hidden until
 -- `visible_us`; after the maximum number of receives it moves to `dead_letters`.
 CREATE TABLE queue_messages (
@@ -77,13 +82,17 @@ CREATE TABLE dead_letters (
 );
 CREATE INDEX deletion_records_by_dispatch ON deletion_records (dispatched_us);
 "#,
-    r#"
+    ),
+    M::up(
+        r#"
 -- An operator's switch (`reel users disable`): 1 refuses the account's sign-ins.
 ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
 -- The sweep of day-old sign-in attempts deletes by time alone.
 CREATE INDEX sign_in_failures_by_time ON sign_in_failures (at_us);
 "#,
-    r#"
+    ),
+    M::up(
+        r#"
 -- Accounts deleted recently: a request in flight during the deletion may still have
 -- made a video; `Deletions::sweep_deleted_accounts` looks for such videos once no
 -- request can still be running, and forgets the account when it finds none.
@@ -92,6 +101,7 @@ CREATE TABLE deleted_accounts (
     deleted_us INTEGER NOT NULL
 );
 "#,
+    ),
 ];
 
 /// Every embedded port, over one SQLite database.
@@ -157,20 +167,32 @@ fn store_error(error: anyhow::Error) -> StoreError {
 }
 
 fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
-    let done: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let tx = conn.transaction()?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
-        tx.execute_batch(sql)
-            .with_context(|| format!("applying migration {}", i + 1))?;
-    }
-    tx.pragma_update(None, "user_version", MIGRATIONS.len())?;
-    tx.commit()?;
-    Ok(())
+    Migrations::new(MIGRATIONS.to_vec())
+        .to_latest(conn)
+        .context("bringing the database schema up to date")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_migrations_apply_to_an_empty_database_and_leave_it_valid() {
+        assert!(Migrations::new(MIGRATIONS.to_vec()).validate().is_ok());
+    }
+
+    #[test]
+    fn reopening_a_database_at_the_latest_version_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reel.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let store = SqliteStore::open(&path).unwrap();
+        let conn = store.conn.lock().unwrap();
+        let version: usize = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len());
+    }
 
     fn sqlite_failure(code: std::ffi::c_int) -> anyhow::Error {
         let error = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);

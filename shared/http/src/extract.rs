@@ -36,14 +36,16 @@ impl AuthUser {
     }
 }
 
-fn session_cookie(parts: &Parts) -> Option<&str> {
+fn session_cookie(parts: &Parts) -> Option<String> {
     parts
         .headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix("session="))
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
 }
 
 impl<S> FromRequestParts<S> for AuthUser
@@ -61,7 +63,7 @@ where
             .map(|v| v.to_str().unwrap_or(""));
         let safe_method = parts.method == Method::GET || parts.method == Method::HEAD;
         let raw = match from_header {
-            Some(raw) => raw,
+            Some(raw) => raw.to_owned(),
             None if safe_method => session_cookie(parts).ok_or(ApiError::Unauthorized)?,
             None => return Err(ApiError::Unauthorized),
         };

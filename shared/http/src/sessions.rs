@@ -2,7 +2,7 @@
 
 use crate::dto::{Credentials, SessionCreated};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, ApiPath, ClientAddr, Origin, Owner};
+use crate::extract::{ApiJson, ApiPath, ClientAddr, Origin, Owner, SESSION_COOKIE};
 use crate::passwords;
 use crate::reply::json;
 use crate::state::AppState;
@@ -12,6 +12,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, post};
 use axum::Router;
+use cookie::{Cookie, SameSite};
 use reel_core::domain::{Password, SessionId, User, UserName};
 use reel_core::metrics::{self, Metric};
 use reel_core::ports::Session;
@@ -41,17 +42,12 @@ pub(super) async fn start_session(
         expires: state.clock.now().plus_seconds(ttl as i64),
     };
     state.sessions.create(&id, &session).await?;
-    let secure = if origin.is_https() { "; Secure" } else { "" };
-    let cookie = format!(
-        "session={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={ttl}{secure}",
-        id.as_str()
-    );
     let body = SessionCreated {
         success: true,
         session_id: id.as_str().to_owned(),
     };
     let mut response = json(status, &body);
-    let cookie = HeaderValue::from_str(&cookie).map_err(|e| ApiError::Internal(e.into()))?;
+    let cookie = session_cookie(id.as_str(), ttl as i64, origin);
     response.headers_mut().insert(header::SET_COOKIE, cookie);
     response
         .headers_mut()
@@ -61,11 +57,20 @@ pub(super) async fn start_session(
 
 /// A `Set-Cookie` value that removes the session cookie.
 pub(super) fn clear_cookie(origin: &Origin) -> HeaderValue {
-    let secure = if origin.is_https() { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0{secure}"
-    ))
-    .expect("static cookie text is a valid header")
+    session_cookie("", 0, origin)
+}
+
+/// The session cookie's `Set-Cookie` value: HttpOnly (page scripts never read it),
+/// SameSite=Lax, for the whole site, Secure when the site is reached over HTTPS.
+fn session_cookie(value: &str, max_age_secs: i64, origin: &Origin) -> HeaderValue {
+    let cookie = Cookie::build((SESSION_COOKIE, value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .max_age(time::Duration::seconds(max_age_secs))
+        .secure(origin.is_https())
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).expect("session ids are URL-safe text")
 }
 
 /// Sign in. The configured number of failures for one name from one client address

@@ -80,10 +80,7 @@ fn assets_version() -> &'static str {
             hasher.update(a.name.as_bytes());
             hasher.update(a.bytes);
         }
-        hasher.finalize()[..6]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex::encode(&hasher.finalize()[..6])
     })
 }
 

@@ -75,10 +75,7 @@ impl SessionId {
     /// holds no usable session. The id has 256 random bits, so no salt or slow hash.
     pub fn digest(&self) -> String {
         use sha2::{Digest, Sha256};
-        Sha256::digest(self.0.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex::encode(Sha256::digest(self.0.as_bytes()))
     }
 }
 
