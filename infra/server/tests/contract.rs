@@ -603,7 +603,12 @@ pub async fn blob_urls_are_presigned(p: Ports) {
     let mp4 = VideoContentType::parse("video/mp4").unwrap();
     let now = Timestamp::now();
     let put = p.blob_urls.presign_put(&vid, 42, &mp4, now).await.unwrap();
-    assert!(put.url.contains(&vid.to_string()));
+    let path_of = |url: &str| url.split('?').next().unwrap().to_owned();
+    assert!(
+        path_of(&put.url).ends_with(&format!("/{vid}")),
+        "{}",
+        put.url
+    );
     assert!(put.expires > now);
     assert!(put
         .headers
@@ -614,7 +619,12 @@ pub async fn blob_urls_are_presigned(p: Ports) {
         .presign_get(&vid, Some("video/mp4"), now)
         .await
         .unwrap();
-    assert!(get.url.contains(&vid.to_string()) && get.expires > now);
+    assert!(
+        path_of(&get.url).ends_with(&format!("/{vid}")),
+        "{}",
+        get.url
+    );
+    assert!(get.expires > now);
     p.blobs.delete(&vid).await.unwrap(); // a missing object is success
 }
 
