@@ -10,33 +10,25 @@ use rusqlite::{params, OptionalExtension, Row};
 
 const COLUMNS: &str = "id, video_id, author_id, author_name, content, time_us";
 
+/// The columns of [`COLUMNS`], as SQLite stores them.
+type CommentRow = (String, String, String, String, String, i64);
+
 fn comment_from_row(r: &Row<'_>) -> rusqlite::Result<anyhow::Result<Comment>> {
-    let (id, video, author_id, author, content, time): (
-        String,
-        String,
-        String,
-        String,
-        String,
-        i64,
-    ) = (
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-    );
-    Ok((|| -> anyhow::Result<Comment> {
-        Ok(Comment {
-            id: CommentId::parse(&id)?,
-            video_id: VideoId::parse(&video)?,
-            author_id: UserId::parse(&author_id)?,
-            author: UserName::parse(&author)?,
-            content: CommentContent::parse(&content)?,
-            time: Timestamp::from_micros(time),
-        })
-    })()
-    .context("stored comment row"))
+    let row: CommentRow = r.try_into()?;
+    Ok(comment_of(row).context("stored comment row"))
+}
+
+fn comment_of(
+    (id, video, author_id, author, content, time): CommentRow,
+) -> anyhow::Result<Comment> {
+    Ok(Comment {
+        id: CommentId::parse(&id)?,
+        video_id: VideoId::parse(&video)?,
+        author_id: UserId::parse(&author_id)?,
+        author: UserName::parse(&author)?,
+        content: CommentContent::parse(&content)?,
+        time: Timestamp::from_micros(time),
+    })
 }
 
 /// The window as a half-open range of microseconds: whole seconds `from < s <= to`.

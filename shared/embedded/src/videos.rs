@@ -11,39 +11,36 @@ use rusqlite::{params, OptionalExtension, Row};
 
 const COLUMNS: &str = "id, author_id, author_name, name, created_us, status, size, content_type";
 
+/// The columns of [`COLUMNS`], as SQLite stores them.
+type VideoRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    i64,
+    Option<String>,
+);
+
 fn video_from_row(r: &Row<'_>) -> rusqlite::Result<anyhow::Result<Video>> {
-    let (id, author_id, author, name, created, status, size, content_type): (
-        String,
-        String,
-        String,
-        String,
-        i64,
-        String,
-        i64,
-        Option<String>,
-    ) = (
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-    );
-    Ok((|| -> anyhow::Result<Video> {
-        Ok(Video {
-            id: VideoId::parse(&id)?,
-            author_id: UserId::parse(&author_id)?,
-            author: UserName::parse(&author)?,
-            name: VideoName::parse(&name)?,
-            created: Timestamp::from_micros(created),
-            status: VideoStatus::from_stored(&status)?,
-            size: u64::try_from(size)?,
-            content_type,
-        })
-    })()
-    .context("stored video row"))
+    let row: VideoRow = r.try_into()?;
+    Ok(video_of(row).context("stored video row"))
+}
+
+fn video_of(
+    (id, author_id, author, name, created, status, size, content_type): VideoRow,
+) -> anyhow::Result<Video> {
+    Ok(Video {
+        id: VideoId::parse(&id)?,
+        author_id: UserId::parse(&author_id)?,
+        author: UserName::parse(&author)?,
+        name: VideoName::parse(&name)?,
+        created: Timestamp::from_micros(created),
+        status: VideoStatus::from_stored(&status)?,
+        size: u64::try_from(size)?,
+        content_type,
+    })
 }
 
 #[async_trait]
