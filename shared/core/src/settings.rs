@@ -6,7 +6,7 @@
 //! ([`Settings::from_env`]).
 
 use anyhow::Context;
-use clap::{Args, FromArgMatches, Parser};
+use clap::{Args, CommandFactory, FromArgMatches, Parser};
 use std::net::SocketAddr;
 use std::num::{NonZeroU32, NonZeroU64, NonZeroUsize};
 use std::path::PathBuf;
@@ -268,10 +268,15 @@ struct FromEnv {
 }
 
 impl Settings {
-    /// The defaults overridden by the `REEL_*` variables set.
+    /// The defaults overridden by the `REEL_*` variables set. A bad value is refused
+    /// with the variable's name (clap's own message names the flag).
     pub fn from_env() -> anyhow::Result<Self> {
-        let parsed = FromEnv::try_parse_from(["reel"]).context("reading the REEL_* settings")?;
-        Ok(parsed.settings)
+        match FromEnv::try_parse_from(["reel"]) {
+            Ok(parsed) => Ok(parsed.settings),
+            Err(e) => {
+                Err(anyhow::anyhow!(naming_the_variable(&e))).context("reading the REEL_* settings")
+            }
+        }
     }
 }
 
@@ -284,6 +289,46 @@ impl Default for Settings {
             .try_get_matches_from(["reel"])
             .expect("the defaults parse");
         Settings::from_arg_matches(&matches).expect("the defaults parse")
+    }
+}
+
+/// `REEL_X=value is not valid: why` for an error clap reports against a flag.
+fn naming_the_variable(error: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    let context = |kind| match error.get(kind) {
+        Some(ContextValue::String(text)) => Some(text.clone()),
+        _ => None,
+    };
+    let flag = context(ContextKind::InvalidArg);
+    let variable = flag.as_deref().and_then(|flag| {
+        let long = flag.trim_start_matches("--").split(' ').next()?;
+        let command = FromEnv::command();
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_long() == Some(long))?;
+        let name = arg.get_env()?.to_string_lossy().into_owned();
+        Some((name, arg.is_hide_env_values_set()))
+    });
+    match (variable, context(ContextKind::InvalidValue)) {
+        (Some((variable, secret)), Some(value)) => {
+            let valid = match error.get(ContextKind::ValidValue) {
+                Some(ContextValue::Strings(values)) => Some(values.join(", ")),
+                _ => None,
+            };
+            let text = error.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            let why = match (first.rsplit_once("': "), valid) {
+                (Some((_, why)), _) => why.to_owned(),
+                (None, Some(valid)) => format!("one of {valid}"),
+                (None, None) => first.to_owned(),
+            };
+            if secret {
+                format!("{variable} is not valid: {why}")
+            } else {
+                format!("{variable}={value:?} is not valid: {why}")
+            }
+        }
+        _ => error.to_string().trim().to_owned(),
     }
 }
 
@@ -357,6 +402,29 @@ mod tests {
         assert_eq!(s.aws.dead_letter_queue_name(), "reel-deletions-dlq");
         assert_eq!(s.metrics.metrics_namespace, None);
         assert!(!s.log.json());
+    }
+
+    #[test]
+    fn a_bad_value_is_refused_with_its_variable_and_a_secret_is_not_repeated() {
+        let message = |args: &[&str]| {
+            let error =
+                FromEnv::try_parse_from(std::iter::once("reel").chain(args.iter().copied()))
+                    .err()
+                    .unwrap();
+            naming_the_variable(&error)
+        };
+        assert_eq!(
+            message(&["--session-ttl-secs", "0"]),
+            "REEL_SESSION_TTL_SECS=\"0\" is not valid: must be at least 1 second"
+        );
+        assert_eq!(
+            message(&["--backend", "s3"]),
+            "REEL_BACKEND=\"s3\" is not valid: one of local, aws"
+        );
+        assert_eq!(
+            message(&["--cursor-key", "c2hvcnQ="]),
+            "REEL_CURSOR_KEY is not valid: must be 32 bytes (44 base64 characters)"
+        );
     }
 
     #[test]
