@@ -27,33 +27,50 @@ pub struct Site {
     pub queue: Arc<dyn Queue>,
 }
 
-/// Opens the data directory and builds the site with its deletion pipeline; `clock` is
-/// the system's ([`SystemClock`]) but in tests.
-pub fn build_site(config: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Site> {
-    std::fs::create_dir_all(&config.server.data_dir).with_context(|| {
-        format!(
-            "creating data directory {}",
-            config.server.data_dir.display()
-        )
-    })?;
-    let key = load_or_create_key(&config.server.data_dir)?;
-    let store = Arc::new(SqliteStore::open(&config.server.data_dir.join("reel.db"))?);
+/// The embedded adapters on a data directory, and the handlers' state over them.
+pub struct Embedded {
+    pub state: ByteState,
+    pub store: Arc<SqliteStore>,
+    pub blobs: Arc<LocalBlobs>,
+}
+
+/// Opens (creating if needed) the data directory's database, videos and signing key;
+/// `clock` is the system's ([`SystemClock`]) but in tests.
+pub fn embedded(config: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Embedded> {
+    let dir = &config.server.data_dir;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating data directory {}", dir.display()))?;
+    let key = load_or_create_key(dir)?;
+    let store = Arc::new(SqliteStore::open(&dir.join("reel.db"))?);
     let blobs = Arc::new(LocalBlobs::open(
-        &config.server.data_dir,
+        dir,
         Signer::new(key),
         config.api.upload_url_ttl.as_secs() as i64,
         config.api.stream_url_ttl.as_secs() as i64,
     )?);
-    let state = AppState {
+    let app = AppState {
         users: store.clone(),
         sessions: store.clone(),
         videos: store.clone(),
         comments: store.clone(),
         config: Arc::new(config.clone()),
         cursors: Signer::new(key),
-        clock: clock.clone(),
+        clock,
     };
-    let blobs_for_urls = blobs.clone();
+    Ok(Embedded {
+        state: ByteState::new(app, blobs.clone()),
+        store,
+        blobs,
+    })
+}
+
+/// Opens the data directory and builds the site with its deletion pipeline.
+pub fn build_site(config: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Site> {
+    let Embedded {
+        state,
+        store,
+        blobs,
+    } = embedded(config, clock)?;
     let queue: Arc<dyn Queue> = Arc::new(SqliteQueue::new(
         (*store).clone(),
         config.deletion.queue_max_receives.get(),
@@ -69,13 +86,10 @@ pub fn build_site(config: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Si
         videos: store,
         limiter: Arc::new(Semaphore::new(config.server.stream_concurrency.get())),
         uploading: Default::default(),
-        clock,
+        clock: state.app.clock.clone(),
     };
     Ok(Site {
-        app: site_app(
-            ByteState::new(state, blobs_for_urls),
-            reel_embedded::endpoint::router(endpoint),
-        ),
+        app: site_app(state, reel_embedded::endpoint::router(endpoint)),
         dispatcher,
         worker,
         queue,

@@ -15,13 +15,14 @@ use reel_core::jobs::Worker;
 use reel_core::metrics::{total, Metric};
 use reel_core::ports::{QueueMessage, Videos};
 use reel_core::settings::Settings;
-use reel_core::signing::Signer;
-use reel_embedded::{load_or_create_key, LocalBlobs, SqliteStore};
-use reel_http::{api_router, function_app, function_routes, site_app, AppState, ByteState};
+use reel_embedded::{LocalBlobs, SqliteStore};
+use reel_http::{api_router, function_app, function_routes, site_app, ByteState};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tower::ServiceExt;
 
+/// The embedded adapters and the handlers' state, on a temporary data directory, with
+/// a sign-in throttle of 3.
 struct Fixture {
     state: ByteState,
     store: Arc<SqliteStore>,
@@ -34,31 +35,11 @@ fn fixture() -> Fixture {
     let mut config = Settings::default();
     config.server.data_dir = dir.path().to_owned();
     config.api.sign_in_max_failures = 3.try_into().unwrap();
-    let key = load_or_create_key(dir.path()).unwrap();
-    let store = Arc::new(SqliteStore::open(&dir.path().join("reel.db")).unwrap());
-    let blobs = Arc::new(
-        LocalBlobs::open(
-            dir.path(),
-            Signer::new(key),
-            config.api.upload_url_ttl.as_secs() as i64,
-            config.api.stream_url_ttl.as_secs() as i64,
-        )
-        .unwrap(),
-    );
-    let app = AppState {
-        users: store.clone(),
-        sessions: store.clone(),
-        videos: store.clone(),
-        comments: store.clone(),
-        config: Arc::new(config),
-        cursors: Signer::new(key),
-        clock: Arc::new(SystemClock),
-    };
-    let state = ByteState::new(app, blobs.clone());
+    let e = reel_server::site::embedded(&config, Arc::new(SystemClock)).unwrap();
     Fixture {
-        state,
-        store,
-        blobs,
+        state: e.state,
+        store: e.store,
+        blobs: e.blobs,
         _dir: dir,
     }
 }

@@ -8,9 +8,7 @@ use axum::Router;
 use http_body_util::BodyExt;
 use reel_core::clock::SystemClock;
 use reel_core::settings::Settings;
-use reel_core::signing::Signer;
-use reel_embedded::SqliteStore;
-use reel_http::{function_app, function_routes, AppState};
+use reel_http::{function_app, function_routes};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -19,20 +17,12 @@ const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
 /// The users and sessions functions' routes, on embedded storage, behind the secret.
 fn app(dir: &tempfile::TempDir) -> Router {
-    let store = Arc::new(SqliteStore::open(&dir.path().join("reel.db")).unwrap());
     let mut settings = Settings::default();
+    settings.server.data_dir = dir.path().to_owned();
     settings.api.origin_secret = Some(SECRET.to_owned());
-    let state = AppState {
-        users: store.clone(),
-        sessions: store.clone(),
-        videos: store.clone(),
-        comments: store,
-        config: Arc::new(settings),
-        cursors: Signer::new([7; 32]),
-        clock: Arc::new(SystemClock),
-    };
+    let embedded = reel_server::site::embedded(&settings, Arc::new(SystemClock)).unwrap();
     let routes = function_routes::users().merge(function_routes::sessions());
-    function_app(routes, state)
+    function_app(routes, embedded.state.app)
 }
 
 /// Sends `body` to `path` as CloudFront would for a viewer at `viewer` (IPv4 and port),
