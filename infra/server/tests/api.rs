@@ -6,13 +6,17 @@ use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use reel_core::clock::{Clock, ManualClock};
+use reel_core::clock::Clock;
 use reel_core::settings::Settings;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceExt;
+
+#[path = "support/clock.rs"]
+mod clock;
+use clock::ManualClock;
 
 const MP4: &[u8] = include_bytes!("fixtures/sample.mp4");
 
@@ -481,6 +485,16 @@ async fn sign_in_and_sign_out() {
         StatusCode::OK,
         "other sessions live on"
     );
+}
+
+#[test]
+fn a_manual_clock_moves_only_when_advanced_and_clones_share_it() {
+    let clock = ManualClock::starting_now();
+    let shared = clock.clone();
+    let start = clock.now();
+    assert_eq!(clock.now(), start);
+    shared.advance(Duration::from_secs(90));
+    assert_eq!(clock.now(), start.plus_seconds(90));
 }
 
 #[tokio::test]

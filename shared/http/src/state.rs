@@ -16,7 +16,7 @@ pub struct AppState {
     pub comments: Arc<dyn Comments>,
     pub config: Arc<Settings>,
     pub cursors: Signer,
-    /// "Now" for every handler (a test's `ManualClock` lets time pass without sleeping).
+    /// "Now" for every handler (a test's manual clock lets time pass without sleeping).
     pub clock: Arc<dyn Clock>,
 }
 
