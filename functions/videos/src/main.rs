@@ -3,9 +3,8 @@
 //! for the routes.
 
 use reel_http::function_routes;
-use reel_lambda::AwsFunction;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    reel_lambda::run_http(function_routes::videos(), AwsFunction::object_state).await
+    reel_lambda::serve_objects(function_routes::videos()).await
 }

@@ -1,6 +1,6 @@
 //! The Lambda host: what each function builds at init ([`AwsFunction`]: the SDK
 //! configuration, then only the clients and adapters its own code calls), the HTTP
-//! functions' start ([`run_http`]), and the event handlers of the functions that are
+//! functions' start ([`serve_metadata`], [`serve_objects`]), and the event handlers of the functions that are
 //! not HTTP: each turns an AWS event into a call on the same job logic the local server
 //! runs, and its outcome into what Lambda expects back.
 
@@ -14,5 +14,5 @@ pub use aws_lambda_events::event::s3::S3Event;
 pub use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 pub use deletion::{on_deletion_batch, on_schedule};
 pub use function::AwsFunction;
-pub use http::{http_app, run_http};
+pub use http::{http_app, serve_metadata, serve_objects};
 pub use video_events::on_objects_created;

@@ -1,6 +1,6 @@
 //! The six HTTP Lambda functions as their binaries build them, for tests that serve a
 //! function's events or requests without its process (`functions/<name>/src/main.rs`
-//! each call `reel_lambda::run_http` with the same routes and state).
+//! each call `reel_lambda::serve_metadata` or `serve_objects` with the same routes).
 
 use axum::Router;
 use reel_http::function_routes;
