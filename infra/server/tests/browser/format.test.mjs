@@ -1,7 +1,7 @@
 // The pure helpers of format.js, run directly in Node (no browser needed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatBytes, formatDuration, formatSpeed, relativeTime } from '../../../../shared/web/static/format.js';
+import { formatBytes, formatDuration, formatSpeed, relativeTime } from '../../../../shared/http/web/static/format.js';
 
 test('relative times: just now, minutes, hours, days, then a date', () => {
   const now = Date.parse('2026-03-10T12:00:00Z');

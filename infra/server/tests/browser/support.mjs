@@ -12,7 +12,7 @@ import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repo = resolve(here, '../../../..');
-export const sampleMp4 = join(repo, 'shared/tests/fixtures/sample.mp4');
+export const sampleMp4 = join(repo, 'infra/server/tests/fixtures/sample.mp4');
 export const screenshots = join(repo, 'target/screenshots');
 const logs = join(repo, 'target/browser-tests');
 
