@@ -283,12 +283,18 @@ impl Settings {
 impl Default for Settings {
     /// The defaults alone, whatever the environment says (tests start from these).
     fn default() -> Self {
+        Settings::from_flags_alone(&[]).expect("the defaults parse")
+    }
+}
+
+impl Settings {
+    /// `flags` over the defaults, with every `REEL_*` variable ignored.
+    fn from_flags_alone(flags: &[&str]) -> Result<Self, clap::Error> {
         let command = Settings::augment_args(clap::Command::new("reel"))
             .mut_args(|arg| arg.env(None::<&str>));
-        let matches = command
-            .try_get_matches_from(["reel"])
-            .expect("the defaults parse");
-        Settings::from_arg_matches(&matches).expect("the defaults parse")
+        let matches =
+            command.try_get_matches_from(std::iter::once("reel").chain(flags.iter().copied()))?;
+        Settings::from_arg_matches(&matches)
     }
 }
 
@@ -378,12 +384,8 @@ fn cursor_key(raw: &str) -> Result<CursorKey, String> {
 mod tests {
     use super::*;
 
-    fn from(args: &[&str]) -> Result<Settings, clap::Error> {
-        let command = Settings::augment_args(clap::Command::new("reel"))
-            .mut_args(|arg| arg.env(None::<&str>));
-        let matches =
-            command.try_get_matches_from(std::iter::once("reel").chain(args.iter().copied()))?;
-        Settings::from_arg_matches(&matches)
+    fn from(flags: &[&str]) -> Result<Settings, clap::Error> {
+        Settings::from_flags_alone(flags)
     }
 
     #[test]
