@@ -42,8 +42,6 @@ impl Tables {
         }
     }
 
-    /// Deletes items by key, 25 per `BatchWriteItem`, retrying what DynamoDB leaves
-    /// unprocessed with a growing pause.
     /// The item of `table` whose string key `key` is `value`, read strongly consistent
     /// (a write a moment ago is seen) and decoded; `None` when there is none. `what`
     /// names the item in errors.
@@ -69,6 +67,8 @@ impl Tables {
             .with_context(|| format!("decoding {what}"))
     }
 
+    /// Deletes items by key, 25 per `BatchWriteItem`, retrying what DynamoDB leaves
+    /// unprocessed with a growing pause.
     pub async fn delete_keys(&self, table: &str, keys: Vec<Item>) -> anyhow::Result<()> {
         for chunk in keys.chunks(BATCH_WRITE) {
             let mut requests: Vec<WriteRequest> = chunk

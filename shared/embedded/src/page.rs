@@ -26,7 +26,7 @@ fn paginate<T>(items: &mut Vec<T>, limit: Limit, key: impl Fn(&T) -> SortKey) ->
 }
 
 /// One page of `sql`'s rows, newest first: `sql` takes `params` and then, as its last
-/// two parameters, the `after` bound (time, id) and a row limit (`LIMIT ?n`), and
+/// three parameters, the `after` bound's time and id and a row limit (`LIMIT ?n`), and
 /// selects what `from_row` reads; `key` is an item's position for the next cursor.
 pub(crate) fn query_page<T>(
     conn: &Connection,
