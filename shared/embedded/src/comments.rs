@@ -46,7 +46,7 @@ pub(crate) fn window_micros(window: TimeWindow) -> (i64, i64) {
 impl Comments for SqliteStore {
     async fn create(&self, comment: &Comment) -> StoreResult<()> {
         let c = comment.clone();
-        self.call(move |conn| {
+        self.write(move |conn| {
             conn.execute(
                 &format!("INSERT INTO comments ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
                 params![
@@ -66,7 +66,7 @@ impl Comments for SqliteStore {
 
     async fn get(&self, id: &CommentId) -> StoreResult<Option<Comment>> {
         let id = id.to_string();
-        self.call(move |conn| {
+        self.read(move |conn| {
             conn.query_row(
                 &format!("SELECT {COLUMNS} FROM comments WHERE id = ?1"),
                 [id],
@@ -88,7 +88,7 @@ impl Comments for SqliteStore {
     ) -> StoreResult<Page<Comment, SortKey>> {
         let (video, after) = (video.to_string(), after.cloned());
         let (low, high) = window_micros(window);
-        self.call(move |conn| {
+        self.read(move |conn| {
             let sql = format!(
                 "SELECT {COLUMNS} FROM comments WHERE video_id = ?1
                  AND time_us >= ?2 AND time_us < ?3
@@ -115,30 +115,31 @@ impl Comments for SqliteStore {
     }
 
     async fn delete_all_of_video(&self, video: &VideoId) -> StoreResult<u64> {
-        let video = video.to_string();
-        self.call(move |conn| {
-            // In batches, so one video with many comments never holds the lock for long.
-            let mut total = 0u64;
-            loop {
-                let n = conn
-                    .execute(
+        // In writes of 500, so one video with many comments never holds up other writes
+        // for long: each batch is a write of its own in the group commit.
+        let mut total = 0u64;
+        loop {
+            let video = video.to_string();
+            let deleted = self
+                .write(move |conn| {
+                    conn.execute(
                         "DELETE FROM comments WHERE rowid IN
                          (SELECT rowid FROM comments WHERE video_id = ?1 LIMIT 500)",
                         [&video],
                     )
-                    .context("deleting a video's comments")?;
-                total += n as u64;
-                if n == 0 {
-                    return Ok(total);
-                }
+                    .context("deleting a video's comments")
+                })
+                .await?;
+            total += deleted as u64;
+            if deleted == 0 {
+                return Ok(total);
             }
-        })
-        .await
+        }
     }
 
     async fn delete(&self, id: &CommentId) -> StoreResult<bool> {
         let id = id.to_string();
-        self.call(move |conn| {
+        self.write(move |conn| {
             let n = conn
                 .execute("DELETE FROM comments WHERE id = ?1", [id])
                 .context("deleting comment")?;

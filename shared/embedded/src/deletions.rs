@@ -15,7 +15,7 @@ impl Deletions for SqliteStore {
     ) -> StoreResult<Vec<DeletionRecord>> {
         let after = after.map(|v| v.to_string()).unwrap_or_default();
         let before = dispatched_before.as_micros();
-        self.call(move |conn| {
+        self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT video_id, author_id, requested_us, dispatched_us FROM deletion_records
                  WHERE video_id > ?1 AND (dispatched_us IS NULL OR dispatched_us < ?3)
@@ -48,17 +48,15 @@ impl Deletions for SqliteStore {
 
     async fn mark_dispatched(&self, videos: &[VideoId], at: Timestamp) -> StoreResult<()> {
         let ids: Vec<String> = videos.iter().map(|v| v.to_string()).collect();
-        self.call(move |conn| {
-            let tx = conn.transaction()?;
+        self.write(move |conn| {
             {
-                let mut stmt = tx.prepare_cached(
+                let mut stmt = conn.prepare_cached(
                     "UPDATE deletion_records SET dispatched_us = ?2 WHERE video_id = ?1",
                 )?;
                 for id in &ids {
                     stmt.execute(params![id, at.as_micros()])?;
                 }
             }
-            tx.commit().context("marking deletion records dispatched")?;
             Ok(())
         })
         .await
@@ -66,7 +64,7 @@ impl Deletions for SqliteStore {
 
     async fn remove(&self, video: &VideoId) -> StoreResult<()> {
         let video = video.to_string();
-        self.call(move |conn| {
+        self.write(move |conn| {
             conn.execute("DELETE FROM deletion_records WHERE video_id = ?1", [video])
                 .context("removing deletion record")?;
             Ok(())
@@ -74,30 +72,28 @@ impl Deletions for SqliteStore {
         .await
     }
 
-    /// One transaction: the videos found leave `videos` as the account's others did.
+    /// One write: the videos found leave `videos` as the account's others did.
     async fn sweep_deleted_accounts(&self, settled_before: Timestamp) -> StoreResult<u64> {
-        self.call(move |conn| {
-            let tx = conn.transaction()?;
-            let accounts: Vec<(String, i64)> = tx
+        self.write(move |conn| {
+            let accounts: Vec<(String, i64)> = conn
                 .prepare("SELECT user_id, deleted_us FROM deleted_accounts WHERE deleted_us < ?1")?
                 .query_map([settled_before.as_micros()], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?;
             let mut found = 0;
             for (user, deleted_us) in accounts {
-                let hidden = hide_videos_of(&tx, &user, Timestamp::from_micros(deleted_us))?;
+                let hidden = hide_videos_of(conn, &user, Timestamp::from_micros(deleted_us))?;
                 if hidden == 0 {
-                    tx.execute("DELETE FROM deleted_accounts WHERE user_id = ?1", [&user])?;
+                    conn.execute("DELETE FROM deleted_accounts WHERE user_id = ?1", [&user])?;
                 }
                 found += hidden;
             }
-            tx.commit().context("sweeping deleted accounts")?;
             Ok(found)
         })
         .await
     }
 
     async fn count(&self) -> StoreResult<u64> {
-        self.call(|conn| {
+        self.read(|conn| {
             let n: i64 = conn
                 .query_row("SELECT COUNT(*) FROM deletion_records", [], |r| r.get(0))
                 .context("counting deletion records")?;
@@ -108,17 +104,17 @@ impl Deletions for SqliteStore {
 }
 
 /// Moves every video of `author` from `videos` to `deletion_records` (requested at
-/// `at`), inside the caller's transaction; returns how many.
+/// `at`), inside the caller's write; returns how many.
 pub(super) fn hide_videos_of(
-    tx: &rusqlite::Transaction<'_>,
+    conn: &rusqlite::Connection,
     author: &str,
     at: Timestamp,
 ) -> anyhow::Result<u64> {
-    tx.execute(
+    conn.execute(
         "INSERT OR IGNORE INTO deletion_records (video_id, author_id, requested_us)
          SELECT id, author_id, ?2 FROM videos WHERE author_id = ?1",
         params![author, at.as_micros()],
     )?;
-    let hidden = tx.execute("DELETE FROM videos WHERE author_id = ?1", [author])?;
+    let hidden = conn.execute("DELETE FROM videos WHERE author_id = ?1", [author])?;
     Ok(hidden as u64)
 }

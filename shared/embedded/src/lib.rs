@@ -14,8 +14,10 @@ mod secret;
 mod sessions;
 mod users;
 mod videos;
+mod writer;
 
 pub use blobs::{BlobFile, BlobQuery, LocalBlobs, UploadError, UrlError};
 pub use db::SqliteStore;
 pub use queue::SqliteQueue;
 pub use secret::load_or_create_key;
+pub use writer::WriteStats;

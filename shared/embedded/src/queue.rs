@@ -37,18 +37,16 @@ impl Queue for SqliteQueue {
         }
         let bodies: Vec<String> = videos.iter().map(|v| v.to_string()).collect();
         self.store
-            .call(move |conn| {
+            .write(move |conn| {
                 let now = Timestamp::now().as_micros();
-                let tx = conn.transaction()?;
                 {
-                    let mut stmt = tx.prepare_cached(
+                    let mut stmt = conn.prepare_cached(
                         "INSERT INTO queue_messages (body, visible_us, sent_us) VALUES (?1, ?2, ?2)",
                     )?;
                     for body in &bodies {
                         stmt.execute(params![body, now])?;
                     }
                 }
-                tx.commit().context("sending to the deletion queue")?;
                 Ok(())
             })
             .await
@@ -57,21 +55,20 @@ impl Queue for SqliteQueue {
     async fn receive(&self, max: u32, visibility_secs: i64) -> StoreResult<Vec<QueueMessage>> {
         let max_receives = self.max_receives;
         self.store
-            .call(move |conn| {
+            .write(move |conn| {
                 let now = Timestamp::now();
-                let tx = conn.transaction()?;
                 // Redrive: exhausted messages leave for the dead-letter table.
-                tx.execute(
+                conn.execute(
                     "INSERT INTO dead_letters (id, body, receive_count, sent_us, moved_us)
                      SELECT id, body, receive_count, sent_us, ?2 FROM queue_messages
                      WHERE visible_us <= ?1 AND receive_count >= ?3",
                     params![now.as_micros(), now.as_micros(), max_receives],
                 )?;
-                tx.execute(
+                conn.execute(
                     "DELETE FROM queue_messages WHERE visible_us <= ?1 AND receive_count >= ?2",
                     params![now.as_micros(), max_receives],
                 )?;
-                let taken: Vec<(i64, String, u32)> = tx
+                let taken: Vec<(i64, String, u32)> = conn
                     .prepare_cached(
                         "UPDATE queue_messages SET receive_count = receive_count + 1, visible_us = ?2
                          WHERE id IN (SELECT id FROM queue_messages WHERE visible_us <= ?1
@@ -83,7 +80,6 @@ impl Queue for SqliteQueue {
                         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                     )?
                     .collect::<Result<_, _>>()?;
-                tx.commit().context("receiving from the deletion queue")?;
                 Ok(taken
                     .into_iter()
                     .map(|(id, body, count)| QueueMessage { ack_handle: ack_handle(id, count), body, receive_count: count })
@@ -98,7 +94,7 @@ impl Queue for SqliteQueue {
             .and_then(|(i, c)| Some((i.parse::<i64>().ok()?, c.parse::<u32>().ok()?)))
             .context("not an ack handle of this queue")?;
         self.store
-            .call(move |conn| {
+            .write(move |conn| {
                 // A stale handle (the message was delivered again since) deletes nothing.
                 conn.execute(
                     "DELETE FROM queue_messages WHERE id = ?1 AND receive_count = ?2",
@@ -112,7 +108,7 @@ impl Queue for SqliteQueue {
 
     async fn depth(&self) -> StoreResult<QueueDepth> {
         self.store
-            .call(|conn| {
+            .read(|conn| {
                 let now = Timestamp::now().as_micros();
                 let (waiting, in_flight, dead_letters): (i64, i64, i64) = conn
                     .query_row(
@@ -134,17 +130,15 @@ impl Queue for SqliteQueue {
 
     async fn redrive(&self) -> StoreResult<u64> {
         self.store
-            .call(|conn| {
+            .write(|conn| {
                 let now = Timestamp::now().as_micros();
-                // One transaction: every dead letter is back in the queue or none is.
-                let tx = conn.transaction()?;
-                let moved = tx.execute(
+                // One write: every dead letter is back in the queue or none is.
+                let moved = conn.execute(
                     "INSERT INTO queue_messages (body, receive_count, visible_us, sent_us)
                      SELECT body, 0, ?1, sent_us FROM dead_letters ORDER BY id",
                     [now],
                 )?;
-                tx.execute("DELETE FROM dead_letters", [])?;
-                tx.commit().context("redriving dead letters")?;
+                conn.execute("DELETE FROM dead_letters", [])?;
                 Ok(moved as u64)
             })
             .await

@@ -17,19 +17,16 @@ fn digest(id: &SessionId) -> String {
 impl Sessions for SqliteStore {
     async fn create(&self, id: &SessionId, session: &Session) -> StoreResult<()> {
         let (key, s) = (digest(id), session.clone());
-        self.call(move |conn| {
-            // Expired sessions are swept as new ones are made, so the table stays small;
-            // one transaction, so one sync to disk.
-            let tx = conn.transaction()?;
-            tx.execute(
+        self.write(move |conn| {
+            // Expired sessions are swept as new ones are made, so the table stays small.
+            conn.execute(
                 "DELETE FROM sessions WHERE expires_us <= ?1",
                 [Timestamp::now().as_micros()],
             )?;
-            tx.execute(
+            conn.execute(
                 "INSERT INTO sessions (id_hash, user_id, user_name, expires_us) VALUES (?1, ?2, ?3, ?4)",
                 params![key, s.user_id.to_string(), s.user_name.as_str(), s.expires.as_micros()],
             )?;
-            tx.commit().context("inserting session")?;
             Ok(())
         })
         .await
@@ -37,7 +34,7 @@ impl Sessions for SqliteStore {
 
     async fn get(&self, id: &SessionId, now: Timestamp) -> StoreResult<Option<Session>> {
         let key = digest(id);
-        self.call(move |conn| {
+        self.read(move |conn| {
             let row = conn
                 .query_row(
                     // Bound to the account's id: a deleted, re-created or disabled
@@ -64,7 +61,7 @@ impl Sessions for SqliteStore {
 
     async fn delete(&self, id: &SessionId) -> StoreResult<()> {
         let key = digest(id);
-        self.call(move |conn| {
+        self.write(move |conn| {
             conn.execute("DELETE FROM sessions WHERE id_hash = ?1", [key])
                 .context("deleting session")?;
             Ok(())
@@ -82,38 +79,38 @@ impl Sessions for SqliteStore {
     ) -> StoreResult<Option<Attempt>> {
         let (owner, address) = (name.clone(), client.to_owned());
         let token: Option<String> = self
-            .call(move |conn| -> anyhow::Result<Option<String>> {
-                // One transaction on the store's one connection: the count and the insert
-                // cannot interleave with another reservation.
-                let tx = conn.transaction()?;
-                // Attempts a day old matter to no window in use: swept as new ones come
-                // (indexed by time).
-                tx.execute(
-                    "DELETE FROM sign_in_failures WHERE at_us < ?1",
-                    [now.plus_seconds(-FAILURE_RETENTION_SECS).as_micros()],
-                )?;
-                let counted: u32 = tx.query_row(
-                    "SELECT COUNT(*) FROM sign_in_failures
+            .write(
+                move |conn: &rusqlite::Connection| -> anyhow::Result<Option<String>> {
+                    // One write on the store's one writer: the count and the insert cannot
+                    // interleave with another reservation.
+                    // Attempts a day old matter to no window in use: swept as new ones come
+                    // (indexed by time).
+                    conn.execute(
+                        "DELETE FROM sign_in_failures WHERE at_us < ?1",
+                        [now.plus_seconds(-FAILURE_RETENTION_SECS).as_micros()],
+                    )?;
+                    let counted: u32 = conn.query_row(
+                        "SELECT COUNT(*) FROM sign_in_failures
                      WHERE user_name = ?1 AND client = ?2 AND at_us >= ?3 AND at_us < ?4",
-                    params![
-                        owner.as_str(),
-                        address,
-                        window.start.as_micros(),
-                        window.end.as_micros()
-                    ],
-                    |r| r.get(0),
-                )?;
-                if counted >= max {
-                    return Ok(None);
-                }
-                tx.execute(
+                        params![
+                            owner.as_str(),
+                            address,
+                            window.start.as_micros(),
+                            window.end.as_micros()
+                        ],
+                        |r| r.get(0),
+                    )?;
+                    if counted >= max {
+                        return Ok(None);
+                    }
+                    conn.execute(
                     "INSERT INTO sign_in_failures (user_name, client, at_us) VALUES (?1, ?2, ?3)",
                     params![owner.as_str(), address, now.as_micros()],
                 )?;
-                let row = tx.last_insert_rowid();
-                tx.commit().context("reserving a sign-in attempt")?;
-                Ok(Some(row.to_string()))
-            })
+                    let row = conn.last_insert_rowid();
+                    Ok(Some(row.to_string()))
+                },
+            )
             .await?;
         Ok(token.map(|token| Attempt {
             name: name.clone(),
@@ -127,7 +124,7 @@ impl Sessions for SqliteStore {
             .token
             .parse()
             .context("not an attempt of this store")?;
-        self.call(move |conn| {
+        self.write(move |conn| {
             conn.execute("DELETE FROM sign_in_failures WHERE rowid = ?1", [row])
                 .context("releasing a sign-in attempt")?;
             Ok(())

@@ -10,7 +10,7 @@ impl Users for SqliteStore {
     async fn create(&self, user: &User) -> StoreResult<()> {
         let user = user.clone();
         let inserted = self
-            .call(move |conn| {
+            .write(move |conn| {
                 let inserted = conn.execute(
                     "INSERT INTO users (id, name, pwd_hash, created_us) VALUES (?1, ?2, ?3, ?4)",
                     params![
@@ -40,7 +40,7 @@ impl Users for SqliteStore {
 
     async fn by_name(&self, name: &UserName) -> StoreResult<Option<User>> {
         let name = name.clone();
-        self.call(move |conn| {
+        self.read(move |conn| {
             let row = conn
                 .query_row(
                     "SELECT id, pwd_hash, created_us, disabled FROM users WHERE name = ?1",
@@ -65,20 +65,18 @@ impl Users for SqliteStore {
 
     async fn delete_account(&self, user: &User, now: Timestamp) -> StoreResult<Vec<VideoId>> {
         let user = user.id.to_string();
-        self.call(move |conn| {
-            let tx = conn.transaction()?;
-            let videos: Vec<String> = tx
+        self.write(move |conn| {
+            let videos: Vec<String> = conn
                 .prepare("SELECT id FROM videos WHERE author_id = ?1")?
                 .query_map([&user], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
-            super::deletions::hide_videos_of(&tx, &user, now)?;
-            tx.execute("DELETE FROM sessions WHERE user_id = ?1", [&user])?;
-            tx.execute("DELETE FROM users WHERE id = ?1", [&user])?;
-            tx.execute(
+            super::deletions::hide_videos_of(conn, &user, now)?;
+            conn.execute("DELETE FROM sessions WHERE user_id = ?1", [&user])?;
+            conn.execute("DELETE FROM users WHERE id = ?1", [&user])?;
+            conn.execute(
                 "INSERT OR REPLACE INTO deleted_accounts (user_id, deleted_us) VALUES (?1, ?2)",
                 params![user, now.as_micros()],
             )?;
-            tx.commit().context("deleting account")?;
             videos
                 .iter()
                 .map(|id| VideoId::parse(id).context("stored video id"))
@@ -89,9 +87,8 @@ impl Users for SqliteStore {
 
     async fn set_disabled(&self, name: &UserName, disabled: bool) -> StoreResult<Option<u64>> {
         let name = name.clone();
-        self.call(move |conn| {
-            let tx = conn.transaction()?;
-            let id: Option<String> = tx
+        self.write(move |conn| {
+            let id: Option<String> = conn
                 .query_row(
                     "UPDATE users SET disabled = ?2 WHERE name = ?1 RETURNING id",
                     params![name.as_str(), disabled],
@@ -102,11 +99,10 @@ impl Users for SqliteStore {
             let Some(id) = id else { return Ok(None) };
             // The flag and the sign-out commit together: no session survives a disable.
             let ended = if disabled {
-                tx.execute("DELETE FROM sessions WHERE user_id = ?1", [&id])?
+                conn.execute("DELETE FROM sessions WHERE user_id = ?1", [&id])?
             } else {
                 0
             };
-            tx.commit().context("disabling user")?;
             Ok(Some(ended as u64))
         })
         .await

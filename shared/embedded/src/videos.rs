@@ -47,7 +47,7 @@ fn video_of(
 impl Videos for SqliteStore {
     async fn create(&self, video: &Video) -> StoreResult<()> {
         let v = video.clone();
-        self.call(move |conn| {
+        self.write(move |conn| {
             conn.execute(
                 &format!("INSERT INTO videos ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
                 params![
@@ -69,7 +69,7 @@ impl Videos for SqliteStore {
 
     async fn get(&self, id: &VideoId) -> StoreResult<Option<Video>> {
         let id = id.to_string();
-        self.call(move |conn| {
+        self.read(move |conn| {
             conn.query_row(
                 &format!("SELECT {COLUMNS} FROM videos WHERE id = ?1"),
                 [id],
@@ -89,7 +89,7 @@ impl Videos for SqliteStore {
         limit: Limit,
     ) -> StoreResult<Page<Video, SortKey>> {
         let (author, after) = (author.to_string(), after.cloned());
-        self.call(move |conn| {
+        self.read(move |conn| {
             let sql = format!(
                 "SELECT {COLUMNS} FROM videos WHERE author_id = ?1
                  AND (created_us, id) < (?2, ?3)
@@ -120,7 +120,7 @@ impl Videos for SqliteStore {
         content_type: &VideoContentType,
     ) -> StoreResult<bool> {
         let (id, ct) = (id.to_string(), content_type.as_str().to_owned());
-        self.call(move |conn| {
+        self.write(move |conn| {
             let n = conn
                 .execute(
                     "UPDATE videos SET status = 'ready', size = ?2, content_type = ?3 WHERE id = ?1",
@@ -134,20 +134,18 @@ impl Videos for SqliteStore {
 
     async fn delete(&self, id: &VideoId, now: Timestamp) -> StoreResult<bool> {
         let id = id.to_string();
-        self.call(move |conn| {
-            let tx = conn.transaction()?;
-            let author: Option<String> = tx
+        self.write(move |conn| {
+            let author: Option<String> = conn
                 .query_row("SELECT author_id FROM videos WHERE id = ?1", [&id], |r| r.get(0))
                 .optional()?;
             let Some(author) = author else {
                 return Ok(false);
             };
-            tx.execute(
+            conn.execute(
                 "INSERT OR IGNORE INTO deletion_records (video_id, author_id, requested_us) VALUES (?1, ?2, ?3)",
                 params![id, author, now.as_micros()],
             )?;
-            tx.execute("DELETE FROM videos WHERE id = ?1", [&id])?;
-            tx.commit().context("deleting video")?;
+            conn.execute("DELETE FROM videos WHERE id = ?1", [&id])?;
             Ok(true)
         })
         .await
