@@ -1,4 +1,4 @@
-use super::db::SqliteStore;
+use super::db::{CachedStatements, SqliteStore};
 use super::page::query_page;
 use anyhow::Context;
 use async_trait::async_trait;
@@ -47,7 +47,7 @@ impl Comments for SqliteStore {
     async fn create(&self, comment: &Comment) -> StoreResult<()> {
         let c = comment.clone();
         self.write(move |conn| {
-            conn.execute(
+            conn.execute_cached(
                 &format!("INSERT INTO comments ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
                 params![
                     c.id.to_string(),
@@ -67,7 +67,7 @@ impl Comments for SqliteStore {
     async fn get(&self, id: &CommentId) -> StoreResult<Option<Comment>> {
         let id = id.to_string();
         self.read(move |conn| {
-            conn.query_row(
+            conn.query_row_cached(
                 &format!("SELECT {COLUMNS} FROM comments WHERE id = ?1"),
                 [id],
                 comment_from_row,
@@ -122,7 +122,7 @@ impl Comments for SqliteStore {
             let video = video.to_string();
             let deleted = self
                 .write(move |conn| {
-                    conn.execute(
+                    conn.execute_cached(
                         "DELETE FROM comments WHERE rowid IN
                          (SELECT rowid FROM comments WHERE video_id = ?1 LIMIT 500)",
                         [&video],
@@ -141,7 +141,7 @@ impl Comments for SqliteStore {
         let id = id.to_string();
         self.write(move |conn| {
             let n = conn
-                .execute("DELETE FROM comments WHERE id = ?1", [id])
+                .execute_cached("DELETE FROM comments WHERE id = ?1", [id])
                 .context("deleting comment")?;
             Ok(n == 1)
         })

@@ -159,10 +159,43 @@ impl SqliteStore {
     }
 }
 
+/// Statements through each connection's prepared-statement cache: a request's queries
+/// are parsed and planned once per connection, not once per request (the parser was a
+/// quarter of a user lookup's time in the profile).
+pub(crate) trait CachedStatements {
+    fn execute_cached(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize>;
+
+    fn query_row_cached<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T>;
+}
+
+impl CachedStatements for Connection {
+    fn execute_cached(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+
+    fn query_row_cached<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(params, row)
+    }
+}
+
+/// Distinct statements one connection keeps prepared (the writer runs about 30).
+const STATEMENT_CACHE: usize = 64;
+
 /// A connection with the settings every connection here shares.
 fn connect(path: &Path) -> anyhow::Result<Connection> {
     let conn =
         Connection::open(path).with_context(|| format!("opening database {}", path.display()))?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // FULL: a committed (acknowledged) write survives a power cut, not only a crash.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;

@@ -1,4 +1,4 @@
-use super::db::SqliteStore;
+use super::db::{CachedStatements, SqliteStore};
 use anyhow::Context;
 use async_trait::async_trait;
 use reel_core::domain::{DeletionRecord, Limit, Timestamp, UserId, VideoId};
@@ -65,7 +65,7 @@ impl Deletions for SqliteStore {
     async fn remove(&self, video: &VideoId) -> StoreResult<()> {
         let video = video.to_string();
         self.write(move |conn| {
-            conn.execute("DELETE FROM deletion_records WHERE video_id = ?1", [video])
+            conn.execute_cached("DELETE FROM deletion_records WHERE video_id = ?1", [video])
                 .context("removing deletion record")?;
             Ok(())
         })
@@ -76,14 +76,19 @@ impl Deletions for SqliteStore {
     async fn sweep_deleted_accounts(&self, settled_before: Timestamp) -> StoreResult<u64> {
         self.write(move |conn| {
             let accounts: Vec<(String, i64)> = conn
-                .prepare("SELECT user_id, deleted_us FROM deleted_accounts WHERE deleted_us < ?1")?
+                .prepare_cached(
+                    "SELECT user_id, deleted_us FROM deleted_accounts WHERE deleted_us < ?1",
+                )?
                 .query_map([settled_before.as_micros()], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?;
             let mut found = 0;
             for (user, deleted_us) in accounts {
                 let hidden = hide_videos_of(conn, &user, Timestamp::from_micros(deleted_us))?;
                 if hidden == 0 {
-                    conn.execute("DELETE FROM deleted_accounts WHERE user_id = ?1", [&user])?;
+                    conn.execute_cached(
+                        "DELETE FROM deleted_accounts WHERE user_id = ?1",
+                        [&user],
+                    )?;
                 }
                 found += hidden;
             }
@@ -95,7 +100,7 @@ impl Deletions for SqliteStore {
     async fn count(&self) -> StoreResult<u64> {
         self.read(|conn| {
             let n: i64 = conn
-                .query_row("SELECT COUNT(*) FROM deletion_records", [], |r| r.get(0))
+                .query_row_cached("SELECT COUNT(*) FROM deletion_records", [], |r| r.get(0))
                 .context("counting deletion records")?;
             Ok(n as u64)
         })
@@ -110,11 +115,11 @@ pub(super) fn hide_videos_of(
     author: &str,
     at: Timestamp,
 ) -> anyhow::Result<u64> {
-    conn.execute(
+    conn.execute_cached(
         "INSERT OR IGNORE INTO deletion_records (video_id, author_id, requested_us)
          SELECT id, author_id, ?2 FROM videos WHERE author_id = ?1",
         params![author, at.as_micros()],
     )?;
-    let hidden = conn.execute("DELETE FROM videos WHERE author_id = ?1", [author])?;
+    let hidden = conn.execute_cached("DELETE FROM videos WHERE author_id = ?1", [author])?;
     Ok(hidden as u64)
 }

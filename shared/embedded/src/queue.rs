@@ -1,4 +1,4 @@
-use super::db::SqliteStore;
+use super::db::{CachedStatements, SqliteStore};
 use anyhow::Context;
 use async_trait::async_trait;
 use reel_core::domain::{Timestamp, VideoId};
@@ -58,13 +58,13 @@ impl Queue for SqliteQueue {
             .write(move |conn| {
                 let now = Timestamp::now();
                 // Redrive: exhausted messages leave for the dead-letter table.
-                conn.execute(
+                conn.execute_cached(
                     "INSERT INTO dead_letters (id, body, receive_count, sent_us, moved_us)
                      SELECT id, body, receive_count, sent_us, ?2 FROM queue_messages
                      WHERE visible_us <= ?1 AND receive_count >= ?3",
                     params![now.as_micros(), now.as_micros(), max_receives],
                 )?;
-                conn.execute(
+                conn.execute_cached(
                     "DELETE FROM queue_messages WHERE visible_us <= ?1 AND receive_count >= ?2",
                     params![now.as_micros(), max_receives],
                 )?;
@@ -96,7 +96,7 @@ impl Queue for SqliteQueue {
         self.store
             .write(move |conn| {
                 // A stale handle (the message was delivered again since) deletes nothing.
-                conn.execute(
+                conn.execute_cached(
                     "DELETE FROM queue_messages WHERE id = ?1 AND receive_count = ?2",
                     params![id, count],
                 )
@@ -111,7 +111,7 @@ impl Queue for SqliteQueue {
             .read(|conn| {
                 let now = Timestamp::now().as_micros();
                 let (waiting, in_flight, dead_letters): (i64, i64, i64) = conn
-                    .query_row(
+                    .query_row_cached(
                         "SELECT (SELECT COUNT(*) FROM queue_messages WHERE visible_us <= ?1),
                                 (SELECT COUNT(*) FROM queue_messages WHERE visible_us > ?1),
                                 (SELECT COUNT(*) FROM dead_letters)",
@@ -133,12 +133,12 @@ impl Queue for SqliteQueue {
             .write(|conn| {
                 let now = Timestamp::now().as_micros();
                 // One write: every dead letter is back in the queue or none is.
-                let moved = conn.execute(
+                let moved = conn.execute_cached(
                     "INSERT INTO queue_messages (body, receive_count, visible_us, sent_us)
                      SELECT body, 0, ?1, sent_us FROM dead_letters ORDER BY id",
                     [now],
                 )?;
-                conn.execute("DELETE FROM dead_letters", [])?;
+                conn.execute_cached("DELETE FROM dead_letters", [])?;
                 Ok(moved as u64)
             })
             .await

@@ -1,4 +1,4 @@
-use super::db::SqliteStore;
+use super::db::{CachedStatements, SqliteStore};
 use anyhow::Context;
 use async_trait::async_trait;
 use reel_core::domain::{SessionId, Timestamp, UserId, UserName, Window};
@@ -19,11 +19,11 @@ impl Sessions for SqliteStore {
         let (key, s) = (digest(id), session.clone());
         self.write(move |conn| {
             // Expired sessions are swept as new ones are made, so the table stays small.
-            conn.execute(
+            conn.execute_cached(
                 "DELETE FROM sessions WHERE expires_us <= ?1",
                 [Timestamp::now().as_micros()],
             )?;
-            conn.execute(
+            conn.execute_cached(
                 "INSERT INTO sessions (id_hash, user_id, user_name, expires_us) VALUES (?1, ?2, ?3, ?4)",
                 params![key, s.user_id.to_string(), s.user_name.as_str(), s.expires.as_micros()],
             )?;
@@ -36,7 +36,7 @@ impl Sessions for SqliteStore {
         let key = digest(id);
         self.read(move |conn| {
             let row = conn
-                .query_row(
+                .query_row_cached(
                     // Bound to the account's id: a deleted, re-created or disabled
                     // account's sessions are not found.
                     "SELECT s.user_id, s.user_name, s.expires_us FROM sessions s
@@ -62,7 +62,7 @@ impl Sessions for SqliteStore {
     async fn delete(&self, id: &SessionId) -> StoreResult<()> {
         let key = digest(id);
         self.write(move |conn| {
-            conn.execute("DELETE FROM sessions WHERE id_hash = ?1", [key])
+            conn.execute_cached("DELETE FROM sessions WHERE id_hash = ?1", [key])
                 .context("deleting session")?;
             Ok(())
         })
@@ -85,11 +85,11 @@ impl Sessions for SqliteStore {
                     // interleave with another reservation.
                     // Attempts a day old matter to no window in use: swept as new ones come
                     // (indexed by time).
-                    conn.execute(
+                    conn.execute_cached(
                         "DELETE FROM sign_in_failures WHERE at_us < ?1",
                         [now.plus_seconds(-FAILURE_RETENTION_SECS).as_micros()],
                     )?;
-                    let counted: u32 = conn.query_row(
+                    let counted: u32 = conn.query_row_cached(
                         "SELECT COUNT(*) FROM sign_in_failures
                      WHERE user_name = ?1 AND client = ?2 AND at_us >= ?3 AND at_us < ?4",
                         params![
@@ -103,7 +103,7 @@ impl Sessions for SqliteStore {
                     if counted >= max {
                         return Ok(None);
                     }
-                    conn.execute(
+                    conn.execute_cached(
                     "INSERT INTO sign_in_failures (user_name, client, at_us) VALUES (?1, ?2, ?3)",
                     params![owner.as_str(), address, now.as_micros()],
                 )?;
@@ -125,7 +125,7 @@ impl Sessions for SqliteStore {
             .parse()
             .context("not an attempt of this store")?;
         self.write(move |conn| {
-            conn.execute("DELETE FROM sign_in_failures WHERE rowid = ?1", [row])
+            conn.execute_cached("DELETE FROM sign_in_failures WHERE rowid = ?1", [row])
                 .context("releasing a sign-in attempt")?;
             Ok(())
         })

@@ -1,4 +1,4 @@
-use super::db::SqliteStore;
+use super::db::{CachedStatements, SqliteStore};
 use anyhow::Context;
 use async_trait::async_trait;
 use reel_core::domain::{PasswordHash, Timestamp, User, UserId, UserName, VideoId};
@@ -11,7 +11,7 @@ impl Users for SqliteStore {
         let user = user.clone();
         let inserted = self
             .write(move |conn| {
-                let inserted = conn.execute(
+                let inserted = conn.execute_cached(
                     "INSERT INTO users (id, name, pwd_hash, created_us) VALUES (?1, ?2, ?3, ?4)",
                     params![
                         user.id.to_string(),
@@ -42,7 +42,7 @@ impl Users for SqliteStore {
         let name = name.clone();
         self.read(move |conn| {
             let row = conn
-                .query_row(
+                .query_row_cached(
                     "SELECT id, pwd_hash, created_us, disabled FROM users WHERE name = ?1",
                     [name.as_str()],
                     |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
@@ -67,13 +67,13 @@ impl Users for SqliteStore {
         let user = user.id.to_string();
         self.write(move |conn| {
             let videos: Vec<String> = conn
-                .prepare("SELECT id FROM videos WHERE author_id = ?1")?
+                .prepare_cached("SELECT id FROM videos WHERE author_id = ?1")?
                 .query_map([&user], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
             super::deletions::hide_videos_of(conn, &user, now)?;
-            conn.execute("DELETE FROM sessions WHERE user_id = ?1", [&user])?;
-            conn.execute("DELETE FROM users WHERE id = ?1", [&user])?;
-            conn.execute(
+            conn.execute_cached("DELETE FROM sessions WHERE user_id = ?1", [&user])?;
+            conn.execute_cached("DELETE FROM users WHERE id = ?1", [&user])?;
+            conn.execute_cached(
                 "INSERT OR REPLACE INTO deleted_accounts (user_id, deleted_us) VALUES (?1, ?2)",
                 params![user, now.as_micros()],
             )?;
@@ -89,7 +89,7 @@ impl Users for SqliteStore {
         let name = name.clone();
         self.write(move |conn| {
             let id: Option<String> = conn
-                .query_row(
+                .query_row_cached(
                     "UPDATE users SET disabled = ?2 WHERE name = ?1 RETURNING id",
                     params![name.as_str(), disabled],
                     |r| r.get(0),
@@ -99,7 +99,7 @@ impl Users for SqliteStore {
             let Some(id) = id else { return Ok(None) };
             // The flag and the sign-out commit together: no session survives a disable.
             let ended = if disabled {
-                conn.execute("DELETE FROM sessions WHERE user_id = ?1", [&id])?
+                conn.execute_cached("DELETE FROM sessions WHERE user_id = ?1", [&id])?
             } else {
                 0
             };

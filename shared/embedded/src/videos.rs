@@ -1,4 +1,4 @@
-use super::db::SqliteStore;
+use super::db::{CachedStatements, SqliteStore};
 use super::page::query_page;
 use anyhow::Context;
 use async_trait::async_trait;
@@ -48,7 +48,7 @@ impl Videos for SqliteStore {
     async fn create(&self, video: &Video) -> StoreResult<()> {
         let v = video.clone();
         self.write(move |conn| {
-            conn.execute(
+            conn.execute_cached(
                 &format!("INSERT INTO videos ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
                 params![
                     v.id.to_string(),
@@ -70,7 +70,7 @@ impl Videos for SqliteStore {
     async fn get(&self, id: &VideoId) -> StoreResult<Option<Video>> {
         let id = id.to_string();
         self.read(move |conn| {
-            conn.query_row(
+            conn.query_row_cached(
                 &format!("SELECT {COLUMNS} FROM videos WHERE id = ?1"),
                 [id],
                 video_from_row,
@@ -122,7 +122,7 @@ impl Videos for SqliteStore {
         let (id, ct) = (id.to_string(), content_type.as_str().to_owned());
         self.write(move |conn| {
             let n = conn
-                .execute(
+                .execute_cached(
                     "UPDATE videos SET status = 'ready', size = ?2, content_type = ?3 WHERE id = ?1",
                     params![id, i64::try_from(size)?, ct],
                 )
@@ -136,16 +136,16 @@ impl Videos for SqliteStore {
         let id = id.to_string();
         self.write(move |conn| {
             let author: Option<String> = conn
-                .query_row("SELECT author_id FROM videos WHERE id = ?1", [&id], |r| r.get(0))
+                .query_row_cached("SELECT author_id FROM videos WHERE id = ?1", [&id], |r| r.get(0))
                 .optional()?;
             let Some(author) = author else {
                 return Ok(false);
             };
-            conn.execute(
+            conn.execute_cached(
                 "INSERT OR IGNORE INTO deletion_records (video_id, author_id, requested_us) VALUES (?1, ?2, ?3)",
                 params![id, author, now.as_micros()],
             )?;
-            conn.execute("DELETE FROM videos WHERE id = ?1", [&id])?;
+            conn.execute_cached("DELETE FROM videos WHERE id = ?1", [&id])?;
             Ok(true)
         })
         .await

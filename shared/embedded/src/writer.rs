@@ -236,10 +236,7 @@ mod tests {
 
     /// Queues `works` before the writer looks, runs the writer until the queue is done,
     /// and returns each write's answer in order.
-    fn run_queued(
-        conn: Connection,
-        works: Vec<Work>,
-    ) -> (Vec<anyhow::Result<()>>, WriteStats) {
+    fn run_queued(conn: Connection, works: Vec<Work>) -> (Vec<anyhow::Result<()>>, WriteStats) {
         let (jobs, queue) = mpsc::unbounded_channel();
         let answers: Vec<Answer> = works
             .into_iter()

@@ -57,7 +57,7 @@ pub async fn post_comment(
     };
     state.comments.create(&comment).await?;
     metrics::count(Metric::Comments, 1);
-    Ok(Reply(StatusCode::CREATED, CommentView::from(&comment)))
+    Ok(Reply(StatusCode::CREATED, CommentView::from(comment)))
 }
 
 fn unix_seconds(raw: Option<&str>, name: &str) -> Result<Option<i64>, ApiError> {
@@ -110,7 +110,7 @@ pub async fn list_comments(
     Ok(Reply(
         StatusCode::OK,
         CommentList {
-            comments: comments.iter().map(CommentView::from).collect(),
+            comments: comments.into_iter().map(CommentView::from).collect(),
             next_cursor,
         },
     ))

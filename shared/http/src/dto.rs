@@ -75,13 +75,14 @@ pub struct VideoView {
     pub size: u64,
 }
 
-impl From<&Video> for VideoView {
-    fn from(v: &Video) -> Self {
+/// Takes the video, so its texts move into the view rather than being copied.
+impl From<Video> for VideoView {
+    fn from(v: Video) -> Self {
         Self {
             id: v.id.to_string(),
             author_id: v.author_id.to_string(),
-            author: v.author.to_string(),
-            name: v.name.as_str().to_owned(),
+            author: v.author.into_string(),
+            name: v.name.into_string(),
             display_ctime: v.created.display(),
             create_time: v.created.rfc3339(),
             status: v.status.as_str().to_owned(),
@@ -164,14 +165,15 @@ pub struct CommentView {
     pub time: String,
 }
 
-impl From<&Comment> for CommentView {
-    fn from(c: &Comment) -> Self {
+/// Takes the comment, so its texts move into the view rather than being copied.
+impl From<Comment> for CommentView {
+    fn from(c: Comment) -> Self {
         Self {
             id: c.id.to_string(),
             video_id: c.video_id.to_string(),
-            author: c.author.to_string(),
+            author: c.author.into_string(),
             author_id: c.author_id.to_string(),
-            content: c.content.as_str().to_owned(),
+            content: c.content.into_string(),
             time: c.time.rfc3339(),
         }
     }

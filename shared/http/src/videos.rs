@@ -74,7 +74,7 @@ pub async fn create_video(
         content_type: None,
     };
     state.videos.create(&video).await?;
-    Ok(Reply(StatusCode::CREATED, VideoView::from(&video)))
+    Ok(Reply(StatusCode::CREATED, VideoView::from(video)))
 }
 
 /// A user's videos, newest first.
@@ -115,7 +115,7 @@ pub async fn list_videos(
     Ok(Reply(
         StatusCode::OK,
         VideoList {
-            videos: videos.iter().map(VideoView::from).collect(),
+            videos: videos.into_iter().map(VideoView::from).collect(),
             next_cursor,
         },
     ))
@@ -136,7 +136,7 @@ pub async fn video_info(
     ApiPath(vid): ApiPath<String>,
 ) -> Result<Reply<VideoView>, ApiError> {
     let video = existing_video(&state, &vid).await?;
-    Ok(Reply(StatusCode::OK, VideoView::from(&video)))
+    Ok(Reply(StatusCode::OK, VideoView::from(video)))
 }
 
 /// Delete a video: it disappears from every read at once; the deletion pipeline removes

@@ -201,7 +201,7 @@ async fn watch(
     let base = page_context(&state, &user);
     match existing_video(&state, &vid).await {
         Ok(video) => {
-            let ctx = context! { video => VideoView::from(&video), ..base };
+            let ctx = context! { video => VideoView::from(video), ..base };
             render(StatusCode::OK, "watch.html", ctx)
         }
         Err(ApiError::NotFound(_)) => render(StatusCode::NOT_FOUND, "not_found.html", base),

@@ -34,6 +34,10 @@ impl<R> BoundedText<R> {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 // By hand, not derived: a derive would require the rule type itself to be `Clone`, ...
@@ -75,7 +79,12 @@ fn bounded_text(raw: &str, field: &str, max: usize, multiline: bool) -> Result<S
             "{field} must not contain control characters"
         )));
     }
-    if trimmed.chars().any(is_disguising_format_character) {
+    // No ASCII character is a format character (see the test): only the others are
+    // looked up, which spares the table for most text.
+    if trimmed
+        .chars()
+        .any(|c| !c.is_ascii() && is_disguising_format_character(c))
+    {
         return Err(ParseError::new(format!(
             "{field} must not contain invisible formatting characters (such as bidirectional overrides)"
         )));
@@ -103,6 +112,13 @@ fn is_disguising_format_character(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_ascii_character_is_a_format_character() {
+        for c in (0u8..128).map(char::from) {
+            assert_ne!(get_general_category(c), GeneralCategory::Format, "{c:?}");
+        }
+    }
 
     #[test]
     fn format_characters_are_refused() {

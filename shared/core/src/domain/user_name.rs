@@ -22,6 +22,10 @@ impl UserName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 impl std::fmt::Display for UserName {
