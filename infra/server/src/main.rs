@@ -7,6 +7,11 @@
 
 mod admin;
 
+/// mimalloc, not glibc's malloc: requests allocate on one worker thread and free on
+/// another, and glibc's arena locks were the largest item of a listing's profile.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use reel_core::settings::{Backend, CursorKey, Settings};
 use reel_server::aws::AwsHost;
