@@ -50,12 +50,26 @@ impl Moto {
 
     /// Starts a new server and waits until it answers.
     pub fn start() -> anyhow::Result<Self> {
+        Self::spawn("/dev/null")
+    }
+
+    /// Starts a new server of the caller's own whose access log (stderr: one line per
+    /// request, written before the reply) goes to `log`, so a test can count the
+    /// requests it makes; waits until it answers. Dropping it stops the server (its
+    /// `sh` reads end of input).
+    pub fn start_logging_to(log: &std::path::Path) -> anyhow::Result<Self> {
+        let log = log.to_str().context("a log path in UTF-8")?;
+        anyhow::ensure!(!log.contains('"'), "a log path without quotes");
+        Self::spawn(log)
+    }
+
+    fn spawn(log: &str) -> anyhow::Result<Self> {
         let exe = moto_executable()?;
         let port = free_port()?;
         // `read` returns when our end of the pipe closes (this process exited), then the
         // server is killed: no orphan outlives the tests.
         let script = format!(
-            "\"{}\" -H 127.0.0.1 -p {port} >/dev/null 2>&1 & pid=$!; echo started; read _; kill $pid",
+            "\"{}\" -H 127.0.0.1 -p {port} >/dev/null 2>\"{log}\" & pid=$!; echo started; read _; kill $pid",
             exe.display()
         );
         let mut child = Command::new("sh")

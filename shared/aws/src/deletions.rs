@@ -6,6 +6,7 @@
 use super::dynamo::{is_condition_failure, n, s, Item, Tables};
 use anyhow::Context;
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use reel_core::domain::{DeletionRecord, Limit, Timestamp, UserId, VideoId};
 use reel_core::ports::{Deletions, StoreResult};
 use serde::Deserialize;
@@ -69,25 +70,24 @@ const ACCOUNT_PREFIX: &str = "account:";
 /// Video records only (not the deleted accounts'), for scans.
 const VIDEO_RECORDS: &str = "NOT begins_with(video_id, :account)";
 
-/// Notes that `user`'s account was deleted at `at`, for the sweep.
-pub(super) async fn record_account_deletion(
+/// The note that `user`'s account was deleted at `at`, for the sweep: a write of the
+/// transaction that deletes the user.
+pub(super) fn account_deletion_record(
     db: &Tables,
     user: &UserId,
     at: Timestamp,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<TransactWriteItem> {
     let key = format!("{ACCOUNT_PREFIX}{user}");
-    db.client
-        .put_item()
+    let put = Put::builder()
         .table_name(&db.deletions)
         .set_item(Some(super::users::deletion_record(
             &key,
             &user.to_string(),
             at,
         )))
-        .send()
-        .await
-        .context("recording an account deletion")?;
-    Ok(())
+        .build()
+        .context("an account deletion record")?;
+    Ok(TransactWriteItem::builder().put(put).build())
 }
 
 #[async_trait]
@@ -172,11 +172,17 @@ impl Deletions for DynamoDeletions {
         Ok(())
     }
 
-    /// Per account: the `by_author` index's videos hidden and recorded as the account
-    /// deletion did; the account's record removed when there were none.
+    /// Per account: the sessions the `by_user` index lists deleted (a sign-in that raced
+    /// the deletion wrote one the index may not have listed then), the `by_author`
+    /// index's videos hidden and recorded as the account deletion did; the account's
+    /// record removed when there were none.
     async fn sweep_deleted_accounts(&self, settled_before: Timestamp) -> StoreResult<u64> {
         let mut found = 0;
         for (user, deleted_us) in self.deleted_accounts(settled_before).await? {
+            let sessions = super::users::delete_sessions_of(&self.db, &user).await?;
+            if sessions > 0 {
+                tracing::warn!(%user, sessions, "deleted account's late sessions removed");
+            }
             let ids = super::users::videos_of(&self.db, &user).await?;
             if ids.is_empty() {
                 self.db

@@ -144,3 +144,63 @@ pub fn is_transaction_condition_failure<R>(
 pub fn padded(micros: i64) -> String {
     format!("{:020}", micros.max(0))
 }
+
+/// Entries a [`Memo`] keeps before it starts afresh.
+const MEMO_ENTRIES: usize = 4096;
+
+/// A small per-process memo of facts about items that never change once written (a
+/// video's author, a comment's table key), filled by reads and writes, so that a write
+/// right after the handler's read of the same item needs no read of its own. Bounded:
+/// it forgets everything when full, and a miss only costs the read.
+pub struct Memo<V> {
+    entries: std::sync::Mutex<HashMap<String, V>>,
+}
+
+impl<V: Clone> Default for Memo<V> {
+    fn default() -> Self {
+        Self {
+            entries: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<V: Clone> Memo<V> {
+    pub fn remember(&self, key: String, value: V) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= MEMO_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, value);
+    }
+
+    pub fn recall(&self, key: &str) -> Option<V> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.get(key).cloned()
+    }
+
+    pub fn forget(&self, key: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Memo, MEMO_ENTRIES};
+
+    #[test]
+    fn a_memo_recalls_what_it_was_told_until_forgotten_or_full() {
+        let memo = Memo::default();
+        memo.remember("a".into(), 1);
+        assert_eq!(memo.recall("a"), Some(1));
+        memo.forget("a");
+        assert_eq!(memo.recall("a"), None);
+        for i in 0..MEMO_ENTRIES {
+            memo.remember(i.to_string(), i);
+        }
+        assert_eq!(memo.recall("0"), Some(0));
+        memo.remember("one more".into(), 7);
+        assert_eq!(memo.recall("0"), None, "full: started afresh");
+        assert_eq!(memo.recall("one more"), Some(7));
+    }
+}

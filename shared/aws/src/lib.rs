@@ -7,7 +7,7 @@
 //! | table | key | indexes | what it answers |
 //! |---|---|---|---|
 //! | `users` | `user_name` (S) | – | sign-up uniqueness: `PutItem` with `attribute_not_exists(user_name)`; `GetItem` by name |
-//! | `sessions` | `session_digest` (S) | `by_user`: `user_id` (keys only) | `GetItem` by the SHA-256 of the session id, expiry checked on read (TTL deletion is lazy) and native TTL on `ttl`; account deletion queries `by_user` |
+//! | `sessions` | `session_digest` (S) | `by_user`: `user_id` (keys only) | `GetItem` by the SHA-256 of the session id, expiry checked on read (TTL deletion is lazy) and native TTL on `ttl`; written in a `TransactWriteItems` with a condition check on the account, so a request authenticates with that one read (see `sessions.rs`); account deletion and disabling query `by_user` |
 //! | `sign_in_failures` | `subject` (S) = name + NUL + client address, `at_id` (S) = `window#` + the throttling window's zero-padded start (micros) | – | one attempt counter per (name, client, window): a reservation is `UpdateItem ADD attempts :1` on condition `attempts < :max`, a right password gives it back with `ADD -1`; native TTL on `ttl` (a day) |
 //! | `videos` | `video_id` (S) | `by_author`: `author_id` (S) + `created` (N), all attributes | `GetItem`; an author's videos newest first: `Query` on `by_author`, `ScanIndexForward=false`, cursors from the last key (`LastEvaluatedKey`: `author_id`, `created`, `video_id`) |
 //! | `comments` | `video_id` (S), `sort` (S) = zero-padded micros `#` comment id | `by_comment`: `comment_id` (S), all attributes | a video's comments by time: `Query video_id = :v AND sort BETWEEN :from AND :to`, newest first; a comment by id on `by_comment` |

@@ -1,10 +1,23 @@
 //! Sessions and sign-in failures in DynamoDB. Both expire through native TTL, which
 //! deletes lazily (up to days later), so reads check expiry themselves.
+//!
+//! Authenticating a request is one strongly consistent `GetItem`: a session is written
+//! in one `TransactWriteItems` with a condition check that its account exists under its
+//! id and is not disabled, and is then marked `verified`. Disabling or deleting the
+//! account deletes its sessions afterwards (the `by_user` index), and a session written
+//! while that was not so (a sign-in racing the change) is written unverified: every read
+//! of it checks the account again, so it serves if and only if the account is live.
+//! Items written before sessions were verified have no flag and are checked the same way.
+//! The index is eventually consistent: a verified session written a moment before the
+//! account changed may be listed late, so account deletion looks again after deleting
+//! the user, and the dispatcher's sweep of deleted accounts once more.
 
-use super::dynamo::{is_condition_failure, n, padded, s, Item, Tables};
+use super::dynamo::{
+    is_condition_failure, is_transaction_condition_failure, n, padded, s, Item, Tables,
+};
 use anyhow::Context;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
 use reel_core::domain::{SessionId, Timestamp, UserId, UserName, Window};
 use reel_core::ports::{Attempt, Session, Sessions, StoreResult};
 use serde::{Deserialize, Serialize};
@@ -21,6 +34,10 @@ struct SessionItem {
     expires: i64,
     /// Unix seconds, for DynamoDB's TTL.
     ttl: i64,
+    /// Written together with a check that the account was live: no read checks it
+    /// again (disabling or deleting the account deletes the session instead).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    verified: bool,
 }
 
 pub struct DynamoSessions {
@@ -64,23 +81,61 @@ fn subject(name: &UserName, client: &str) -> String {
 
 #[async_trait]
 impl Sessions for DynamoSessions {
+    /// One `TransactWriteItems`: the verified session, on condition that its account is
+    /// live under its id. When it is not, the session is written unverified (its reads
+    /// then find the account not live, unless it becomes live again).
     async fn create(&self, id: &SessionId, session: &Session) -> StoreResult<()> {
-        let item: Item = serde_dynamo::to_item(SessionItem {
-            session_digest: id.digest(),
-            user_id: session.user_id.to_string(),
-            user_name: session.user_name.as_str().to_owned(),
-            expires: session.expires.as_micros(),
-            ttl: session.expires.unix_seconds(),
-        })
-        .context("encoding a session")?;
+        let item = |verified| {
+            serde_dynamo::to_item::<_, Item>(SessionItem {
+                session_digest: id.digest(),
+                user_id: session.user_id.to_string(),
+                user_name: session.user_name.as_str().to_owned(),
+                expires: session.expires.as_micros(),
+                ttl: session.expires.unix_seconds(),
+                verified,
+            })
+            .context("encoding a session")
+        };
+        let put = Put::builder()
+            .table_name(&self.db.sessions)
+            .set_item(Some(item(true)?))
+            .build()
+            .context("a session's put")?;
+        let account_is_live = ConditionCheck::builder()
+            .table_name(&self.db.users)
+            .key("user_name", s(session.user_name.as_str()))
+            .condition_expression(
+                "user_id = :id AND (attribute_not_exists(disabled) OR disabled = :f)",
+            )
+            .expression_attribute_values(":id", s(session.user_id.to_string()))
+            .expression_attribute_values(":f", AttributeValue::Bool(false))
+            .build()
+            .context("a session's account check")?;
+        let written = self
+            .db
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(account_is_live)
+                    .build(),
+            )
+            .send()
+            .await;
+        match written {
+            Ok(_) => return Ok(()),
+            Err(e) if is_transaction_condition_failure(&e) => {}
+            Err(e) => return Err(anyhow::Error::new(e).context("creating a session").into()),
+        }
         self.db
             .client
             .put_item()
             .table_name(&self.db.sessions)
-            .set_item(Some(item))
+            .set_item(Some(item(false)?))
             .send()
             .await
-            .context("creating a session")?;
+            .context("creating an unverified session")?;
         Ok(())
     }
 
@@ -93,7 +148,9 @@ impl Sessions for DynamoSessions {
         let Some(item): Option<SessionItem> = found.await? else {
             return Ok(None);
         };
-        if item.expires <= now.as_micros() || !self.account_is_live(&item).await? {
+        if item.expires <= now.as_micros()
+            || !(item.verified || self.account_is_live(&item).await?)
+        {
             return Ok(None);
         }
         Ok(Some(Session {

@@ -115,27 +115,34 @@ impl DynamoUsers {
 
     /// Deletes every session of the user; returns how many.
     async fn delete_sessions_of(&self, user: &UserId) -> anyhow::Result<u64> {
-        let pages = self
-            .db
-            .client
-            .query()
-            .table_name(&self.db.sessions)
-            .index_name(schema::SESSIONS_BY_USER)
-            .key_condition_expression("user_id = :u")
-            .expression_attribute_values(":u", s(user.to_string()))
-            .into_paginator()
-            .items()
-            .send();
-        let items: Vec<Item> = pages.collect::<Result<_, _>>().await?;
-        let keys = items
-            .into_iter()
-            .filter_map(|mut i| i.remove_entry("session_digest"))
-            .map(|(k, v)| Item::from([(k, v)]))
-            .collect::<Vec<_>>();
-        let ended = keys.len() as u64;
-        self.db.delete_keys(&self.db.sessions, keys).await?;
-        Ok(ended)
+        delete_sessions_of(&self.db, user).await
     }
+}
+
+/// How long a disable waits before sweeping the account's sessions a second time.
+const INDEX_SETTLE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Deletes every session of the user the `by_user` index lists; returns how many.
+pub(super) async fn delete_sessions_of(db: &Tables, user: &UserId) -> anyhow::Result<u64> {
+    let pages = db
+        .client
+        .query()
+        .table_name(&db.sessions)
+        .index_name(schema::SESSIONS_BY_USER)
+        .key_condition_expression("user_id = :u")
+        .expression_attribute_values(":u", s(user.to_string()))
+        .into_paginator()
+        .items()
+        .send();
+    let items: Vec<Item> = pages.collect::<Result<_, _>>().await?;
+    let keys = items
+        .into_iter()
+        .filter_map(|mut i| i.remove_entry("session_digest"))
+        .map(|(k, v)| Item::from([(k, v)]))
+        .collect::<Vec<_>>();
+    let ended = keys.len() as u64;
+    db.delete_keys(&db.sessions, keys).await?;
+    Ok(ended)
 }
 
 pub(super) fn hide_video(db: &Tables, id: &str) -> anyhow::Result<TransactWriteItem> {
@@ -219,29 +226,38 @@ impl Users for DynamoUsers {
 
     /// Sessions first (no new request can act for the user after), then the videos, then
     /// the user: an interruption leaves the user in place, so repeating the request
-    /// finishes it. Last, a record for the sweep that finds the videos the index did not
-    /// list yet, or that a request in flight made meanwhile.
+    /// finishes it. With the user, in the same transaction, a record for the sweep that
+    /// finds the videos (and sessions) the indexes did not list yet, or that a request in
+    /// flight made meanwhile. Last, the sessions again: a sign-in that passed its account
+    /// check before the user was deleted wrote a verified session, which no read checks.
     async fn delete_account(&self, user: &User, now: Timestamp) -> StoreResult<Vec<VideoId>> {
         self.delete_sessions_of(&user.id).await?;
         let ids = videos_of(&self.db, &user.id).await?;
         hide_videos(&self.db, &ids, &user.id, now).await?;
-        self.db
-            .client
-            .delete_item()
+        let delete_user = Delete::builder()
             .table_name(&self.db.users)
             .key("user_name", s(user.name.as_str()))
+            .build()
+            .context("the user's delete")?;
+        self.db
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete_user).build())
+            .transact_items(super::deletions::account_deletion_record(
+                &self.db, &user.id, now,
+            )?)
             .send()
             .await
-            .context("deleting the user")?;
-        super::deletions::record_account_deletion(&self.db, &user.id, now).await?;
+            .context("deleting the user and recording it")?;
+        self.delete_sessions_of(&user.id).await?;
         ids.iter()
             .map(|id| VideoId::parse(id).map_err(|e| anyhow::Error::from(e).into()))
             .collect()
     }
 
     /// The flag first (a conditional update: only an existing user), then the sessions.
-    /// A sign-in racing the update may still write a session after the sweep, but
-    /// `Sessions::get` refuses every session of a disabled account.
+    /// A sign-in racing the update writes its session unverified, and `Sessions::get`
+    /// refuses every unverified session of a disabled account.
     async fn set_disabled(&self, name: &UserName, disabled: bool) -> StoreResult<Option<u64>> {
         let update = self
             .db
@@ -271,6 +287,11 @@ impl Users for DynamoUsers {
         if !disabled {
             return Ok(Some(0));
         }
-        Ok(Some(self.delete_sessions_of(&user.id).await?))
+        // The `by_user` index is eventually consistent (typically well under a second):
+        // a sign-in that passed its account check just before the flag was set wrote a
+        // verified session the first sweep may not list, so it sweeps again after a pause.
+        let ended = self.delete_sessions_of(&user.id).await?;
+        tokio::time::sleep(INDEX_SETTLE).await;
+        Ok(Some(ended + self.delete_sessions_of(&user.id).await?))
     }
 }
