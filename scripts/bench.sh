@@ -9,6 +9,7 @@
 #   bash scripts/bench.sh                 # about 5 minutes after the build
 #   BENCH_SECONDS=5 bash scripts/bench.sh # a quick look
 #   BENCH_BINARY=/path/to/reel bash ...   # another build of `reel` (say, before a change)
+#   BENCH_PARTS=streaming bash ...        # only some parts: "api", "streaming" (default both)
 #   BENCH_PERF_DIR=dir bash ...            # also perf-record the server during each API
 #       scenario at 16 connections: dir/<scenario>.data and .txt (the top of the profile);
 #       build with symbols for it: CARGO_PROFILE_RELEASE_STRIP=false
@@ -21,6 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${BENCH_SECONDS:-20}
+parts=${BENCH_PARTS:-api streaming}
 stream_mib=${BENCH_STREAM_MIB:-256}
 
 install() {
@@ -142,6 +144,7 @@ best_download() { # URL: the best of 3 whole-file downloads, in MB/s
     printf '%.0f\n' "$best"
 }
 
+if [[ $parts == *api* ]]; then
 echo "| scenario | conns | req/s | p99 ms | ÷ /healthz |"
 echo "|---|---|---|---|---|"
 auth=(-H "X-Session-Id: $sid")
@@ -170,8 +173,10 @@ for c in 16 64; do
     row "GET user info" "$base/user/$user"
     row "POST comment" "$base/videos/${videos[2]}/comments" -s "$work/post.lua"
 done
-
 echo
+fi
+[[ $parts == *streaming* ]] || exit 0
+
 echo "| streaming | Reel | nginx (sendfile) | Reel ÷ nginx |"
 echo "|---|---|---|---|"
 reel_mbs=$(best_download "$blob")
