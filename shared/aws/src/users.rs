@@ -112,11 +112,6 @@ impl DynamoUsers {
     pub fn new(db: Tables) -> Self {
         Self { db }
     }
-
-    /// Deletes every session of the user; returns how many.
-    async fn delete_sessions_of(&self, user: &UserId) -> anyhow::Result<u64> {
-        delete_sessions_of(&self.db, user).await
-    }
 }
 
 /// How long a disable waits before sweeping the account's sessions a second time.
@@ -231,7 +226,7 @@ impl Users for DynamoUsers {
     /// flight made meanwhile. Last, the sessions again: a sign-in that passed its account
     /// check before the user was deleted wrote a verified session, which no read checks.
     async fn delete_account(&self, user: &User, now: Timestamp) -> StoreResult<Vec<VideoId>> {
-        self.delete_sessions_of(&user.id).await?;
+        delete_sessions_of(&self.db, &user.id).await?;
         let ids = videos_of(&self.db, &user.id).await?;
         hide_videos(&self.db, &ids, &user.id, now).await?;
         let delete_user = Delete::builder()
@@ -249,7 +244,7 @@ impl Users for DynamoUsers {
             .send()
             .await
             .context("deleting the user and recording it")?;
-        self.delete_sessions_of(&user.id).await?;
+        delete_sessions_of(&self.db, &user.id).await?;
         ids.iter()
             .map(|id| VideoId::parse(id).map_err(|e| anyhow::Error::from(e).into()))
             .collect()
@@ -290,8 +285,8 @@ impl Users for DynamoUsers {
         // The `by_user` index is eventually consistent (typically well under a second):
         // a sign-in that passed its account check just before the flag was set wrote a
         // verified session the first sweep may not list, so it sweeps again after a pause.
-        let ended = self.delete_sessions_of(&user.id).await?;
+        let ended = delete_sessions_of(&self.db, &user.id).await?;
         tokio::time::sleep(INDEX_SETTLE).await;
-        Ok(Some(ended + self.delete_sessions_of(&user.id).await?))
+        Ok(Some(ended + delete_sessions_of(&self.db, &user.id).await?))
     }
 }

@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 const MAX_GROUP: usize = 256;
 
 /// Why a write that ran did not stay: the group's transaction failed to commit.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("committing a group of {writes} writes failed: {message}")]
 pub(crate) struct GroupFailed {
     writes: usize,
@@ -37,14 +37,6 @@ impl GroupFailed {
             writes,
             code: None,
             message: "SQLite rolled the transaction back".into(),
-        }
-    }
-
-    fn copy(&self) -> Self {
-        Self {
-            writes: self.writes,
-            code: self.code,
-            message: self.message.clone(),
         }
     }
 }
@@ -177,7 +169,7 @@ fn commit_group(conn: &Connection, pending: &mut VecDeque<Job>, stats: &WriteSta
         // each waiting write fails alike.
         let failed = GroupFailed::of(pending.len(), &error);
         for job in pending.drain(..) {
-            job(None)(Err(failed.copy()));
+            job(None)(Err(failed.clone()));
         }
         return;
     }
@@ -207,7 +199,7 @@ fn commit_group(conn: &Connection, pending: &mut VecDeque<Job>, stats: &WriteSta
             .fetch_add(replies.len() as u64, Ordering::Relaxed);
     }
     for reply in replies {
-        reply(committed.as_ref().map(|_| ()).map_err(GroupFailed::copy));
+        reply(committed.as_ref().map(|_| ()).map_err(GroupFailed::clone));
     }
 }
 
