@@ -1,4 +1,4 @@
-use crate::writer::{GroupFailed, WriteStats, Writer};
+use crate::writer::{GroupFailed, Writer};
 use anyhow::Context;
 use reel_core::ports::{StoreError, StoreResult};
 use rusqlite::{Connection, ErrorCode};
@@ -151,11 +151,6 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> anyhow::Result<T> + Send + 'static,
     {
         self.writer.write(work).await.map_err(store_error)
-    }
-
-    /// What the writer has committed so far.
-    pub fn write_stats(&self) -> &WriteStats {
-        self.writer.stats()
     }
 }
 

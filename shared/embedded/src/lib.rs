@@ -20,4 +20,3 @@ pub use blobs::{BlobFile, BlobQuery, LocalBlobs, UploadError, UrlError};
 pub use db::SqliteStore;
 pub use queue::SqliteQueue;
 pub use secret::load_or_create_key;
-pub use writer::WriteStats;

@@ -6,8 +6,6 @@
 
 use rusqlite::{Connection, ErrorCode};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// At most this many writes share one transaction, so one group's answer never waits
@@ -47,46 +45,27 @@ type Reply = Box<dyn FnOnce(Result<(), GroupFailed>) + Send>;
 /// none, does not run because its group could not begin.
 type Job = Box<dyn FnOnce(Option<&Connection>) -> Reply + Send>;
 
-/// How many groups and writes the writer has committed (for tests and benchmarks).
+/// What a writer committed before its queue closed: the tests' view of the grouping.
 #[derive(Debug, Default)]
-pub struct WriteStats {
-    groups: AtomicU64,
-    writes: AtomicU64,
-}
-
-impl WriteStats {
-    /// Transactions committed.
-    pub fn groups(&self) -> u64 {
-        self.groups.load(Ordering::Relaxed)
-    }
-
-    /// Writes those transactions carried.
-    pub fn writes(&self) -> u64 {
-        self.writes.load(Ordering::Relaxed)
-    }
+struct WriteStats {
+    groups: u64,
+    writes: u64,
 }
 
 /// The queue into the writer thread; cheap to clone.
 #[derive(Clone)]
 pub(crate) struct Writer {
     jobs: mpsc::UnboundedSender<Job>,
-    stats: Arc<WriteStats>,
 }
 
 impl Writer {
     /// Starts the writer thread on `conn`; it ends when the last `Writer` is dropped.
     pub(crate) fn start(conn: Connection) -> std::io::Result<Self> {
         let (jobs, queue) = mpsc::unbounded_channel();
-        let stats = Arc::new(WriteStats::default());
-        let counted = stats.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run(conn, queue, &counted))?;
-        Ok(Self { jobs, stats })
-    }
-
-    pub(crate) fn stats(&self) -> &WriteStats {
-        &self.stats
+            .spawn(move || run(conn, queue))?;
+        Ok(Self { jobs })
     }
 
     /// Runs `work` in the next group and answers once that group is durable.
@@ -146,8 +125,10 @@ fn in_savepoint<T>(
     }
 }
 
-/// The writer thread: waits for a write, then commits everything queued by then.
-fn run(conn: Connection, mut queue: mpsc::UnboundedReceiver<Job>, stats: &WriteStats) {
+/// The writer thread: waits for a write, then commits everything queued by then; ends
+/// when the queue closes.
+fn run(conn: Connection, mut queue: mpsc::UnboundedReceiver<Job>) -> WriteStats {
+    let mut stats = WriteStats::default();
     let mut pending = VecDeque::new();
     while let Some(first) = queue.blocking_recv() {
         pending.push_back(first);
@@ -155,15 +136,16 @@ fn run(conn: Connection, mut queue: mpsc::UnboundedReceiver<Job>, stats: &WriteS
             pending.push_back(job);
         }
         while !pending.is_empty() {
-            commit_group(&conn, &mut pending, stats);
+            commit_group(&conn, &mut pending, &mut stats);
         }
     }
+    stats
 }
 
 /// Runs up to [`MAX_GROUP`] of `pending` in one transaction and answers each of them.
 /// Writes left in `pending` (past the limit, or after SQLite ended the transaction on
 /// its own) go in the next group.
-fn commit_group(conn: &Connection, pending: &mut VecDeque<Job>, stats: &WriteStats) {
+fn commit_group(conn: &Connection, pending: &mut VecDeque<Job>, stats: &mut WriteStats) {
     if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
         // Not even begun (another process holds the write lock past the busy timeout):
         // each waiting write fails alike.
@@ -193,10 +175,8 @@ fn commit_group(conn: &Connection, pending: &mut VecDeque<Job>, stats: &WriteSta
     };
     // Each caller logs its own failure, at the HTTP boundary.
     if committed.is_ok() {
-        stats.groups.fetch_add(1, Ordering::Relaxed);
-        stats
-            .writes
-            .fetch_add(replies.len() as u64, Ordering::Relaxed);
+        stats.groups += 1;
+        stats.writes += replies.len() as u64;
     }
     for reply in replies {
         reply(committed.as_ref().map(|_| ()).map_err(GroupFailed::clone));
@@ -239,8 +219,7 @@ mod tests {
             })
             .collect();
         drop(jobs);
-        let stats = WriteStats::default();
-        run(conn, queue, &stats);
+        let stats = run(conn, queue);
         let answers = answers
             .into_iter()
             .map(|mut a| a.try_recv().expect("every write is answered"))
@@ -261,7 +240,7 @@ mod tests {
         let works = (0..50).map(|v| Box::new(insert(v)) as _).collect();
         let (answers, stats) = run_queued(conn, works);
         assert!(answers.iter().all(|a| a.is_ok()));
-        assert_eq!((stats.groups(), stats.writes()), (1, 50));
+        assert_eq!((stats.groups, stats.writes), (1, 50));
         assert_eq!(stored(&dir), (0..50).collect::<Vec<_>>());
     }
 
@@ -271,7 +250,7 @@ mod tests {
         let n = MAX_GROUP as i64 + 10;
         let works = (0..n).map(|v| Box::new(insert(v)) as _).collect();
         let (_, stats) = run_queued(conn, works);
-        assert_eq!((stats.groups(), stats.writes()), (2, n as u64));
+        assert_eq!((stats.groups, stats.writes), (2, n as u64));
         assert_eq!(stored(&dir).len(), n as usize);
     }
 
@@ -292,7 +271,7 @@ mod tests {
         let (answers, stats) = run_queued(conn, works);
         let ok: Vec<bool> = answers.iter().map(|a| a.is_ok()).collect();
         assert_eq!(ok, [true, false, false, true]);
-        assert_eq!(stats.groups(), 1);
+        assert_eq!(stats.groups, 1);
         assert_eq!(stored(&dir), [1, 3]);
     }
 
@@ -312,7 +291,7 @@ mod tests {
                 .expect("a group failure");
             assert_eq!(failed.code, Some(ErrorCode::DatabaseBusy));
         }
-        assert_eq!(stats.groups(), 0);
+        assert_eq!(stats.groups, 0);
         assert!(stored(&dir).is_empty());
     }
 }
