@@ -31,9 +31,8 @@ async fn main() -> anyhow::Result<()> {
     let sdk = emulator_sdk_config(&format!("http://127.0.0.1:{port}")).await;
     let host = AwsHost::new(&sdk, &reel_core::settings::Settings::default())?;
     host.provision().await?;
-    let ids = seed(&host, videos, comments).await?;
-    for id in &ids {
-        host.adapters.videos.delete(id, Timestamp::now()).await?;
+    for video in &seed(&host, videos, comments).await? {
+        host.adapters.videos.delete(video, Timestamp::now()).await?;
     }
 
     let before = requests(&log)?;
@@ -70,9 +69,9 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn seed(host: &AwsHost, videos: usize, comments: usize) -> anyhow::Result<Vec<VideoId>> {
+async fn seed(host: &AwsHost, videos: usize, comments: usize) -> anyhow::Result<Vec<Video>> {
     let author = UserId::new();
-    let mut ids = Vec::new();
+    let mut made = Vec::new();
     for i in 0..videos {
         let video = Video {
             id: VideoId::new(),
@@ -104,9 +103,9 @@ async fn seed(host: &AwsHost, videos: usize, comments: usize) -> anyhow::Result<
             };
             host.adapters.comments.create(&comment).await?;
         }
-        ids.push(video.id);
+        made.push(video);
     }
-    Ok(ids)
+    Ok(made)
 }
 
 /// Requests moto has logged so far (one access-log line each).

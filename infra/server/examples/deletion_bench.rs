@@ -62,7 +62,7 @@ async fn main() -> anyhow::Result<()> {
             };
             Comments::create(&*store, &comment).await?;
         }
-        Videos::delete(&*store, &video.id, Timestamp::now()).await?;
+        Videos::delete(&*store, &video, Timestamp::now()).await?;
         ids.push(video.id);
     }
     println!(

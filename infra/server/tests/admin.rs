@@ -202,7 +202,7 @@ async fn status_and_redrive(store: &Store, queue: Arc<dyn Queue>, videos: Arc<dy
         content_type: None,
     };
     videos.create(&video).await.unwrap();
-    assert!(videos.delete(&video.id, Timestamp::now()).await.unwrap());
+    assert!(videos.delete(&video, Timestamp::now()).await.unwrap());
     assert_eq!(deletion_status(store), expected_status(1, 1, 1, 1));
 
     let ran = run(store, &["deletions", "redrive"]);

@@ -350,7 +350,7 @@ pub async fn videos_turn_ready_and_deleting_hides_and_records(p: Ports) {
     );
 
     let now = Timestamp::now();
-    assert!(p.videos.delete(&v.id, now).await.unwrap());
+    assert!(p.videos.delete(&v, now).await.unwrap());
     assert!(p.videos.get(&v.id).await.unwrap().is_none());
     assert!(p
         .videos
@@ -360,7 +360,7 @@ pub async fn videos_turn_ready_and_deleting_hides_and_records(p: Ports) {
         .items
         .is_empty());
     assert!(
-        !p.videos.delete(&v.id, now).await.unwrap(),
+        !p.videos.delete(&v, now).await.unwrap(),
         "second delete finds nothing"
     );
     assert!(
@@ -390,7 +390,7 @@ pub async fn deletion_records_page_without_gaps(p: Ports) {
     for i in 0..5 {
         let v = video(&alice, &format!("v{i}"), Timestamp::now());
         p.videos.create(&v).await.unwrap();
-        p.videos.delete(&v.id, Timestamp::now()).await.unwrap();
+        p.videos.delete(&v, Timestamp::now()).await.unwrap();
         ids.push(v.id);
     }
     ids.sort_by_key(|id| id.to_string());
@@ -499,8 +499,8 @@ pub async fn comments_list_by_window_newest_first(p: Ports) {
         (got.author_id, got.video_id, got.time),
         (bob.id, v.id, made[1].time)
     );
-    assert!(p.comments.delete(&made[1].id).await.unwrap());
-    assert!(!p.comments.delete(&made[1].id).await.unwrap());
+    assert!(p.comments.delete(&made[1]).await.unwrap());
+    assert!(!p.comments.delete(&made[1]).await.unwrap());
     assert!(p.comments.get(&made[1].id).await.unwrap().is_none());
 }
 
@@ -634,7 +634,7 @@ pub async fn deletion_records_track_dispatch(p: Ports) {
     for i in 0..3 {
         let v = video(&alice, &format!("v{i}"), Timestamp::now());
         p.videos.create(&v).await.unwrap();
-        p.videos.delete(&v.id, Timestamp::now()).await.unwrap();
+        p.videos.delete(&v, Timestamp::now()).await.unwrap();
         ids.push(v.id);
     }
     let t = Timestamp::from_unix_seconds(5_000_000_000);
@@ -781,7 +781,7 @@ pub async fn unfinished_deletions_are_counted(p: Ports) {
     let videos = [video(&alice, "one", now), video(&alice, "two", now)];
     for v in &videos {
         p.videos.create(v).await.unwrap();
-        assert!(p.videos.delete(&v.id, Timestamp::now()).await.unwrap());
+        assert!(p.videos.delete(v, Timestamp::now()).await.unwrap());
     }
     assert_eq!(p.deletions.count().await.unwrap(), 2);
     p.deletions.remove(&videos[0].id).await.unwrap();

@@ -369,7 +369,7 @@ async fn doomed_videos(host: &AwsHost, event: &Value) -> Vec<VideoId> {
         assert!(host
             .adapters
             .videos
-            .delete(&v.id, Timestamp::now())
+            .delete(&v, Timestamp::now())
             .await
             .unwrap());
         ids.push(v.id);
@@ -633,7 +633,7 @@ async fn each_function_is_granted_exactly_the_actions_its_code_calls() {
         .await
         .unwrap();
     upload_mp4_as_a_client_would(&host, &doomed.id).await;
-    reel_core::ports::Videos::delete(&*host.adapters.videos, &doomed.id, Timestamp::now())
+    reel_core::ports::Videos::delete(&*host.adapters.videos, &doomed, Timestamp::now())
         .await
         .unwrap();
     let mut late = read_json(&events_dir().join("s3-object-created.json"));

@@ -1,7 +1,7 @@
 //! Comments in DynamoDB: partitioned by video and sorted by time, so a time window is a
 //! key condition (no filter), and a video's comments go in a few batch deletes.
 
-use super::dynamo::{is_condition_failure, padded, s, Item, Memo, Tables};
+use super::dynamo::{is_condition_failure, padded, s, Item, Tables};
 use super::schema;
 use anyhow::Context;
 use async_trait::async_trait;
@@ -53,24 +53,11 @@ fn key_range(window: TimeWindow) -> (String, String) {
 
 pub struct DynamoComments {
     db: Tables,
-    /// Each comment's table key (video id, sort), as this process last read or wrote
-    /// it: deleting by id needs it, and the handler has just read the comment.
-    keys: Memo<(String, String)>,
 }
 
 impl DynamoComments {
     pub fn new(db: Tables) -> Self {
-        Self {
-            db,
-            keys: Memo::default(),
-        }
-    }
-
-    fn remember(&self, item: &CommentItem) {
-        self.keys.remember(
-            item.comment_id.clone(),
-            (item.video_id.clone(), item.sort.clone()),
-        );
+        Self { db }
     }
 
     async fn item_by_id(&self, id: &CommentId) -> anyhow::Result<Option<CommentItem>> {
@@ -86,11 +73,7 @@ impl DynamoComments {
             .await
             .context("finding a comment")?;
         match out.items.unwrap_or_default().into_iter().next() {
-            Some(item) => {
-                let item: CommentItem = serde_dynamo::from_item(item)?;
-                self.remember(&item);
-                Ok(Some(item))
-            }
+            Some(item) => Ok(Some(serde_dynamo::from_item(item)?)),
             None => Ok(None),
         }
     }
@@ -99,7 +82,7 @@ impl DynamoComments {
 #[async_trait]
 impl Comments for DynamoComments {
     async fn create(&self, c: &Comment) -> StoreResult<()> {
-        let comment = CommentItem {
+        let item: Item = serde_dynamo::to_item(CommentItem {
             video_id: c.video_id.to_string(),
             sort: sort_value(c.time, &c.id.to_string()),
             comment_id: c.id.to_string(),
@@ -107,8 +90,8 @@ impl Comments for DynamoComments {
             author: c.author.as_str().to_owned(),
             content: c.content.as_str().to_owned(),
             time: c.time.as_micros(),
-        };
-        let item: Item = serde_dynamo::to_item(&comment).context("encoding a comment")?;
+        })
+        .context("encoding a comment")?;
         self.db
             .client
             .put_item()
@@ -117,7 +100,6 @@ impl Comments for DynamoComments {
             .send()
             .await
             .context("creating a comment")?;
-        self.remember(&comment);
         Ok(())
     }
 
@@ -182,28 +164,18 @@ impl Comments for DynamoComments {
         Ok(Page { items, next })
     }
 
-    /// One `DeleteItem` when this process knows the comment's key (the handler has just
-    /// read the comment); else a lookup on `by_comment` first.
-    async fn delete(&self, id: &CommentId) -> StoreResult<bool> {
-        let cid = id.to_string();
-        let (video_id, sort) = match self.keys.recall(&cid) {
-            Some(key) => key,
-            None => match self.item_by_id(id).await? {
-                Some(item) => (item.video_id, item.sort),
-                None => return Ok(false),
-            },
-        };
+    /// One conditional `DeleteItem`: the comment's key is its video and `time#id`.
+    async fn delete(&self, comment: &Comment) -> StoreResult<bool> {
         let deleted = self
             .db
             .client
             .delete_item()
             .table_name(&self.db.comments)
-            .key("video_id", s(video_id))
-            .key("sort", s(sort))
+            .key("video_id", s(comment.video_id.to_string()))
+            .key("sort", s(sort_value(comment.time, &comment.id.to_string())))
             .condition_expression("attribute_exists(video_id)")
             .send()
             .await;
-        self.keys.forget(&cid);
         match deleted {
             Ok(_) => Ok(true),
             Err(e) if is_condition_failure(&e) => Ok(false),

@@ -104,7 +104,7 @@ impl Videos for ConfirmingVideos {
         self.inner.mark_ready(id, size, content_type).await
     }
 
-    async fn delete(&self, id: &VideoId, now: Timestamp) -> StoreResult<bool> {
-        self.inner.delete(id, now).await
+    async fn delete(&self, video: &Video, now: Timestamp) -> StoreResult<bool> {
+        self.inner.delete(video, now).await
     }
 }

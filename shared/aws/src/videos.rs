@@ -1,7 +1,7 @@
 //! Videos in DynamoDB: an item per video, listed per author through the `by_author`
 //! index. Deleting removes the item and writes the deletion record in one transaction.
 
-use super::dynamo::{is_condition_failure, n, s, Item, Memo, Tables};
+use super::dynamo::{is_condition_failure, n, s, Item, Tables};
 use super::schema;
 use super::users::hide_one;
 use anyhow::Context;
@@ -57,17 +57,11 @@ impl VideoItem {
 
 pub struct DynamoVideos {
     db: Tables,
-    /// Each video's author id, as this process last read or wrote it: the deletion
-    /// record needs it, and the handler has just read the video.
-    authors: Memo<String>,
 }
 
 impl DynamoVideos {
     pub fn new(db: Tables) -> Self {
-        Self {
-            db,
-            authors: Memo::default(),
-        }
+        Self { db }
     }
 }
 
@@ -104,8 +98,6 @@ impl Videos for DynamoVideos {
             .send()
             .await
             .context("creating a video")?;
-        self.authors
-            .remember(video.id.to_string(), video.author_id.to_string());
         Ok(())
     }
 
@@ -113,10 +105,6 @@ impl Videos for DynamoVideos {
         let table = &self.db.videos;
         let found = self.db.get(table, "video_id", id.to_string(), "a video");
         let item: Option<VideoItem> = found.await?;
-        if let Some(item) = &item {
-            self.authors
-                .remember(item.video_id.clone(), item.author_id.clone());
-        }
         Ok(item.map(VideoItem::into_video).transpose()?)
     }
 
@@ -194,19 +182,9 @@ impl Videos for DynamoVideos {
         }
     }
 
-    /// One transaction when this process knows the video's author (the handler has
-    /// just read the video); else a read for it first.
-    async fn delete(&self, id: &VideoId, now: Timestamp) -> StoreResult<bool> {
-        let key = id.to_string();
-        let author = match self.authors.recall(&key) {
-            Some(author) => author,
-            None => match self.get(id).await? {
-                Some(video) => video.author_id.to_string(),
-                None => return Ok(false),
-            },
-        };
-        let hidden = hide_one(&self.db, &key, &author, now).await?;
-        self.authors.forget(&key);
-        Ok(hidden)
+    /// One transaction, conditional on the video's item: hidden and recorded.
+    async fn delete(&self, video: &Video, now: Timestamp) -> StoreResult<bool> {
+        let (id, author) = (video.id.to_string(), video.author_id.to_string());
+        Ok(hide_one(&self.db, &id, &author, now).await?)
     }
 }

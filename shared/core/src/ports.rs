@@ -136,8 +136,9 @@ pub trait Videos: Send + Sync {
         content_type: &VideoContentType,
     ) -> StoreResult<bool>;
     /// Hides the video from every read and writes its deletion record, atomically.
-    /// `false` if it did not exist (or was already deleted).
-    async fn delete(&self, id: &VideoId, now: Timestamp) -> StoreResult<bool>;
+    /// `video` is the video as the caller read it: its id and author are what a store
+    /// needs, so none reads it again. `false` if it did not exist (or was already deleted).
+    async fn delete(&self, video: &Video, now: Timestamp) -> StoreResult<bool>;
 }
 
 /// Which comments of a video to list: Unix seconds, `from` exclusive, `to` inclusive.
@@ -159,8 +160,9 @@ pub trait Comments: Send + Sync {
         after: Option<&SortKey>,
         limit: Limit,
     ) -> StoreResult<Page<Comment, SortKey>>;
-    /// `false` if there was no such comment.
-    async fn delete(&self, id: &CommentId) -> StoreResult<bool>;
+    /// `comment` is the comment as the caller read it: its id, video and time are what a
+    /// store needs to find it, so none reads it again. `false` if there was no such comment.
+    async fn delete(&self, comment: &Comment) -> StoreResult<bool>;
     /// Deletes every comment of the video, in batches; returns how many were deleted.
     /// Repeating it is harmless.
     async fn delete_all_of_video(&self, video: &VideoId) -> StoreResult<u64>;

@@ -137,8 +137,8 @@ impl Comments for SqliteStore {
         }
     }
 
-    async fn delete(&self, id: &CommentId) -> StoreResult<bool> {
-        let id = id.to_string();
+    async fn delete(&self, comment: &Comment) -> StoreResult<bool> {
+        let id = comment.id.to_string();
         self.write(move |conn| {
             let n = conn
                 .execute_cached("DELETE FROM comments WHERE id = ?1", [id])

@@ -132,8 +132,8 @@ impl Videos for SqliteStore {
         .await
     }
 
-    async fn delete(&self, id: &VideoId, now: Timestamp) -> StoreResult<bool> {
-        let id = id.to_string();
+    async fn delete(&self, video: &Video, now: Timestamp) -> StoreResult<bool> {
+        let id = video.id.to_string();
         self.write(move |conn| {
             let author: Option<String> = conn
                 .query_row_cached("SELECT author_id FROM videos WHERE id = ?1", [&id], |r| r.get(0))

@@ -144,6 +144,6 @@ pub async fn delete_comment(
             "only the comment's author or the video's owner may delete it",
         ));
     }
-    state.comments.delete(&comment.id).await?;
+    state.comments.delete(&comment).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -159,7 +159,7 @@ pub async fn delete_video(
     if video.author_id != me.id {
         return Err(ApiError::Forbidden("only the owner may delete a video"));
     }
-    if !state.videos.delete(&video.id, state.clock.now()).await? {
+    if !state.videos.delete(&video, state.clock.now()).await? {
         return Err(ApiError::NotFound("video"));
     }
     tracing::info!(video = %video.id, "video deleted");
