@@ -30,20 +30,14 @@ const PASSWORD: &str = "correct horse battery";
 const READ_BUDGET: usize = 2;
 const WRITE_BUDGET: usize = 3;
 
-/// Calls still over the budget, at what they make today: each may not make more. They
-/// need reads the ports cannot combine yet (the session with the path's user or video in
-/// one `BatchGetItem`; the sign-in attempt's release inside the session's transaction;
-/// an account's sessions, videos and user in fewer requests). Lower a figure when a
-/// change lowers the count; remove the row when the call is within budget.
-const OVER_BUDGET_TODAY: &[(&str, usize)] = &[
-    ("sign in", 4),
-    ("list videos", 3),
-    ("list videos, next page", 3),
-    ("list comments", 3),
-    ("delete comment (author)", 4),
-    ("delete comment (video owner)", 4),
-    ("delete account (3 videos)", 10),
-];
+/// Calls over the budget, at what they make: each may not make more. Deleting an
+/// account checks a password under the sign-in throttle (a reservation, 1 write), reads
+/// the session with the account (1), finds the account's sessions and videos through
+/// their indexes (2 queries), then deletes it all in one transaction (1): the queries
+/// cannot be folded into the transaction, and the reservation must come before the
+/// password is checked. Lower a figure when a change lowers the count; remove the row
+/// when the call is within budget.
+const OVER_BUDGET_TODAY: &[(&str, usize)] = &[("delete account (3 videos)", 5)];
 
 /// The moto server and its access log.
 struct Counter {

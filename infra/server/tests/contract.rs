@@ -273,7 +273,7 @@ pub async fn sessions_end_with_their_account(p: Ports) {
     );
 
     // Deleted, then the name taken by someone else: the old session is not theirs.
-    p.users.delete_account(&alice, now).await.unwrap();
+    p.users.delete_account(&alice, now, None).await.unwrap();
     p.sessions.create(&id, &session).await.unwrap();
     assert!(p.sessions.get(&id, now).await.unwrap().is_none(), "deleted");
     let newcomer = user("alice");
@@ -526,7 +526,7 @@ pub async fn deleting_an_account_schedules_its_videos(p: Ports) {
 
     let mut scheduled = p
         .users
-        .delete_account(&alice, Timestamp::now())
+        .delete_account(&alice, Timestamp::now(), None)
         .await
         .unwrap();
     scheduled.sort_by_key(|v| v.to_string());
@@ -557,6 +557,197 @@ pub async fn deleting_an_account_schedules_its_videos(p: Ports) {
     assert!(records.contains(&a1.id) && records.contains(&a2.id));
 }
 
+async fn read(
+    p: &Ports,
+    now: Timestamp,
+    id: &SessionId,
+    item: PathItem<'_>,
+) -> (Option<Session>, Found) {
+    p.sessions.get_with(id, now, item).await.unwrap()
+}
+
+/// A session and the path's user or video, read together: each as its own read would
+/// find it, whatever the other turns out to be.
+pub async fn sessions_are_read_with_the_paths_user_or_video(p: Ports) {
+    let (alice, bob) = (user("alice"), user("bob"));
+    p.users.create(&alice).await.unwrap();
+    p.users.create(&bob).await.unwrap();
+    let now = Timestamp::now();
+    let clip = video(&bob, "clip", now);
+    p.videos.create(&clip).await.unwrap();
+    let (live, stale) = (SessionId::generate(), SessionId::generate());
+    let session = |expires| Session {
+        user_id: alice.id,
+        user_name: alice.name.clone(),
+        expires,
+    };
+    p.sessions
+        .create(&live, &session(now.plus_seconds(60)))
+        .await
+        .unwrap();
+    p.sessions
+        .create(&stale, &session(now.plus_seconds(-1)))
+        .await
+        .unwrap();
+    let nothing = VideoId::new();
+
+    let (me, found) = read(&p, now, &live, PathItem::User(&bob.name)).await;
+    assert_eq!(me.unwrap().user_id, alice.id);
+    assert!(matches!(found, Found::User(Some(u)) if u.id == bob.id));
+    let (me, found) = read(&p, now, &live, PathItem::Video(&clip.id)).await;
+    assert_eq!(me.unwrap().user_name, alice.name);
+    assert!(matches!(found, Found::Video(Some(v)) if v.id == clip.id && v.author_id == bob.id));
+    let (me, found) = read(&p, now, &live, PathItem::Video(&nothing)).await;
+    assert!(me.is_some());
+    assert!(matches!(found, Found::Video(None)), "unknown video");
+
+    let (me, found) = read(&p, now, &stale, PathItem::User(&bob.name)).await;
+    assert!(me.is_none(), "expired");
+    assert!(
+        matches!(found, Found::User(Some(_))),
+        "the path is read all the same"
+    );
+    let (me, found) = read(&p, now, &SessionId::generate(), PathItem::Video(&clip.id)).await;
+    assert!(me.is_none(), "unknown session");
+    assert!(matches!(found, Found::Video(Some(_))));
+
+    // A session written while its account was disabled (a sign-in racing the switch):
+    // refused both when the path names its own account and when it names another thing.
+    p.users.set_disabled(&alice.name, true).await.unwrap();
+    let racing = SessionId::generate();
+    p.sessions
+        .create(&racing, &session(now.plus_seconds(60)))
+        .await
+        .unwrap();
+    let (me, found) = read(&p, now, &racing, PathItem::User(&alice.name)).await;
+    assert!(me.is_none(), "disabled, path on its own account");
+    assert!(matches!(found, Found::User(Some(u)) if u.disabled));
+    assert!(read(&p, now, &racing, PathItem::Video(&clip.id))
+        .await
+        .0
+        .is_none());
+    p.users.set_disabled(&alice.name, false).await.unwrap();
+    assert!(read(&p, now, &racing, PathItem::User(&alice.name))
+        .await
+        .0
+        .is_some());
+    assert!(read(&p, now, &racing, PathItem::Video(&clip.id))
+        .await
+        .0
+        .is_some());
+
+    assert!(p.videos.delete(&clip, now).await.unwrap());
+    let (_, found) = read(&p, now, &live, PathItem::Video(&clip.id)).await;
+    assert!(matches!(found, Found::Video(None)), "deleted video");
+}
+
+/// A right password gives its reserved attempt back in the same write as its effect:
+/// the session of a sign-in, or the deletion of the account.
+pub async fn a_right_password_gives_its_attempt_back(p: Ports) {
+    let alice = user("alice");
+    p.users.create(&alice).await.unwrap();
+    let now = Timestamp::now();
+    let window = Window::containing(now, 900);
+    let reserve = || {
+        let (sessions, name) = (p.sessions.clone(), alice.name.clone());
+        async move {
+            sessions
+                .reserve_attempt(&name, "1.2.3.4", window, now, 2)
+                .await
+                .unwrap()
+        }
+    };
+    let first = reserve().await.unwrap();
+    let _second = reserve().await.unwrap();
+    assert_eq!(reserve().await, None, "both attempts counted");
+    let id = SessionId::generate();
+    let session = Session {
+        user_id: alice.id,
+        user_name: alice.name.clone(),
+        expires: now.plus_seconds(60),
+    };
+    p.sessions
+        .create_releasing(&id, &session, &first)
+        .await
+        .unwrap();
+    assert!(p.sessions.get(&id, now).await.unwrap().is_some());
+    let third = reserve().await.expect("the released attempt is free again");
+    assert_eq!(reserve().await, None);
+
+    // The account's deletion gives its attempt back too.
+    p.users
+        .delete_account(&alice, now, Some(&third))
+        .await
+        .unwrap();
+    assert!(p.users.by_name(&alice.name).await.unwrap().is_none());
+    assert!(p.sessions.get(&id, now).await.unwrap().is_none());
+    assert!(reserve().await.is_some(), "released with the deletion");
+
+    // A session whose account check fails (here: no account) still gives it back.
+    let bob = user("bob");
+    let held = p
+        .sessions
+        .reserve_attempt(&bob.name, "1.2.3.4", window, now, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    let orphan = Session {
+        user_id: bob.id,
+        user_name: bob.name.clone(),
+        expires: now.plus_seconds(60),
+    };
+    let orphan_id = SessionId::generate();
+    p.sessions
+        .create_releasing(&orphan_id, &orphan, &held)
+        .await
+        .unwrap();
+    assert!(p.sessions.get(&orphan_id, now).await.unwrap().is_none());
+    let again = p
+        .sessions
+        .reserve_attempt(&bob.name, "1.2.3.4", window, now, 1)
+        .await
+        .unwrap();
+    assert!(again.is_some(), "released though its session serves nobody");
+}
+
+/// An account with more sessions and videos than one DynamoDB transaction holds (100
+/// items) is deleted whole all the same.
+pub async fn a_large_account_is_deleted_whole(p: Ports) {
+    let (alice, bob) = (user("alice"), user("bob"));
+    p.users.create(&alice).await.unwrap();
+    p.users.create(&bob).await.unwrap();
+    let now = Timestamp::now();
+    let mut videos = Vec::new();
+    for i in 0..45 {
+        let v = video(&alice, &format!("v{i}"), now.plus_seconds(i));
+        p.videos.create(&v).await.unwrap();
+        videos.push(v);
+    }
+    let sessions: Vec<SessionId> = (0..12).map(|_| SessionId::generate()).collect();
+    for id in &sessions {
+        let session = Session {
+            user_id: alice.id,
+            user_name: alice.name.clone(),
+            expires: now.plus_seconds(600),
+        };
+        p.sessions.create(id, &session).await.unwrap();
+    }
+    let bobs = video(&bob, "bob's", now);
+    p.videos.create(&bobs).await.unwrap();
+
+    let scheduled = p.users.delete_account(&alice, now, None).await.unwrap();
+    assert_eq!(scheduled.len(), 45);
+    assert!(p.users.by_name(&alice.name).await.unwrap().is_none());
+    for id in &sessions {
+        assert!(p.sessions.get(id, now).await.unwrap().is_none());
+    }
+    for v in &videos {
+        assert!(p.videos.get(&v.id).await.unwrap().is_none());
+    }
+    assert!(p.videos.get(&bobs.id).await.unwrap().is_some());
+    assert_eq!(p.deletions.count().await.unwrap(), 45);
+}
+
 /// A video written after the account deletion looked (by a request in flight, or
 /// missed by an eventually consistent index) is found by the sweep once the deletion
 /// has settled; the account is forgotten after a sweep that finds nothing.
@@ -566,7 +757,7 @@ pub async fn late_videos_of_a_deleted_account_are_swept(p: Ports) {
     let early = video(&alice, "early", Timestamp::now());
     p.videos.create(&early).await.unwrap();
     let deleted = Timestamp::now();
-    p.users.delete_account(&alice, deleted).await.unwrap();
+    p.users.delete_account(&alice, deleted, None).await.unwrap();
     let late = video(&alice, "late", Timestamp::now());
     p.videos.create(&late).await.unwrap();
 
@@ -857,7 +1048,9 @@ macro_rules! contract_suite {
                 blob_urls_are_presigned, deletion_records_track_dispatch,
                 a_videos_comments_are_deleted_in_bulk, the_queue_has_sqs_semantics,
                 dead_letters_are_counted_and_redriven, unfinished_deletions_are_counted,
-                disabling_an_account_ends_its_sessions);
+                disabling_an_account_ends_its_sessions,
+                sessions_are_read_with_the_paths_user_or_video,
+                a_right_password_gives_its_attempt_back, a_large_account_is_deleted_whole);
         }
     };
     (@tests $ports:expr; $($check:ident),*) => {

@@ -344,7 +344,7 @@ async fn deleting_an_account_runs_its_videos_through_the_pipeline(f: Fixture) {
         f.video_with_comments(1).await,
     ];
     f.users
-        .delete_account(&f.author, Timestamp::now())
+        .delete_account(&f.author, Timestamp::now(), None)
         .await
         .unwrap();
     f.dispatcher.run_once(Timestamp::now()).await.unwrap();

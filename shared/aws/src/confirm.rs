@@ -79,6 +79,10 @@ impl Videos for ConfirmingVideos {
         }
     }
 
+    async fn current(&self, video: Video) -> StoreResult<Video> {
+        Ok(self.confirmed(video).await?)
+    }
+
     async fn list_by_author(
         &self,
         author: &UserId,

@@ -5,7 +5,7 @@ use super::schema::{self, Table};
 use super::AwsSettings;
 use anyhow::Context;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, KeysAndAttributes, WriteRequest};
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -65,6 +65,50 @@ impl Tables {
             .map(serde_dynamo::from_item)
             .transpose()
             .with_context(|| format!("decoding {what}"))
+    }
+
+    /// Items by key from several tables in one `BatchGetItem`, read strongly consistent,
+    /// retrying what DynamoDB leaves unprocessed with a growing pause: each table's
+    /// items, keyed by the table's name (a key with no item is simply not there).
+    pub async fn batch_get(
+        &self,
+        keys: Vec<(&str, Item)>,
+        what: &str,
+    ) -> anyhow::Result<HashMap<String, Vec<Item>>> {
+        let mut requests: HashMap<String, KeysAndAttributes> = HashMap::new();
+        for (table, key) in keys {
+            let entry = requests.entry(table.to_owned()).or_insert_with(|| {
+                KeysAndAttributes::builder()
+                    .consistent_read(true)
+                    .set_keys(Some(Vec::new()))
+                    .build()
+                    .expect("keys are set")
+            });
+            entry.keys.push(key);
+        }
+        let mut found: HashMap<String, Vec<Item>> = HashMap::new();
+        for attempt in 0.. {
+            let out = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(requests))
+                .send()
+                .await
+                .with_context(|| format!("reading {what}"))?;
+            for (table, items) in out.responses.unwrap_or_default() {
+                found.entry(table).or_default().extend(items);
+            }
+            requests = out.unprocessed_keys.unwrap_or_default();
+            if requests.is_empty() {
+                break;
+            }
+            anyhow::ensure!(
+                attempt < UNPROCESSED_ATTEMPTS,
+                "DynamoDB kept reads of {what} unprocessed"
+            );
+            tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
+        }
+        Ok(found)
     }
 
     /// Deletes items by key, 25 per `BatchWriteItem`, retrying what DynamoDB leaves

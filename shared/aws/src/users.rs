@@ -6,11 +6,11 @@ use anyhow::Context;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use reel_core::domain::{PasswordHash, Timestamp, User, UserId, UserName, VideoId};
-use reel_core::ports::{StoreError, StoreResult, Users};
+use reel_core::ports::{Attempt, StoreError, StoreResult, Users};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
-struct UserItem {
+pub(super) struct UserItem {
     user_name: String,
     user_id: String,
     password_hash: String,
@@ -21,7 +21,7 @@ struct UserItem {
 }
 
 impl UserItem {
-    fn into_user(self) -> anyhow::Result<User> {
+    pub(super) fn into_user(self) -> anyhow::Result<User> {
         Ok(User {
             id: UserId::parse(&self.user_id)?,
             name: UserName::parse(&self.user_name)?,
@@ -117,8 +117,8 @@ impl DynamoUsers {
 /// How long a disable waits before sweeping the account's sessions a second time.
 const INDEX_SETTLE: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Deletes every session of the user the `by_user` index lists; returns how many.
-pub(super) async fn delete_sessions_of(db: &Tables, user: &UserId) -> anyhow::Result<u64> {
+/// The keys of every session of the user the `by_user` index lists.
+async fn session_keys_of(db: &Tables, user: &UserId) -> anyhow::Result<Vec<Item>> {
     let pages = db
         .client
         .query()
@@ -126,18 +126,65 @@ pub(super) async fn delete_sessions_of(db: &Tables, user: &UserId) -> anyhow::Re
         .index_name(schema::SESSIONS_BY_USER)
         .key_condition_expression("user_id = :u")
         .expression_attribute_values(":u", s(user.to_string()))
+        .projection_expression("session_digest")
         .into_paginator()
         .items()
         .send();
     let items: Vec<Item> = pages.collect::<Result<_, _>>().await?;
-    let keys = items
+    Ok(items
         .into_iter()
         .filter_map(|mut i| i.remove_entry("session_digest"))
         .map(|(k, v)| Item::from([(k, v)]))
-        .collect::<Vec<_>>();
+        .collect())
+}
+
+/// Deletes every session of the user the `by_user` index lists; returns how many.
+pub(super) async fn delete_sessions_of(db: &Tables, user: &UserId) -> anyhow::Result<u64> {
+    let keys = session_keys_of(db, user).await?;
     let ended = keys.len() as u64;
     db.delete_keys(&db.sessions, keys).await?;
     Ok(ended)
+}
+
+/// DynamoDB's most items in one transaction.
+const TRANSACTION_ITEMS: usize = 100;
+
+/// Runs the writes as one transaction; `false` when one of its conditions failed (and
+/// nothing was written).
+async fn transact(db: &Tables, writes: Vec<TransactWriteItem>) -> anyhow::Result<bool> {
+    let sent = db
+        .client
+        .transact_write_items()
+        .set_transact_items(Some(writes))
+        .send()
+        .await;
+    match sent {
+        Ok(_) => Ok(true),
+        Err(e) if super::dynamo::is_transaction_condition_failure(&e) => Ok(false),
+        Err(e) => Err(e).context("deleting an account"),
+    }
+}
+
+/// The user's delete, on condition that the name still holds this account (not one
+/// made anew under the same name).
+fn delete_user(db: &Tables, user: &User) -> anyhow::Result<TransactWriteItem> {
+    let delete = Delete::builder()
+        .table_name(&db.users)
+        .key("user_name", s(user.name.as_str()))
+        .condition_expression("user_id = :id")
+        .expression_attribute_values(":id", s(user.id.to_string()))
+        .build()
+        .context("the user's delete")?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
+fn delete_session(db: &Tables, key: Item) -> anyhow::Result<TransactWriteItem> {
+    let delete = Delete::builder()
+        .table_name(&db.sessions)
+        .set_key(Some(key))
+        .build()
+        .context("a session's delete")?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
 pub(super) fn hide_video(db: &Tables, id: &str) -> anyhow::Result<TransactWriteItem> {
@@ -219,32 +266,50 @@ impl Users for DynamoUsers {
         Ok(item.map(UserItem::into_user).transpose()?)
     }
 
-    /// Sessions first (no new request can act for the user after), then the videos, then
-    /// the user: an interruption leaves the user in place, so repeating the request
-    /// finishes it. With the user, in the same transaction, a record for the sweep that
-    /// finds the videos (and sessions) the indexes did not list yet, or that a request in
-    /// flight made meanwhile. Last, the sessions again: a sign-in that passed its account
-    /// check before the user was deleted wrote a verified session, which no read checks.
-    async fn delete_account(&self, user: &User, now: Timestamp) -> StoreResult<Vec<VideoId>> {
-        delete_sessions_of(&self.db, &user.id).await?;
-        let ids = videos_of(&self.db, &user.id).await?;
-        hide_videos(&self.db, &ids, &user.id, now).await?;
-        let delete_user = Delete::builder()
-            .table_name(&self.db.users)
-            .key("user_name", s(user.name.as_str()))
-            .build()
-            .context("the user's delete")?;
-        self.db
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete_user).build())
-            .transact_items(super::deletions::account_deletion_record(
-                &self.db, &user.id, now,
-            )?)
-            .send()
-            .await
-            .context("deleting the user and recording it")?;
-        delete_sessions_of(&self.db, &user.id).await?;
+    /// Two queries (the account's sessions and videos, through their indexes) and one
+    /// transaction: the sessions deleted, the videos hidden with their records, the user
+    /// deleted with a record for the sweep, and the password check's attempt given back.
+    /// An account with more than fits in one transaction, or whose video another request
+    /// deleted meanwhile, takes several: the videos and sessions first and the user
+    /// last, so an interruption leaves the user in place and repeating the request
+    /// finishes it. The sweep of deleted accounts looks for videos and sessions again
+    /// later: those an eventually consistent index had not listed yet, or that a
+    /// request in flight made meanwhile (a sign-in with the right password racing the
+    /// deletion).
+    async fn delete_account(
+        &self,
+        user: &User,
+        now: Timestamp,
+        attempt: Option<&Attempt>,
+    ) -> StoreResult<Vec<VideoId>> {
+        let db = &self.db;
+        let (sessions, ids) =
+            futures_util::try_join!(session_keys_of(db, &user.id), videos_of(db, &user.id))?;
+        let mut last = vec![delete_user(db, user)?];
+        last.push(super::deletions::account_deletion_record(
+            db, &user.id, now,
+        )?);
+        if let Some(attempt) = attempt {
+            last.push(super::sessions::release_update(db, attempt)?);
+        }
+        let author = user.id.to_string();
+        let mut writes = Vec::with_capacity(ids.len() * 2 + sessions.len() + last.len());
+        for id in &ids {
+            writes.push(hide_video(db, id)?);
+            writes.push(record_deletion(db, id, &author, now)?);
+        }
+        for key in &sessions {
+            writes.push(delete_session(db, key.clone())?);
+        }
+        writes.extend(last.iter().cloned());
+        let at_once = writes.len() <= TRANSACTION_ITEMS && transact(db, writes).await?;
+        if !at_once {
+            hide_videos(db, &ids, &user.id, now).await?;
+            db.delete_keys(&db.sessions, sessions).await?;
+            // Refused only when the name no longer holds this account: a request that
+            // raced this one deleted it, and wrote its own record.
+            transact(db, last).await?;
+        }
         ids.iter()
             .map(|id| VideoId::parse(id).map_err(|e| anyhow::Error::from(e).into()))
             .collect()

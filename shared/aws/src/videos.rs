@@ -15,7 +15,7 @@ use reel_core::ports::{SortKey, StoreResult, Videos};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
-struct VideoItem {
+pub(super) struct VideoItem {
     video_id: String,
     author_id: String,
     author: String,
@@ -41,7 +41,7 @@ impl VideoItem {
         }
     }
 
-    fn into_video(self) -> anyhow::Result<Video> {
+    pub(super) fn into_video(self) -> anyhow::Result<Video> {
         Ok(Video {
             id: VideoId::parse(&self.video_id)?,
             author_id: UserId::parse(&self.author_id)?,

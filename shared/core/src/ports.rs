@@ -65,9 +65,15 @@ pub trait Users: Send + Sync {
     async fn by_name(&self, name: &UserName) -> StoreResult<Option<User>>;
     /// Deletes the account and its sessions, and hides every video of the user while
     /// writing its deletion record, so the pipeline removes bytes and comments later.
-    /// Returns the ids of the videos scheduled.
+    /// Returns the ids of the videos scheduled. `attempt`, the password check that
+    /// allowed it, is given back ([`Sessions::release_attempt`]) in the same atomic step.
     /// Interrupted, it leaves the user in place so that repeating the request finishes it.
-    async fn delete_account(&self, user: &User, now: Timestamp) -> StoreResult<Vec<VideoId>>;
+    async fn delete_account(
+        &self,
+        user: &User,
+        now: Timestamp,
+        attempt: Option<&Attempt>,
+    ) -> StoreResult<Vec<VideoId>>;
     /// An operator's switch (`reel users disable|enable`): a disabled account's sign-ins
     /// are refused. Disabling also ends every session of the account; returns how many,
     /// or `None` when there is no such user.
@@ -89,6 +95,24 @@ pub trait Sessions: Send + Sync {
     /// for a session whose account is gone, was made anew under the same name (another
     /// id), or is disabled: a session is bound to its user's id, checked on every read.
     async fn get(&self, id: &SessionId, now: Timestamp) -> StoreResult<Option<Session>>;
+    /// [`Sessions::get`] and the item the request's path names, read together: one
+    /// round trip where the store has one (a `BatchGetItem` in DynamoDB), so that
+    /// authenticating and finding the path's user or video cost a single request.
+    /// The path's item is read whatever the session turns out to be.
+    async fn get_with(
+        &self,
+        id: &SessionId,
+        now: Timestamp,
+        item: PathItem<'_>,
+    ) -> StoreResult<(Option<Session>, Found)>;
+    /// [`Sessions::create`] for a sign-in: the session, and the reserved attempt given
+    /// back ([`Sessions::release_attempt`]) in the same atomic write.
+    async fn create_releasing(
+        &self,
+        id: &SessionId,
+        session: &Session,
+        attempt: &Attempt,
+    ) -> StoreResult<()>;
     async fn delete(&self, id: &SessionId) -> StoreResult<()>;
     /// Reserves one password check of `name` from `client` at `now`, in the throttling
     /// `window` that holds it: the attempt is counted as a failure at once, in the same
@@ -105,6 +129,21 @@ pub trait Sessions: Send + Sync {
     ) -> StoreResult<Option<Attempt>>;
     /// Uncounts a reserved attempt whose password was right.
     async fn release_attempt(&self, attempt: &Attempt) -> StoreResult<()>;
+}
+
+/// What a request's path names, read with its session ([`Sessions::get_with`]).
+#[derive(Debug, Clone, Copy)]
+pub enum PathItem<'a> {
+    User(&'a UserName),
+    Video(&'a VideoId),
+}
+
+/// The path's item as [`Sessions::get_with`] found it: the variant of the [`PathItem`]
+/// asked for, `None` when there is no such user or video (a deleted video included).
+#[derive(Debug, Clone)]
+pub enum Found {
+    User(Option<User>),
+    Video(Option<Video>),
 }
 
 /// A reserved password check ([`Sessions::reserve_attempt`]), as the store names it.
@@ -128,6 +167,13 @@ pub trait Videos: Send + Sync {
         after: Option<&SortKey>,
         limit: Limit,
     ) -> StoreResult<Page<Video, SortKey>>;
+    /// The video as it stands now, given as another read found it (the path's video
+    /// read with the session, [`Sessions::get_with`]): a store whose reads confirm
+    /// pending uploads (the one-process AWS site, which gets no S3 events) does it here
+    /// too. Others have nothing to add.
+    async fn current(&self, video: Video) -> StoreResult<Video> {
+        Ok(video)
+    }
     /// Records that the bytes have landed. `false` if the video no longer exists.
     async fn mark_ready(
         &self,

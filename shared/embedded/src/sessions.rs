@@ -2,8 +2,8 @@ use super::db::{CachedStatements, SqliteStore};
 use anyhow::Context;
 use async_trait::async_trait;
 use reel_core::domain::{SessionId, Timestamp, UserId, UserName, Window};
-use reel_core::ports::{Attempt, Session, Sessions, StoreResult};
-use rusqlite::{params, OptionalExtension};
+use reel_core::ports::{Attempt, Found, PathItem, Session, Sessions, StoreResult, Users, Videos};
+use rusqlite::{params, Connection, OptionalExtension};
 
 /// How long failed sign-ins are kept at most (longer than any sensible throttle window).
 const FAILURE_RETENTION_SECS: i64 = 24 * 3600;
@@ -13,23 +13,73 @@ fn digest(id: &SessionId) -> String {
     id.digest()
 }
 
+/// Inserts the session; expired ones are swept as new ones are made, so the table
+/// stays small.
+fn insert_session(conn: &Connection, key: &str, s: &Session) -> anyhow::Result<()> {
+    conn.execute_cached(
+        "DELETE FROM sessions WHERE expires_us <= ?1",
+        [Timestamp::now().as_micros()],
+    )?;
+    conn.execute_cached(
+        "INSERT INTO sessions (id_hash, user_id, user_name, expires_us) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            key,
+            s.user_id.to_string(),
+            s.user_name.as_str(),
+            s.expires.as_micros()
+        ],
+    )?;
+    Ok(())
+}
+
+/// The row of a reserved attempt: its token.
+pub(crate) fn attempt_row(attempt: &Attempt) -> anyhow::Result<i64> {
+    attempt
+        .token
+        .parse()
+        .context("not an attempt of this store")
+}
+
+pub(crate) fn delete_attempt(conn: &Connection, row: i64) -> anyhow::Result<()> {
+    conn.execute_cached("DELETE FROM sign_in_failures WHERE rowid = ?1", [row])
+        .context("releasing a sign-in attempt")?;
+    Ok(())
+}
+
 #[async_trait]
 impl Sessions for SqliteStore {
     async fn create(&self, id: &SessionId, session: &Session) -> StoreResult<()> {
         let (key, s) = (digest(id), session.clone());
+        self.write(move |conn| insert_session(conn, &key, &s)).await
+    }
+
+    async fn create_releasing(
+        &self,
+        id: &SessionId,
+        session: &Session,
+        attempt: &Attempt,
+    ) -> StoreResult<()> {
+        let (key, s, row) = (digest(id), session.clone(), attempt_row(attempt)?);
         self.write(move |conn| {
-            // Expired sessions are swept as new ones are made, so the table stays small.
-            conn.execute_cached(
-                "DELETE FROM sessions WHERE expires_us <= ?1",
-                [Timestamp::now().as_micros()],
-            )?;
-            conn.execute_cached(
-                "INSERT INTO sessions (id_hash, user_id, user_name, expires_us) VALUES (?1, ?2, ?3, ?4)",
-                params![key, s.user_id.to_string(), s.user_name.as_str(), s.expires.as_micros()],
-            )?;
-            Ok(())
+            insert_session(conn, &key, &s)?;
+            delete_attempt(conn, row)
         })
         .await
+    }
+
+    /// Two reads on the caller's thread: SQLite has no round trip to save.
+    async fn get_with(
+        &self,
+        id: &SessionId,
+        now: Timestamp,
+        item: PathItem<'_>,
+    ) -> StoreResult<(Option<Session>, Found)> {
+        let session = Sessions::get(self, id, now).await?;
+        let found = match item {
+            PathItem::User(name) => Found::User(Users::by_name(self, name).await?),
+            PathItem::Video(video) => Found::Video(Videos::get(self, video).await?),
+        };
+        Ok((session, found))
     }
 
     async fn get(&self, id: &SessionId, now: Timestamp) -> StoreResult<Option<Session>> {
@@ -120,15 +170,7 @@ impl Sessions for SqliteStore {
     }
 
     async fn release_attempt(&self, attempt: &Attempt) -> StoreResult<()> {
-        let row: i64 = attempt
-            .token
-            .parse()
-            .context("not an attempt of this store")?;
-        self.write(move |conn| {
-            conn.execute_cached("DELETE FROM sign_in_failures WHERE rowid = ?1", [row])
-                .context("releasing a sign-in attempt")?;
-            Ok(())
-        })
-        .await
+        let row = attempt_row(attempt)?;
+        self.write(move |conn| delete_attempt(conn, row)).await
     }
 }

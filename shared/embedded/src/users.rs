@@ -2,7 +2,7 @@ use super::db::{CachedStatements, SqliteStore};
 use anyhow::Context;
 use async_trait::async_trait;
 use reel_core::domain::{PasswordHash, Timestamp, User, UserId, UserName, VideoId};
-use reel_core::ports::{StoreError, StoreResult, Users};
+use reel_core::ports::{Attempt, StoreError, StoreResult, Users};
 use rusqlite::{params, ErrorCode, OptionalExtension};
 
 #[async_trait]
@@ -63,9 +63,18 @@ impl Users for SqliteStore {
         .await
     }
 
-    async fn delete_account(&self, user: &User, now: Timestamp) -> StoreResult<Vec<VideoId>> {
+    async fn delete_account(
+        &self,
+        user: &User,
+        now: Timestamp,
+        attempt: Option<&Attempt>,
+    ) -> StoreResult<Vec<VideoId>> {
         let user = user.id.to_string();
+        let attempt = attempt.map(super::sessions::attempt_row).transpose()?;
         self.write(move |conn| {
+            if let Some(row) = attempt {
+                super::sessions::delete_attempt(conn, row)?;
+            }
             let videos: Vec<String> = conn
                 .prepare_cached("SELECT id FROM videos WHERE author_id = ?1")?
                 .query_map([&user], |r| r.get(0))?

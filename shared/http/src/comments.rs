@@ -3,10 +3,10 @@
 use crate::cursor;
 use crate::dto::{CommentList, CommentParams, CommentView, NewComment};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthVideo};
 use crate::reply::Reply;
 use crate::state::AppState;
-use crate::videos::{check_author_id, existing_video};
+use crate::videos::check_author_id;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, post};
@@ -41,11 +41,9 @@ where
     ))]
 pub async fn post_comment(
     State(state): State<AppState>,
-    me: AuthUser,
-    ApiPath(vid): ApiPath<String>,
+    AuthVideo { me, video }: AuthVideo,
     ApiJson(body): ApiJson<NewComment>,
 ) -> Result<Reply<CommentView>, ApiError> {
-    let video = existing_video(&state, &vid).await?;
     check_author_id(body.author_id.as_deref(), &me)?;
     let comment = Comment {
         id: CommentId::new(),
@@ -83,11 +81,9 @@ fn unix_seconds(raw: Option<&str>, name: &str) -> Result<Option<i64>, ApiError> 
     ))]
 pub async fn list_comments(
     State(state): State<AppState>,
-    _me: AuthUser,
-    ApiPath(vid): ApiPath<String>,
+    AuthVideo { video, .. }: AuthVideo,
     ApiQuery(params): ApiQuery<CommentParams>,
 ) -> Result<Reply<CommentList>, ApiError> {
-    let video = existing_video(&state, &vid).await?;
     let window = TimeWindow {
         from: unix_seconds(params.from.as_deref(), "from")?,
         to: unix_seconds(params.to.as_deref(), "to")?,
@@ -128,10 +124,9 @@ pub async fn list_comments(
     ))]
 pub async fn delete_comment(
     State(state): State<AppState>,
-    me: AuthUser,
-    ApiPath((vid, cid)): ApiPath<(String, String)>,
+    AuthVideo { me, video }: AuthVideo,
+    ApiPath((_vid, cid)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let video = existing_video(&state, &vid).await?;
     let id = CommentId::parse(&cid).map_err(|_| ApiError::NotFound("comment"))?;
     let comment = state
         .comments

@@ -7,7 +7,8 @@ use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Path, Request};
 use axum::http::{header, request::Parts, Method};
 use bytes::Bytes;
-use reel_core::domain::{SessionId, UserId, UserName};
+use reel_core::domain::{SessionId, User, UserId, UserName, Video, VideoId};
+use reel_core::ports::{Found, PathItem};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -48,6 +49,48 @@ fn session_cookie(parts: &Parts) -> Option<String> {
         .map(|c| c.value().to_owned())
 }
 
+/// The session id the request presents: the header, else (GET/HEAD only) the cookie.
+fn presented_session(parts: &Parts) -> Result<SessionId, ApiError> {
+    let from_header = parts
+        .headers
+        .get(SESSION_HEADER)
+        .map(|v| v.to_str().unwrap_or(""));
+    let safe_method = parts.method == Method::GET || parts.method == Method::HEAD;
+    let raw = match from_header {
+        Some(raw) => raw.to_owned(),
+        None if safe_method => session_cookie(parts).ok_or(ApiError::Unauthorized)?,
+        None => return Err(ApiError::Unauthorized),
+    };
+    SessionId::parse(raw.trim()).map_err(|_| ApiError::Unauthorized)
+}
+
+impl AuthUser {
+    /// The request's user (401 without a live session) and, when `item` names one, the
+    /// path's user or video, read together with the session ([`Sessions::get_with`]).
+    async fn authenticate(
+        parts: &Parts,
+        state: &AppState,
+        item: Option<PathItem<'_>>,
+    ) -> Result<(Self, Option<Found>), ApiError> {
+        let id = presented_session(parts)?;
+        let now = state.clock.now();
+        let (session, found) = match item {
+            Some(item) => {
+                let (session, found) = state.sessions.get_with(&id, now, item).await?;
+                (session, Some(found))
+            }
+            None => (state.sessions.get(&id, now).await?, None),
+        };
+        let session = session.ok_or(ApiError::Unauthorized)?;
+        let user = AuthUser {
+            id: session.user_id,
+            name: session.user_name,
+            session: id,
+        };
+        Ok((user, found))
+    }
+}
+
 impl<S> FromRequestParts<S> for AuthUser
 where
     AppState: FromRef<S>,
@@ -57,27 +100,79 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let state = AppState::from_ref(state);
-        let from_header = parts
-            .headers
-            .get(SESSION_HEADER)
-            .map(|v| v.to_str().unwrap_or(""));
-        let safe_method = parts.method == Method::GET || parts.method == Method::HEAD;
-        let raw = match from_header {
-            Some(raw) => raw.to_owned(),
-            None if safe_method => session_cookie(parts).ok_or(ApiError::Unauthorized)?,
-            None => return Err(ApiError::Unauthorized),
+        Ok(AuthUser::authenticate(parts, &state, None).await?.0)
+    }
+}
+
+/// One named parameter of the path, as sent.
+async fn path_param<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+    name: &str,
+) -> Result<String, ApiError> {
+    let Path(mut params) =
+        Path::<HashMap<String, String>>::from_request_parts(parts, state).await?;
+    Ok(params.remove(name).unwrap_or_default())
+}
+
+/// The signed-in user and the video of the path's `{vid}`, read in one round trip
+/// ([`Sessions::get_with`]): 401 without a live session, then 404 `005` for an unknown,
+/// malformed or deleted video.
+pub struct AuthVideo {
+    pub me: AuthUser,
+    pub video: Video,
+}
+
+impl<S> FromRequestParts<S> for AuthVideo
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let raw = path_param(parts, state, "vid").await?;
+        let state = AppState::from_ref(state);
+        let Ok(id) = VideoId::parse(&raw) else {
+            AuthUser::authenticate(parts, &state, None).await?;
+            return Err(ApiError::NotFound("video"));
         };
-        let id = SessionId::parse(raw.trim()).map_err(|_| ApiError::Unauthorized)?;
-        let session = state
-            .sessions
-            .get(&id, state.clock.now())
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
-        Ok(AuthUser {
-            id: session.user_id,
-            name: session.user_name,
-            session: id,
-        })
+        let (me, found) = AuthUser::authenticate(parts, &state, Some(PathItem::Video(&id))).await?;
+        let Some(Found::Video(Some(video))) = found else {
+            return Err(ApiError::NotFound("video"));
+        };
+        let video = state.videos.current(video).await?;
+        Ok(AuthVideo { me, video })
+    }
+}
+
+/// The signed-in user and the user of the path's `{user_name}`, read in one round trip:
+/// 401 without a live session, then 404 `005` for an unknown or malformed name.
+pub struct AuthPathUser {
+    pub me: AuthUser,
+    pub user: User,
+}
+
+impl<S> FromRequestParts<S> for AuthPathUser
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let raw = path_param(parts, state, "user_name").await?;
+        let state = AppState::from_ref(state);
+        let Ok(name) = UserName::parse(&raw) else {
+            AuthUser::authenticate(parts, &state, None).await?;
+            return Err(ApiError::NotFound("user"));
+        };
+        let (me, found) =
+            AuthUser::authenticate(parts, &state, Some(PathItem::User(&name))).await?;
+        let Some(Found::User(Some(user))) = found else {
+            return Err(ApiError::NotFound("user"));
+        };
+        Ok(AuthPathUser { me, user })
     }
 }
 
@@ -95,10 +190,38 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let user = AuthUser::from_request_parts(parts, state).await?;
-        let Path(params) =
-            Path::<HashMap<String, String>>::from_request_parts(parts, state).await?;
-        user.require_self(params.get("user_name").map(String::as_str).unwrap_or(""))?;
+        user.require_self(&path_param(parts, state, "user_name").await?)?;
         Ok(Owner(user))
+    }
+}
+
+/// The signed-in user, who must be the `{user_name}` of the path (else 403, before the
+/// body is read, as [`Owner`]), and that user's account read in the same round trip:
+/// `None` if the name no longer holds the session's account.
+pub struct OwnAccount {
+    pub me: AuthUser,
+    pub account: Option<User>,
+}
+
+impl<S> FromRequestParts<S> for OwnAccount
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let raw = path_param(parts, state, "user_name").await?;
+        let state = AppState::from_ref(state);
+        let name = UserName::parse(&raw).ok();
+        let item = name.as_ref().map(PathItem::User);
+        let (me, found) = AuthUser::authenticate(parts, &state, item).await?;
+        me.require_self(&raw)?;
+        let account = match found {
+            Some(Found::User(user)) => user.filter(|u| u.id == me.id),
+            _ => None,
+        };
+        Ok(OwnAccount { me, account })
     }
 }
 

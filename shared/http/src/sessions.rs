@@ -15,7 +15,7 @@ use axum::Router;
 use cookie::{Cookie, SameSite};
 use reel_core::domain::{Password, SessionId, User, UserName};
 use reel_core::metrics::{self, Metric};
-use reel_core::ports::Session;
+use reel_core::ports::{Attempt, Session};
 
 pub fn router<S>() -> Router<S>
 where
@@ -28,9 +28,11 @@ where
 }
 
 /// Creates a session for `user` and answers with its id, setting the session cookie.
+/// A sign-in's reserved attempt is given back in the same write.
 pub(super) async fn start_session(
     state: &AppState,
     user: &User,
+    attempt: Option<&Attempt>,
     origin: &Origin,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
@@ -41,7 +43,15 @@ pub(super) async fn start_session(
         user_name: user.name.clone(),
         expires: state.clock.now().plus_seconds(ttl as i64),
     };
-    state.sessions.create(&id, &session).await?;
+    match attempt {
+        Some(attempt) => {
+            state
+                .sessions
+                .create_releasing(&id, &session, attempt)
+                .await?
+        }
+        None => state.sessions.create(&id, &session).await?,
+    }
     let body = SessionCreated {
         success: true,
         session_id: id.as_str().to_owned(),
@@ -106,12 +116,12 @@ pub async fn sign_in(
     let password_ok = passwords::verify(password, hash).await?;
     match user {
         Some(user) if password_ok => {
-            throttle::release(&state, &attempt).await?;
             if user.disabled {
+                throttle::release(&state, &attempt).await?;
                 // Only the right password learns that the account is disabled.
                 return Err(ApiError::AccountDisabled);
             }
-            start_session(&state, &user, &origin, StatusCode::OK).await
+            start_session(&state, &user, Some(&attempt), &origin, StatusCode::OK).await
         }
         // The reserved attempt stays counted: a failure.
         _ => Err(refused()),

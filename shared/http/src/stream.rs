@@ -1,9 +1,8 @@
 //! `stream` feature: redirect to a short-lived URL the object store serves with `Range`.
 
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiPath, AuthUser, Origin};
+use crate::extract::{AuthVideo, Origin};
 use crate::state::{AppState, BlobUrlSigner};
-use crate::videos::existing_video;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -35,11 +34,9 @@ where
 pub async fn stream_video(
     State(state): State<AppState>,
     State(BlobUrlSigner(urls)): State<BlobUrlSigner>,
-    _me: AuthUser,
-    ApiPath(vid): ApiPath<String>,
+    AuthVideo { video, .. }: AuthVideo,
     origin: Origin,
 ) -> Result<Response, ApiError> {
-    let video = existing_video(&state, &vid).await?;
     if video.status != VideoStatus::Ready {
         return Err(ApiError::NotFound("video"));
     }

@@ -3,10 +3,9 @@
 
 use crate::dto::{UploadGrant, UploadRequest};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, ApiPath, AuthUser, Origin};
+use crate::extract::{ApiJson, AuthVideo, Origin};
 use crate::reply::Reply;
 use crate::state::{AppState, BlobUrlSigner};
-use crate::videos::existing_video;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -40,12 +39,10 @@ where
 pub async fn grant_upload(
     State(state): State<AppState>,
     State(BlobUrlSigner(urls)): State<BlobUrlSigner>,
-    me: AuthUser,
-    ApiPath(vid): ApiPath<String>,
+    AuthVideo { me, video }: AuthVideo,
     origin: Origin,
     ApiJson(body): ApiJson<UploadRequest>,
 ) -> Result<Reply<UploadGrant>, ApiError> {
-    let video = existing_video(&state, &vid).await?;
     if video.author_id != me.id {
         return Err(ApiError::Forbidden(
             "only the owner may upload a video's bytes",

@@ -2,7 +2,7 @@
 
 use crate::dto::{Credentials, PasswordConfirmation, SessionCreated, UserView};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, ApiPath, AuthUser, ClientAddr, Origin, Owner};
+use crate::extract::{ApiJson, AuthPathUser, ClientAddr, Origin, OwnAccount};
 use crate::passwords;
 use crate::reply::Reply;
 use crate::sessions::{clear_cookie, start_session};
@@ -55,7 +55,7 @@ pub async fn sign_up(
     })?;
     tracing::info!(user = %user.name, "signed up");
     metrics::count(Metric::SignUps, 1);
-    start_session(&state, &user, &origin, StatusCode::CREATED).await
+    start_session(&state, &user, None, &origin, StatusCode::CREATED).await
 }
 
 /// Any signed-in user may look up a user.
@@ -68,16 +68,8 @@ pub async fn sign_up(
         (status = 404, description = "`005` no such user", body = ErrorBody),
     ))]
 pub async fn get_user(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    _user: AuthUser,
-    ApiPath(user_name): ApiPath<String>,
+    AuthPathUser { user, .. }: AuthPathUser,
 ) -> Result<Reply<UserView>, ApiError> {
-    let name = UserName::parse(&user_name).map_err(|_| ApiError::NotFound("user"))?;
-    let user = state
-        .users
-        .by_name(&name)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
     Ok(Reply(StatusCode::OK, UserView::from(&user)))
 }
 
@@ -96,7 +88,7 @@ pub async fn get_user(
     ))]
 pub async fn delete_account(
     axum::extract::State(state): axum::extract::State<AppState>,
-    Owner(me): Owner,
+    OwnAccount { me, account }: OwnAccount,
     ClientAddr(client): ClientAddr,
     origin: Origin,
     ApiJson(body): ApiJson<PasswordConfirmation>,
@@ -104,15 +96,17 @@ pub async fn delete_account(
     let password = Password::parse(&body.pwd).map_err(|_| ApiError::Unauthorized)?;
     // The same throttle as sign-in: a stolen session is no unlimited password oracle.
     let attempt = throttle::reserve(&state, &me.name, &client).await?;
-    let user = state.users.by_name(&me.name).await?;
-    let Some(user) = user.filter(|u| u.id == me.id) else {
+    let Some(user) = account else {
         return Err(ApiError::Unauthorized);
     };
     if !passwords::verify(password, Some(user.password_hash.clone())).await? {
         return Err(ApiError::Unauthorized);
     }
-    throttle::release(&state, &attempt).await?;
-    let videos = state.users.delete_account(&user, state.clock.now()).await?;
+    let now = state.clock.now();
+    let videos = state
+        .users
+        .delete_account(&user, now, Some(&attempt))
+        .await?;
     tracing::info!(user = %user.name, videos = videos.len(), "account deleted");
     Ok((
         StatusCode::NO_CONTENT,

@@ -3,14 +3,14 @@
 use crate::cursor;
 use crate::dto::{ListParams, NewVideo, VideoList, VideoView};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, Owner};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthPathUser, AuthUser, AuthVideo, Owner};
 use crate::reply::Reply;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::Router;
-use reel_core::domain::{UserName, Video, VideoId, VideoName, VideoStatus};
+use reel_core::domain::{Video, VideoId, VideoName, VideoStatus};
 
 pub fn router<S>() -> Router<S>
 where
@@ -89,16 +89,9 @@ pub async fn create_video(
     ))]
 pub async fn list_videos(
     State(state): State<AppState>,
-    _me: AuthUser,
-    ApiPath(user_name): ApiPath<String>,
+    AuthPathUser { user: author, .. }: AuthPathUser,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Reply<VideoList>, ApiError> {
-    let name = UserName::parse(&user_name).map_err(|_| ApiError::NotFound("user"))?;
-    let author = state
-        .users
-        .by_name(&name)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
     let (videos, next_cursor) = cursor::one_page(
         &state.cursors,
         &format!("videos:{}", author.id),
@@ -130,12 +123,7 @@ pub async fn list_videos(
         (status = 401, description = "`002` not signed in", body = ErrorBody),
         (status = 404, description = "`005` no such video", body = ErrorBody),
     ))]
-pub async fn video_info(
-    State(state): State<AppState>,
-    _me: AuthUser,
-    ApiPath(vid): ApiPath<String>,
-) -> Result<Reply<VideoView>, ApiError> {
-    let video = existing_video(&state, &vid).await?;
+pub async fn video_info(AuthVideo { video, .. }: AuthVideo) -> Result<Reply<VideoView>, ApiError> {
     Ok(Reply(StatusCode::OK, VideoView::from(video)))
 }
 
