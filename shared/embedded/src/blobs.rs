@@ -55,7 +55,7 @@ pub enum UploadError {
 
 /// An object opened for reading.
 pub struct BlobFile {
-    pub file: tokio::fs::File,
+    pub file: std::fs::File,
     pub len: u64,
     pub modified: std::time::SystemTime,
 }
@@ -209,10 +209,12 @@ impl LocalBlobs {
     }
 
     /// Opens the object, `None` if there is none.
+    /// The object's file and what its headers need, in one trip to the blocking pool.
     pub async fn open_for_read(&self, video: &VideoId) -> anyhow::Result<Option<BlobFile>> {
-        match tokio::fs::File::open(self.path(video)).await {
+        let path = self.path(video);
+        let opened = tokio::task::spawn_blocking(move || match std::fs::File::open(path) {
             Ok(file) => {
-                let meta = file.metadata().await.context("reading object metadata")?;
+                let meta = file.metadata().context("reading object metadata")?;
                 Ok(Some(BlobFile {
                     file,
                     len: meta.len(),
@@ -221,7 +223,8 @@ impl LocalBlobs {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(anyhow::Error::new(e).context("opening object")),
-        }
+        });
+        opened.await.context("opening object")?
     }
 }
 
