@@ -43,7 +43,7 @@ pub use confirm::ConfirmingVideos;
 pub use deletions::DynamoDeletions;
 pub use provision::provision;
 pub use queue::SqsQueue;
-pub use sdk::{emulator_sdk_config, load_sdk_config, sdk_config_loader};
+pub use sdk::{emulator_sdk_config, function_sdk_config, load_sdk_config, sdk_config_loader};
 pub use sessions::DynamoSessions;
 pub use urls::S3Urls;
 pub use users::DynamoUsers;

@@ -1,12 +1,67 @@
 //! One SDK configuration per process, loaded at init.
 
-use aws_config::{BehaviorVersion, ConfigLoader};
+use anyhow::Context;
+use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use aws_smithy_async::rt::sleep::{SharedAsyncSleep, TokioSleep};
+use aws_smithy_async::time::SharedTimeSource;
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use std::time::Duration;
+
+/// The HTTPS client every SDK client shares: rustls on ring, root certificates loaded on
+/// first use.
+fn https_client() -> DeferredTrustStore {
+    let https = aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    DeferredTrustStore(https)
+}
+
+/// The configuration of a Lambda function, from its environment alone: Lambda always
+/// sets the region (`AWS_REGION`) and the role's credentials (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), and an emulator is named by
+/// `AWS_ENDPOINT_URL`. Built without `aws-config`'s loader, so that the loader, its
+/// credential and region chains, its profile-file parser and their STS client are not
+/// linked into the function binaries at all (measured in the README). The settings the
+/// loader would add are the SDK's defaults here too: standard retries (3 attempts) and
+/// a 3.1 s connect timeout.
+pub fn function_sdk_config() -> anyhow::Result<SdkConfig> {
+    function_sdk_config_from(|key| std::env::var(key).ok())
+}
+
+fn function_sdk_config_from(env: impl Fn(&str) -> Option<String>) -> anyhow::Result<SdkConfig> {
+    let var = |key: &str| env(key).filter(|v| !v.is_empty());
+    let region = var("AWS_REGION")
+        .or_else(|| var("AWS_DEFAULT_REGION"))
+        .context("AWS_REGION is not set (Lambda sets it)")?;
+    let key = var("AWS_ACCESS_KEY_ID").context("AWS_ACCESS_KEY_ID is not set (Lambda sets it)")?;
+    let secret = var("AWS_SECRET_ACCESS_KEY")
+        .context("AWS_SECRET_ACCESS_KEY is not set (Lambda sets it)")?;
+    let credentials = Credentials::new(key, secret, var("AWS_SESSION_TOKEN"), None, "Lambda");
+    let mut config = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .http_client(https_client())
+        .sleep_impl(SharedAsyncSleep::new(TokioSleep::new()))
+        .time_source(SharedTimeSource::default())
+        .retry_config(RetryConfig::standard())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_millis(3100))
+                .build(),
+        );
+    config.set_endpoint_url(var("AWS_ENDPOINT_URL"));
+    Ok(config.build())
+}
 
 /// The standard loader (region, credentials and endpoint overrides such as
 /// `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` from the environment) with one
@@ -14,11 +69,7 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 /// self-test costs tens of milliseconds at every cold start. Credentials resolve lazily,
 /// on first use, and so do the TLS root certificates (see [`DeferredTrustStore`]).
 pub fn sdk_config_loader() -> ConfigLoader {
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
-    let loader =
-        aws_config::defaults(BehaviorVersion::latest()).http_client(DeferredTrustStore(https));
+    let loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https_client());
     environment_first(loader, |key| std::env::var(key).ok())
 }
 
@@ -86,5 +137,59 @@ impl HttpClient for DeferredTrustStore {
 
     fn connector_metadata(&self) -> Option<ConnectorMetadata> {
         self.0.connector_metadata()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::function_sdk_config_from;
+    use std::collections::HashMap;
+
+    fn config_of(vars: &[(&str, &str)]) -> anyhow::Result<aws_config::SdkConfig> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        function_sdk_config_from(|key| vars.get(key).cloned())
+    }
+
+    #[tokio::test]
+    async fn a_functions_configuration_comes_from_lambdas_environment() {
+        let config = config_of(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "token"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+        ])
+        .unwrap();
+        assert_eq!(config.region().unwrap().as_ref(), "eu-west-1");
+        assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:5000"));
+        use aws_credential_types::provider::ProvideCredentials;
+        let credentials = config
+            .credentials_provider()
+            .unwrap()
+            .provide_credentials()
+            .await
+            .unwrap();
+        assert_eq!(credentials.access_key_id(), "AKID");
+        assert_eq!(credentials.secret_access_key(), "secret");
+        assert_eq!(credentials.session_token(), Some("token"));
+        assert!(config.retry_config().unwrap().max_attempts() == 3);
+    }
+
+    #[test]
+    fn a_missing_region_or_key_is_named() {
+        let keys = [
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("AWS_SECRET_ACCESS_KEY", "s"),
+        ];
+        let error = config_of(&keys).unwrap_err().to_string();
+        assert!(error.contains("AWS_REGION"), "{error}");
+        let error = config_of(&[("AWS_DEFAULT_REGION", "us-east-1"), keys[0]])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("AWS_SECRET_ACCESS_KEY"), "{error}");
+        assert!(config_of(&[("AWS_DEFAULT_REGION", "us-east-1"), keys[0], keys[1]]).is_ok());
     }
 }

@@ -8,7 +8,7 @@
 use anyhow::Context;
 use reel_aws::dynamo::Tables;
 use reel_aws::{
-    load_sdk_config, s3_client, schema, ConfirmingVideos, DynamoComments, DynamoDeletions,
+    function_sdk_config, s3_client, schema, ConfirmingVideos, DynamoComments, DynamoDeletions,
     DynamoSessions, DynamoUsers, DynamoVideos, S3Blobs, S3Urls, SqsQueue,
 };
 use reel_core::clock::SystemClock;
@@ -30,12 +30,7 @@ impl AwsFunction {
     pub async fn init() -> anyhow::Result<Self> {
         let settings = Settings::from_env()?;
         reel_core::telemetry::init(&settings);
-        Ok(Self::from_settings(&settings).await)
-    }
-
-    /// The environment's SDK configuration, and the resources `settings` name.
-    pub async fn from_settings(settings: &Settings) -> Self {
-        Self::new(load_sdk_config().await, settings)
+        Ok(Self::new(function_sdk_config()?, &settings))
     }
 
     pub fn new(sdk: aws_config::SdkConfig, settings: &Settings) -> Self {
