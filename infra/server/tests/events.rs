@@ -152,7 +152,7 @@ fn function_of(dir: &str) -> Function {
 async fn invoke(function: Function, host: &AwsHost, event: &Value) -> Value {
     let request: LambdaRequest = serde_json::from_value(event.clone()).unwrap();
     // The state the function's binary builds: only its own clients and adapters.
-    let mut adapter = Adapter::from(function.app(&host.function()));
+    let mut adapter = Adapter::from(reel_lambda::for_gateway(function.app(&host.function())));
     let response = adapter
         .call(LambdaEvent::new(request, Context::default()))
         .await
