@@ -320,8 +320,7 @@ pub trait BlobUrls: Send + Sync {
 pub trait Blobs: Send + Sync {
     /// Removes the object; a missing object is success.
     async fn delete(&self, video: &VideoId) -> StoreResult<()>;
-    /// Removes several objects; returns those that could not be removed. Stores with a
-    /// bulk call (S3's `DeleteObjects`) use it; others delete one by one.
+    /// Removes several objects, concurrently; returns those that could not be removed.
     async fn delete_many(&self, videos: &[VideoId]) -> Vec<VideoId> {
         let results = futures_util::future::join_all(videos.iter().map(|v| async move {
             match self.delete(v).await {
