@@ -131,13 +131,10 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let raw = path_param(parts, state, "vid").await?;
+        let id = VideoId::parse(&path_param(parts, state, "vid").await?).ok();
         let state = AppState::from_ref(state);
-        let Ok(id) = VideoId::parse(&raw) else {
-            AuthUser::authenticate(parts, &state, None).await?;
-            return Err(ApiError::NotFound("video"));
-        };
-        let (me, found) = AuthUser::authenticate(parts, &state, Some(PathItem::Video(&id))).await?;
+        let item = id.as_ref().map(PathItem::Video);
+        let (me, found) = AuthUser::authenticate(parts, &state, item).await?;
         let Some(Found::Video(Some(video))) = found else {
             return Err(ApiError::NotFound("video"));
         };
@@ -161,14 +158,10 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let raw = path_param(parts, state, "user_name").await?;
+        let name = UserName::parse(&path_param(parts, state, "user_name").await?).ok();
         let state = AppState::from_ref(state);
-        let Ok(name) = UserName::parse(&raw) else {
-            AuthUser::authenticate(parts, &state, None).await?;
-            return Err(ApiError::NotFound("user"));
-        };
-        let (me, found) =
-            AuthUser::authenticate(parts, &state, Some(PathItem::User(&name))).await?;
+        let item = name.as_ref().map(PathItem::User);
+        let (me, found) = AuthUser::authenticate(parts, &state, item).await?;
         let Some(Found::User(Some(user))) = found else {
             return Err(ApiError::NotFound("user"));
         };
