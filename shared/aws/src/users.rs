@@ -41,26 +41,43 @@ pub(super) fn deletion_record(video: &str, author: &str, now: Timestamp) -> Item
     ])
 }
 
-/// Every video of the author the `by_author` index lists (eventually consistent:
-/// the deletion sweep looks again later).
-pub(super) async fn videos_of(db: &Tables, author: &UserId) -> anyhow::Result<Vec<String>> {
+/// The `attribute` (the table's key) of every item `index` lists under `key` = `value`,
+/// over all pages. Indexes are eventually consistent: a write a moment ago may be
+/// missing (the deletion sweep looks again later).
+async fn listed_by_index(
+    db: &Tables,
+    (table, index): (&str, &str),
+    (key, value): (&str, String),
+    attribute: &str,
+) -> anyhow::Result<Vec<AttributeValue>> {
     let pages = db
         .client
         .query()
-        .table_name(&db.videos)
-        .index_name(schema::VIDEOS_BY_AUTHOR)
-        .key_condition_expression("author_id = :a")
-        .expression_attribute_values(":a", s(author.to_string()))
-        .projection_expression("video_id")
+        .table_name(table)
+        .index_name(index)
+        .key_condition_expression("#k = :v")
+        .expression_attribute_names("#k", key)
+        .expression_attribute_values(":v", s(value))
+        .projection_expression(attribute)
         .into_paginator()
         .items()
         .send();
     let items: Vec<Item> = pages.collect::<Result<_, _>>().await?;
     items
         .into_iter()
-        .map(|mut i| match i.remove("video_id") {
-            Some(AttributeValue::S(id)) => Ok(id),
-            _ => anyhow::bail!("video item without an id"),
+        .map(|mut i| i.remove(attribute))
+        .map(|v| v.with_context(|| format!("an item of {index} without {attribute}")))
+        .collect()
+}
+
+/// Every video of the author the `by_author` index lists.
+pub(super) async fn videos_of(db: &Tables, author: &UserId) -> anyhow::Result<Vec<String>> {
+    let index = (db.videos.as_str(), schema::VIDEOS_BY_AUTHOR);
+    let ids = listed_by_index(db, index, ("author_id", author.to_string()), "video_id").await?;
+    ids.into_iter()
+        .map(|id| match id {
+            AttributeValue::S(id) => Ok(id),
+            _ => anyhow::bail!("a video id that is not a string"),
         })
         .collect()
 }
@@ -119,22 +136,12 @@ const INDEX_SETTLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The keys of every session of the user the `by_user` index lists.
 async fn session_keys_of(db: &Tables, user: &UserId) -> anyhow::Result<Vec<Item>> {
-    let pages = db
-        .client
-        .query()
-        .table_name(&db.sessions)
-        .index_name(schema::SESSIONS_BY_USER)
-        .key_condition_expression("user_id = :u")
-        .expression_attribute_values(":u", s(user.to_string()))
-        .projection_expression("session_digest")
-        .into_paginator()
-        .items()
-        .send();
-    let items: Vec<Item> = pages.collect::<Result<_, _>>().await?;
-    Ok(items
+    let index = (db.sessions.as_str(), schema::SESSIONS_BY_USER);
+    let digests = listed_by_index(db, index, ("user_id", user.to_string()), "session_digest");
+    Ok(digests
+        .await?
         .into_iter()
-        .filter_map(|mut i| i.remove_entry("session_digest"))
-        .map(|(k, v)| Item::from([(k, v)]))
+        .map(|digest| Item::from([("session_digest".to_owned(), digest)]))
         .collect())
 }
 
