@@ -14,10 +14,13 @@ functions=(users sessions videos comments stream web)
 events=(video-events@infra/testkit/events/s3-not-a-video.json
         deletion-worker@infra/testkit/events/sqs-empty-batch.json
         deletion-dispatcher@events/eventbridge-scheduled.json)
-packages=(-p reel-testkit -p reel-server)
+packages=()
 for f in "${functions[@]}" "${events[@]%%@*}"; do packages+=(-p "reel-$f"); done
 echo "building release binaries (fat LTO; a few minutes)" >&2
+# The functions apart from the server, as `sam build` builds them: built together, the
+# server's features (an HTTP/2 server) would be unified into the functions' dependencies.
 cargo build --release --locked "${packages[@]}" >&2
+cargo build --release --locked -p reel-testkit -p reel-server >&2
 
 # shellcheck source=scripts/venv.sh
 . scripts/venv.sh

@@ -28,6 +28,7 @@ mod comments;
 mod confirm;
 mod deletions;
 pub mod dynamo;
+mod http_client;
 mod provision;
 mod queue;
 pub mod schema;

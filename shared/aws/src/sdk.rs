@@ -1,28 +1,20 @@
 //! One SDK configuration per process, loaded at init.
 
+use crate::http_client::Http1Client;
 use anyhow::Context;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use aws_smithy_async::rt::sleep::{SharedAsyncSleep, TokioSleep};
 use aws_smithy_async::time::SharedTimeSource;
-use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
-use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
-use aws_smithy_runtime_api::client::http::{
-    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
-};
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use std::time::Duration;
 
-/// The HTTPS client every SDK client shares: rustls on ring, root certificates loaded on
-/// first use.
-fn https_client() -> DeferredTrustStore {
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
-    DeferredTrustStore(https)
+/// The HTTP client every SDK client of the process shares (see [`Http1Client`]).
+fn https_client() -> SharedHttpClient {
+    SharedHttpClient::new(Http1Client::default())
 }
 
 /// The configuration of a Lambda function, from its environment alone: Lambda always
@@ -65,9 +57,9 @@ fn function_sdk_config_from(env: impl Fn(&str) -> Option<String>) -> anyhow::Res
 
 /// The standard loader (region, credentials and endpoint overrides such as
 /// `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` from the environment) with one
-/// HTTPS client on rustls + ring: the SDK's default client uses aws-lc-rs, whose entropy
-/// self-test costs tens of milliseconds at every cold start. Credentials resolve lazily,
-/// on first use, and so do the TLS root certificates (see [`DeferredTrustStore`]).
+/// HTTP client of our own ([`Http1Client`]): the SDK's default client uses aws-lc-rs,
+/// whose entropy self-test costs tens of milliseconds at every cold start. Credentials
+/// resolve lazily, on first use, and so do the TLS root certificates.
 pub fn sdk_config_loader() -> ConfigLoader {
     let loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https_client());
     environment_first(loader, |key| std::env::var(key).ok())
@@ -113,31 +105,6 @@ pub async fn emulator_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .credentials_provider(credentials)
         .load()
         .await
-}
-
-/// The smithy HTTPS client, minus its eager trust-store load.
-///
-/// The smithy client builds a TLS connector while each SDK client is *constructed*, so
-/// the platform's root certificates (the bundle plus every file in `/etc/ssl/certs`,
-/// a few hundred files) are read and parsed before a Lambda function can poll for its
-/// first event: measured at ~4 ms of a ~6 ms cold start. Delegating everything but that
-/// validation hook moves the load to the first request, which the functions make in a
-/// background warm-up task (`AwsFunction::warm_up`) while the runtime already polls.
-#[derive(Debug)]
-struct DeferredTrustStore(SharedHttpClient);
-
-impl HttpClient for DeferredTrustStore {
-    fn http_connector(
-        &self,
-        settings: &HttpConnectorSettings,
-        components: &RuntimeComponents,
-    ) -> SharedHttpConnector {
-        self.0.http_connector(settings, components)
-    }
-
-    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
-        self.0.connector_metadata()
-    }
 }
 
 #[cfg(test)]
