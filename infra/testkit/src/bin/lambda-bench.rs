@@ -1,12 +1,14 @@
 //! Measures Lambda function binaries under the Runtime API emulator, beside a
 //! hello-world baseline measured in the same run (absolute times drift between machines):
 //! stripped size, start-to-ready (process start to first `/next`, median of 20 fresh
-//! starts, and its ratio to the baseline's), warm invocation latency (median and p99)
-//! and peak RSS after the warm invocations. A tool, not a test:
+//! starts back to back, and its ratio to the baseline's), warm invocation latency
+//! (median and p99) and peak RSS after the warm invocations. A tool, not a test:
 //! `scripts/bench-functions.sh` runs it.
 //!
-//! The starts are taken in rounds, each binary once per round, so that a moment of
-//! load on the machine falls on every binary alike instead of on one binary's twenty.
+//! Back to back, each binary's starts find the CPU's caches warm with that binary. Taken
+//! in rounds (each binary once per round) or with pauses between them, every start
+//! measured slower, and the larger binaries' more: a ratio depends on how warm the
+//! caches are, so compare ratios of one method only.
 //!
 //! Usage: lambda-bench EVENT.json NAME=BINARY[@EVENT.json]... (the first pair is the
 //! baseline; a binary's own event replaces the default one, for functions that are not
@@ -54,39 +56,29 @@ async fn main() -> anyhow::Result<()> {
     let env: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("REEL_"))
         .collect();
-    for (_, path, _) in &functions {
-        if !path.is_file() {
-            bail!("{} is missing: build it first", path.display());
-        }
-    }
-    eprintln!("starting each binary {STARTS} times, in rounds");
-    let mut starts = vec![Vec::with_capacity(STARTS); functions.len()];
-    for _ in 0..STARTS {
-        for ((_, path, _), times) in functions.iter().zip(&mut starts) {
-            let mut f = LambdaProcess::spawn(path, &env).await?;
-            times.push(f.wait_ready().await?);
-        }
-    }
     let mut rows = Vec::new();
-    for ((name, path, event), mut times) in functions.iter().zip(starts) {
-        eprintln!("invoking {name} ({})", path.display());
-        let ready = percentile(&mut times, 50);
-        rows.push(measure(name, path, ready, &env, event).await?);
+    for (name, path, event) in &functions {
+        eprintln!("measuring {name} ({})", path.display());
+        rows.push(measure(name, path, &env, event).await?);
     }
     print_table(&rows);
     Ok(())
 }
 
-/// The row of a binary whose median start-to-ready is `ready`: its size, and its warm
-/// latency and peak memory over invocations of one process.
 async fn measure(
     name: &str,
     path: &PathBuf,
-    ready: Duration,
     env: &[(String, String)],
     event: &serde_json::Value,
 ) -> anyhow::Result<Row> {
-    let size = std::fs::metadata(path)?.len();
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("{} is missing: build it first", path.display()))?
+        .len();
+    let mut ready = Vec::with_capacity(STARTS);
+    for _ in 0..STARTS {
+        let mut f = LambdaProcess::spawn(path, env).await?;
+        ready.push(f.wait_ready().await?);
+    }
     let mut f = LambdaProcess::spawn(path, env).await?;
     f.wait_ready().await?;
     let mut warm = Vec::with_capacity(WARM_INVOCATIONS);
@@ -101,7 +93,7 @@ async fn measure(
     Ok(Row {
         name: name.to_owned(),
         size,
-        ready,
+        ready: percentile(&mut ready, 50),
         warm_median: percentile(&mut warm, 50),
         warm_p99: percentile(&mut warm, 99),
         rss_kib: f.peak_rss_kib()?,
