@@ -30,14 +30,11 @@ const PASSWORD: &str = "correct horse battery";
 const READ_BUDGET: usize = 2;
 const WRITE_BUDGET: usize = 3;
 
-/// Calls over the budget, at what they make: each may not make more. Deleting an
-/// account checks a password under the sign-in throttle (a reservation, 1 write), reads
-/// the session with the account (1), finds the account's sessions and videos through
-/// their indexes (2 queries), then deletes it all in one transaction (1): the queries
-/// cannot be folded into the transaction, and the reservation must come before the
-/// password is checked. Lower a figure when a change lowers the count; remove the row
-/// when the call is within budget.
-const OVER_BUDGET_TODAY: &[(&str, usize)] = &[("delete account (3 videos)", 5)];
+/// Calls over the budget, at what they make: each may not make more. Lower a figure
+/// when a change lowers the count; remove the row when the call is within budget. None
+/// is over today (account deletion was, at 5, until sessions named their account and
+/// its videos were left to the dispatcher's sweep).
+const OVER_BUDGET_TODAY: &[(&str, usize)] = &[];
 
 /// The moto server and its access log.
 struct Counter {

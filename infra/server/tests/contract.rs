@@ -135,7 +135,10 @@ pub async fn sessions_expire_and_end(p: Ports) {
     let alice = user("alice");
     p.users.create(&alice).await.unwrap();
     let now = Timestamp::now();
-    let (live, stale) = (SessionId::generate(), SessionId::generate());
+    let (live, stale) = (
+        SessionId::generate_for(&alice.name),
+        SessionId::generate_for(&alice.name),
+    );
     let session = |expires| Session {
         user_id: alice.id,
         user_name: alice.name.clone(),
@@ -167,7 +170,7 @@ pub async fn sessions_expire_and_end(p: Ports) {
     );
     assert!(p
         .sessions
-        .get(&SessionId::generate(), now)
+        .get(&SessionId::generate_for(&alice.name), now)
         .await
         .unwrap()
         .is_none());
@@ -255,7 +258,7 @@ pub async fn sessions_end_with_their_account(p: Ports) {
         user_name: alice.name.clone(),
         expires: now.plus_seconds(600),
     };
-    let id = SessionId::generate();
+    let id = SessionId::generate_for(&alice.name);
     p.sessions.create(&id, &session).await.unwrap();
     assert!(p.sessions.get(&id, now).await.unwrap().is_some());
 
@@ -282,6 +285,60 @@ pub async fn sessions_end_with_their_account(p: Ports) {
         p.sessions.get(&id, now).await.unwrap().is_none(),
         "the name's new owner is another account"
     );
+}
+
+/// The same, for a session whose id was issued before ids named their user (the store
+/// reads its account apart).
+pub async fn sessions_with_ids_that_name_no_account_end_with_it_too(p: Ports) {
+    let alice = user("alice");
+    p.users.create(&alice).await.unwrap();
+    let now = Timestamp::now();
+    let session = Session {
+        user_id: alice.id,
+        user_name: alice.name.clone(),
+        expires: now.plus_seconds(600),
+    };
+    let id = legacy_session_id();
+    p.sessions.create(&id, &session).await.unwrap();
+    assert!(p.sessions.get(&id, now).await.unwrap().is_some());
+
+    // Disabled after the session was made (as a racing sign-in would leave it).
+    p.users.set_disabled(&alice.name, true).await.unwrap();
+    p.sessions.create(&id, &session).await.unwrap();
+    assert!(
+        p.sessions.get(&id, now).await.unwrap().is_none(),
+        "disabled"
+    );
+    p.users.set_disabled(&alice.name, false).await.unwrap();
+    assert!(
+        p.sessions.get(&id, now).await.unwrap().is_some(),
+        "enabled again"
+    );
+
+    // Deleted, then the name taken by someone else: the old session is not theirs.
+    p.users.delete_account(&alice, now, None).await.unwrap();
+    p.sessions.create(&id, &session).await.unwrap();
+    assert!(p.sessions.get(&id, now).await.unwrap().is_none(), "deleted");
+    let newcomer = user("alice");
+    p.users.create(&newcomer).await.unwrap();
+    assert!(
+        p.sessions.get(&id, now).await.unwrap().is_none(),
+        "the name's new owner is another account"
+    );
+}
+
+/// A session id as issued before ids named their user: 32 random bytes alone.
+fn legacy_session_id() -> SessionId {
+    use base64::Engine;
+    let random: [u8; 32] = *uuid::Uuid::new_v4()
+        .as_bytes()
+        .iter()
+        .chain(uuid::Uuid::new_v4().as_bytes())
+        .copied()
+        .collect::<Vec<u8>>()
+        .as_array()
+        .unwrap();
+    SessionId::parse(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random)).unwrap()
 }
 
 pub async fn videos_list_newest_first_in_pages(p: Ports) {
@@ -516,7 +573,7 @@ pub async fn deleting_an_account_schedules_its_videos(p: Ports) {
     for v in [&a1, &a2, &b1] {
         p.videos.create(v).await.unwrap();
     }
-    let sid = SessionId::generate();
+    let sid = SessionId::generate_for(&alice.name);
     let session = Session {
         user_id: alice.id,
         user_name: alice.name.clone(),
@@ -524,22 +581,24 @@ pub async fn deleting_an_account_schedules_its_videos(p: Ports) {
     };
     p.sessions.create(&sid, &session).await.unwrap();
 
-    let mut scheduled = p
-        .users
-        .delete_account(&alice, Timestamp::now(), None)
-        .await
-        .unwrap();
+    let now = Timestamp::now();
+    let mut scheduled = p.users.delete_account(&alice, now, None).await.unwrap();
+    assert!(p.users.by_name(&alice.name).await.unwrap().is_none());
+    assert!(
+        p.sessions.get(&sid, now).await.unwrap().is_none(),
+        "its sessions end at once"
+    );
+    // The videos are hidden by the deletion (returning their ids) or by the next sweep.
+    if scheduled.is_empty() {
+        assert_eq!(p.deletions.sweep_deleted_accounts(now).await.unwrap(), 2);
+        scheduled = vec![a1.id, a2.id];
+    } else {
+        assert_eq!(p.deletions.sweep_deleted_accounts(now).await.unwrap(), 0);
+    }
     scheduled.sort_by_key(|v| v.to_string());
     let mut expected = vec![a1.id, a2.id];
     expected.sort_by_key(|v| v.to_string());
     assert_eq!(scheduled, expected);
-    assert!(p.users.by_name(&alice.name).await.unwrap().is_none());
-    assert!(p
-        .sessions
-        .get(&sid, Timestamp::now())
-        .await
-        .unwrap()
-        .is_none());
     assert!(p.videos.get(&a1.id).await.unwrap().is_none());
     assert!(
         p.videos.get(&b1.id).await.unwrap().is_some(),
@@ -575,7 +634,10 @@ pub async fn sessions_are_read_with_the_paths_user_or_video(p: Ports) {
     let now = Timestamp::now();
     let clip = video(&bob, "clip", now);
     p.videos.create(&clip).await.unwrap();
-    let (live, stale) = (SessionId::generate(), SessionId::generate());
+    let (live, stale) = (
+        SessionId::generate_for(&alice.name),
+        SessionId::generate_for(&alice.name),
+    );
     let session = |expires| Session {
         user_id: alice.id,
         user_name: alice.name.clone(),
@@ -607,14 +669,20 @@ pub async fn sessions_are_read_with_the_paths_user_or_video(p: Ports) {
         matches!(found, Found::User(Some(_))),
         "the path is read all the same"
     );
-    let (me, found) = read(&p, now, &SessionId::generate(), PathItem::Video(&clip.id)).await;
+    let (me, found) = read(
+        &p,
+        now,
+        &SessionId::generate_for(&alice.name),
+        PathItem::Video(&clip.id),
+    )
+    .await;
     assert!(me.is_none(), "unknown session");
     assert!(matches!(found, Found::Video(Some(_))));
 
     // A session written while its account was disabled (a sign-in racing the switch):
     // refused both when the path names its own account and when it names another thing.
     p.users.set_disabled(&alice.name, true).await.unwrap();
-    let racing = SessionId::generate();
+    let racing = SessionId::generate_for(&alice.name);
     p.sessions
         .create(&racing, &session(now.plus_seconds(60)))
         .await
@@ -660,7 +728,7 @@ pub async fn a_right_password_gives_its_attempt_back(p: Ports) {
     let first = reserve().await.unwrap();
     let _second = reserve().await.unwrap();
     assert_eq!(reserve().await, None, "both attempts counted");
-    let id = SessionId::generate();
+    let id = SessionId::generate_for(&alice.name);
     let session = Session {
         user_id: alice.id,
         user_name: alice.name.clone(),
@@ -696,7 +764,7 @@ pub async fn a_right_password_gives_its_attempt_back(p: Ports) {
         user_name: bob.name.clone(),
         expires: now.plus_seconds(60),
     };
-    let orphan_id = SessionId::generate();
+    let orphan_id = SessionId::generate_for(&bob.name);
     p.sessions
         .create_releasing(&orphan_id, &orphan, &held)
         .await
@@ -723,7 +791,9 @@ pub async fn a_large_account_is_deleted_whole(p: Ports) {
         p.videos.create(&v).await.unwrap();
         videos.push(v);
     }
-    let sessions: Vec<SessionId> = (0..12).map(|_| SessionId::generate()).collect();
+    let sessions: Vec<SessionId> = (0..12)
+        .map(|_| SessionId::generate_for(&alice.name))
+        .collect();
     for id in &sessions {
         let session = Session {
             user_id: alice.id,
@@ -736,11 +806,20 @@ pub async fn a_large_account_is_deleted_whole(p: Ports) {
     p.videos.create(&bobs).await.unwrap();
 
     let scheduled = p.users.delete_account(&alice, now, None).await.unwrap();
-    assert_eq!(scheduled.len(), 45);
     assert!(p.users.by_name(&alice.name).await.unwrap().is_none());
     for id in &sessions {
-        assert!(p.sessions.get(id, now).await.unwrap().is_none());
+        assert!(
+            p.sessions.get(id, now).await.unwrap().is_none(),
+            "ended at once"
+        );
     }
+    // Hidden by the deletion itself, or (AWS) by the dispatcher's next sweep.
+    let swept = p.deletions.sweep_deleted_accounts(now).await.unwrap();
+    assert_eq!(
+        scheduled.len() as u64 + swept,
+        45,
+        "each video scheduled once"
+    );
     for v in &videos {
         assert!(p.videos.get(&v.id).await.unwrap().is_none());
     }
@@ -748,24 +827,24 @@ pub async fn a_large_account_is_deleted_whole(p: Ports) {
     assert_eq!(p.deletions.count().await.unwrap(), 45);
 }
 
-/// A video written after the account deletion looked (by a request in flight, or
-/// missed by an eventually consistent index) is found by the sweep once the deletion
-/// has settled; the account is forgotten after a sweep that finds nothing.
-pub async fn late_videos_of_a_deleted_account_are_swept(p: Ports) {
+/// The sweep hides every video of a deleted account: those its deletion left to the
+/// sweep (AWS), and one written after the deletion looked (by a request in flight, or
+/// missed by an eventually consistent index). The account is forgotten after a sweep
+/// that finds nothing once the deletion has settled.
+pub async fn videos_of_a_deleted_account_are_swept(p: Ports) {
     let alice = user("alice");
     p.users.create(&alice).await.unwrap();
     let early = video(&alice, "early", Timestamp::now());
     p.videos.create(&early).await.unwrap();
     let deleted = Timestamp::now();
-    p.users.delete_account(&alice, deleted, None).await.unwrap();
+    let scheduled = p.users.delete_account(&alice, deleted, None).await.unwrap();
     let late = video(&alice, "late", Timestamp::now());
     p.videos.create(&late).await.unwrap();
 
     let sweep = |settled_before: Timestamp| p.deletions.sweep_deleted_accounts(settled_before);
-    assert_eq!(sweep(deleted).await.unwrap(), 0, "not settled yet");
-    assert!(p.videos.get(&late.id).await.unwrap().is_some());
-    let settled = deleted.plus_seconds(1);
-    assert_eq!(sweep(settled).await.unwrap(), 1);
+    let swept = sweep(deleted).await.unwrap();
+    assert_eq!(scheduled.len() as u64 + swept, 2, "both, once each");
+    assert!(p.videos.get(&early.id).await.unwrap().is_none());
     assert!(p.videos.get(&late.id).await.unwrap().is_none());
     let mut recorded: Vec<_> = p
         .deletions
@@ -781,7 +860,16 @@ pub async fn late_videos_of_a_deleted_account_are_swept(p: Ports) {
     assert_eq!(recorded, expected);
     assert_eq!(p.deletions.count().await.unwrap(), 2);
 
-    // This sweep finds nothing, so the account is forgotten: later sweeps touch nothing.
+    // Not settled: a sweep that finds nothing keeps the account, so a video written
+    // later still is found.
+    assert_eq!(sweep(deleted).await.unwrap(), 0);
+    let later = video(&alice, "later", Timestamp::now());
+    p.videos.create(&later).await.unwrap();
+    assert_eq!(sweep(deleted).await.unwrap(), 1);
+    assert!(p.videos.get(&later.id).await.unwrap().is_none());
+
+    // Settled: this sweep finds nothing, so the account is forgotten.
+    let settled = deleted.plus_seconds(1);
     assert_eq!(sweep(settled).await.unwrap(), 0);
     let after_forgetting = video(&alice, "unrelated", Timestamp::now());
     p.videos.create(&after_forgetting).await.unwrap();
@@ -991,11 +1079,14 @@ pub async fn disabling_an_account_ends_its_sessions(p: Ports) {
         user_name: u.name.clone(),
         expires: now.plus_seconds(600),
     };
-    let alices = [SessionId::generate(), SessionId::generate()];
+    let alices = [
+        SessionId::generate_for(&alice.name),
+        SessionId::generate_for(&alice.name),
+    ];
     for id in &alices {
         p.sessions.create(id, &session_of(&alice)).await.unwrap();
     }
-    let bobs = SessionId::generate();
+    let bobs = SessionId::generate_for(&bob.name);
     p.sessions.create(&bobs, &session_of(&bob)).await.unwrap();
 
     assert_eq!(
@@ -1041,10 +1132,11 @@ macro_rules! contract_suite {
             contract_suite!(@tests $ports; user_names_are_unique, sessions_expire_and_end,
                 sign_in_attempts_are_reserved_per_pair_and_window,
                 parallel_reservations_never_exceed_the_limit, sessions_end_with_their_account,
+                sessions_with_ids_that_name_no_account_end_with_it_too,
                 videos_list_newest_first_in_pages,
                 videos_turn_ready_and_deleting_hides_and_records, deletion_records_page_without_gaps,
                 comments_list_by_window_newest_first, deleting_an_account_schedules_its_videos,
-                late_videos_of_a_deleted_account_are_swept,
+                videos_of_a_deleted_account_are_swept,
                 blob_urls_are_presigned, deletion_records_track_dispatch,
                 a_videos_comments_are_deleted_in_bulk, the_queue_has_sqs_semantics,
                 dead_letters_are_counted_and_redriven, unfinished_deletions_are_counted,

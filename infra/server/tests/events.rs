@@ -179,7 +179,12 @@ fn http_event_files() -> Vec<(String, PathBuf)> {
 fn check_success_body(case: &str, reply: &Value, body: &Value) {
     let header = |name: &str| reply["headers"][name].as_str().unwrap_or("").to_owned();
     match case {
-        "sign-up" | "sign-in" => assert_eq!(body["session_id"].as_str().unwrap().len(), 43),
+        "sign-up" | "sign-in" => {
+            let id = body["session_id"].as_str().unwrap();
+            let (random, name) = id.split_once('.').expect("the id names its user");
+            assert_eq!(random.len(), 43, "{id}");
+            assert!(["alice", "dave"].contains(&name), "{id}");
+        }
         "get-user" => assert_eq!(body["user_name"], "bob"),
         "create-video" => assert_eq!(body["status"], "pending"),
         "list-videos" => {

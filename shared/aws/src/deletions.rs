@@ -40,16 +40,15 @@ impl DynamoDeletions {
         Self { db }
     }
 
-    /// Every deleted account's record written before `before`: (user id, deleted at).
-    async fn deleted_accounts(&self, before: Timestamp) -> anyhow::Result<Vec<(UserId, i64)>> {
+    /// Every deleted account's record: (user id, deleted at).
+    async fn deleted_accounts(&self) -> anyhow::Result<Vec<(UserId, i64)>> {
         let pages = self
             .db
             .client
             .scan()
             .table_name(&self.db.deletions)
-            .filter_expression("begins_with(video_id, :account) AND requested < :before")
+            .filter_expression("begins_with(video_id, :account)")
             .expression_attribute_values(":account", s(ACCOUNT_PREFIX))
-            .expression_attribute_values(":before", n(before.as_micros()))
             .consistent_read(true)
             .into_paginator()
             .items()
@@ -172,19 +171,15 @@ impl Deletions for DynamoDeletions {
         Ok(())
     }
 
-    /// Per account: the sessions the `by_user` index lists deleted (a sign-in that raced
-    /// the deletion wrote one the index may not have listed then), the `by_author`
-    /// index's videos hidden and recorded as the account deletion did; the account's
-    /// record removed when there were none.
+    /// Per account: the sessions' items the `by_user` index lists deleted (they no
+    /// longer serve), and the `by_author` index's videos hidden with their deletion
+    /// records; the account's record removed once it is settled and none were found.
     async fn sweep_deleted_accounts(&self, settled_before: Timestamp) -> StoreResult<u64> {
         let mut found = 0;
-        for (user, deleted_us) in self.deleted_accounts(settled_before).await? {
-            let sessions = super::users::delete_sessions_of(&self.db, &user).await?;
-            if sessions > 0 {
-                tracing::warn!(%user, sessions, "deleted account's late sessions removed");
-            }
+        for (user, deleted_us) in self.deleted_accounts().await? {
+            super::users::delete_sessions_of(&self.db, &user).await?;
             let ids = super::users::videos_of(&self.db, &user).await?;
-            if ids.is_empty() {
+            if ids.is_empty() && deleted_us < settled_before.as_micros() {
                 self.db
                     .client
                     .delete_item()
@@ -195,9 +190,12 @@ impl Deletions for DynamoDeletions {
                     .context("forgetting a swept account")?;
                 continue;
             }
+            if ids.is_empty() {
+                continue;
+            }
             let at = Timestamp::from_micros(deleted_us);
             super::users::hide_videos(&self.db, &ids, &user, at).await?;
-            tracing::warn!(%user, videos = ids.len(), "deleted account's late videos hidden");
+            tracing::info!(%user, videos = ids.len(), "deleted account's videos hidden");
             found += ids.len() as u64;
         }
         Ok(found)

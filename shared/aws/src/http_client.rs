@@ -61,7 +61,7 @@ impl HttpClient for Http1Client {
             .or_insert_with(|| {
                 let connector = match platform_roots() {
                     Ok(roots) => Connector::new(timeouts, roots),
-                    Err(error) => Connector::Broken(Arc::from(error)),
+                    Err(error) => Connector::broken(timeouts, error),
                 };
                 SharedHttpConnector::new(connector)
             })
@@ -89,22 +89,27 @@ fn platform_roots() -> Result<RootCertStore, String> {
 /// A pooled HTTP/1.1 client, or why it could not be built (no usable root
 /// certificates), which every request then reports.
 #[derive(Debug, Clone)]
-enum Connector {
-    Ready {
-        client: Client<Connecting, SdkBody>,
-        read_timeout: Option<Duration>,
-    },
-    Broken(Arc<str>),
+struct Connector {
+    client: Result<Client<Connecting, SdkBody>, Arc<str>>,
+    read_timeout: Option<Duration>,
 }
 
 impl Connector {
-    fn new((connect_timeout, read_timeout): Timeouts, roots: RootCertStore) -> Self {
+    fn broken((_, read_timeout): Timeouts, why: String) -> Self {
+        Connector {
+            client: Err(Arc::from(why)),
+            read_timeout,
+        }
+    }
+
+    fn new(timeouts: Timeouts, roots: RootCertStore) -> Self {
+        let (connect_timeout, read_timeout) = timeouts;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let tls = match ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
         {
             Ok(tls) => tls.with_root_certificates(roots).with_no_client_auth(),
-            Err(error) => return Connector::Broken(Arc::from(error.to_string())),
+            Err(error) => return Connector::broken(timeouts, error.to_string()),
         };
         let tls = HttpsConnectorBuilder::new().with_tls_config(tls);
         let mut tcp = TcpConnector::new();
@@ -118,8 +123,8 @@ impl Connector {
                 https,
                 timeout: connect_timeout,
             });
-        Connector::Ready {
-            client,
+        Connector {
+            client: Ok(client),
             read_timeout,
         }
     }
@@ -127,16 +132,14 @@ impl Connector {
 
 impl HttpConnector for Connector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let (client, read_timeout) = match self {
-            Connector::Ready {
-                client,
-                read_timeout,
-            } => (client.clone(), *read_timeout),
-            Connector::Broken(error) => {
-                let error = error.to_string().into();
+        let client = match &self.client {
+            Ok(client) => client.clone(),
+            Err(why) => {
+                let error = why.to_string().into();
                 return HttpConnectorFuture::ready(Err(ConnectorError::other(error, None)));
             }
         };
+        let read_timeout = self.read_timeout;
         let request = match request.try_into_http1x() {
             Ok(request) => request,
             Err(error) => {

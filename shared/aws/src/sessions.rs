@@ -1,30 +1,24 @@
 //! Sessions and sign-in failures in DynamoDB. Both expire through native TTL, which
 //! deletes lazily (up to days later), so reads check expiry themselves.
 //!
-//! Authenticating a request is one strongly consistent `GetItem`: a session is written
-//! in one `TransactWriteItems` with a condition check that its account exists under its
-//! id and is not disabled, and is then marked `verified`. Disabling or deleting the
-//! account deletes its sessions afterwards (the `by_user` index), and a session written
-//! while that was not so (a sign-in racing the change) is written unverified: every read
-//! of it checks the account again, so it serves if and only if the account is live.
-//! Items written before sessions were verified have no flag and are checked the same way.
-//! The index is eventually consistent: a verified session written a moment before the
-//! account changed may be listed late, so a disable sweeps twice, a second apart, and
-//! the dispatcher's sweep of deleted accounts deletes the late sessions of a deleted one
-//! (at most a few minutes later: `ACCOUNT_SETTLE_SECS` plus its schedule).
+//! Every read of a session checks its account, strongly consistent, in the same
+//! request: a session id names its user (`SessionId::user_name`), so the session and
+//! the account are one `BatchGetItem` (with the path's user or video, for
+//! [`Sessions::get_with`]). A session serves only while its account exists under the
+//! session's user id and is not disabled, so deleting or disabling an account ends its
+//! sessions at once, and neither has to find them first. Their items go by TTL, or
+//! by the sweeps of disabled and deleted accounts. A session whose id does not name its
+//! user (issued before ids did) reads its account apart: a second request.
 
-use super::dynamo::{
-    is_condition_failure, is_transaction_condition_failure, n, padded, s, Item, Tables,
-};
+use super::dynamo::{is_condition_failure, n, padded, s, Item, Tables};
 use super::users::UserItem;
 use super::videos::VideoItem;
 use anyhow::Context;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use reel_core::domain::{SessionId, Timestamp, UserId, UserName, Window};
 use reel_core::ports::{Attempt, Found, PathItem, Session, Sessions, StoreResult};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// How long a failure is kept: the throttling window is far shorter.
 const FAILURE_RETENTION_SECS: i64 = 24 * 3600;
@@ -38,10 +32,6 @@ struct SessionItem {
     expires: i64,
     /// Unix seconds, for DynamoDB's TTL.
     ttl: i64,
-    /// Written together with a check that the account was live: no read checks it
-    /// again (disabling or deleting the account deletes the session instead).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    verified: bool,
 }
 
 pub struct DynamoSessions {
@@ -69,9 +59,9 @@ impl DynamoSessions {
         Ok(is_live_account_of(session, out.item.as_ref()))
     }
 
-    /// The session an item holds, if it serves at `now`: not expired, and verified or
-    /// its account live. `account` is the account's item when the caller has read it
-    /// already (strongly consistent); otherwise an unverified session reads it.
+    /// The session an item holds, if it serves at `now`: not expired, and its account
+    /// live. `account` is the account's item when the caller has read it already
+    /// (strongly consistent); otherwise it is read here.
     async fn serving(
         &self,
         item: SessionItem,
@@ -82,7 +72,6 @@ impl DynamoSessions {
             return Ok(None);
         }
         let live = match account {
-            _ if item.verified => true,
             Some(account) => is_live_account_of(&item, account),
             None => self.account_is_live(&item).await?,
         };
@@ -96,74 +85,90 @@ impl DynamoSessions {
         }))
     }
 
-    /// The session's put, and the check that its account is live under its id: the
-    /// two items of a verified session's transaction.
-    fn verified_session_writes(
-        &self,
-        id: &SessionId,
-        session: &Session,
-    ) -> anyhow::Result<Vec<TransactWriteItem>> {
-        let put = Put::builder()
-            .table_name(&self.db.sessions)
-            .set_item(Some(session_item(id, session, true)?))
-            .build()
-            .context("a session's put")?;
-        let account_is_live = ConditionCheck::builder()
-            .table_name(&self.db.users)
-            .key("user_name", s(session.user_name.as_str()))
-            .condition_expression(
-                "user_id = :id AND (attribute_not_exists(disabled) OR disabled = :f)",
-            )
-            .expression_attribute_values(":id", s(session.user_id.to_string()))
-            .expression_attribute_values(":f", AttributeValue::Bool(false))
-            .build()
-            .context("a session's account check")?;
-        Ok(vec![
-            TransactWriteItem::builder().put(put).build(),
-            TransactWriteItem::builder()
-                .condition_check(account_is_live)
-                .build(),
-        ])
-    }
-
-    /// Writes the session verified in one transaction with `writes`, on condition that
-    /// its account is live; `false` (nothing written) when it is not.
-    async fn create_verified(
+    /// Writes the session, in one transaction with `writes` when there are any.
+    async fn put(
         &self,
         id: &SessionId,
         session: &Session,
         writes: Vec<TransactWriteItem>,
-    ) -> anyhow::Result<bool> {
-        let mut items = self.verified_session_writes(id, session)?;
+    ) -> anyhow::Result<()> {
+        let item = session_item(id, session)?;
+        if writes.is_empty() {
+            let put = self.db.client.put_item().table_name(&self.db.sessions);
+            put.set_item(Some(item))
+                .send()
+                .await
+                .context("creating a session")?;
+            return Ok(());
+        }
+        let put = Put::builder()
+            .table_name(&self.db.sessions)
+            .set_item(Some(item))
+            .build()
+            .context("a session's put")?;
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
         items.extend(writes);
-        let written = self
-            .db
+        self.db
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
             .send()
-            .await;
-        match written {
-            Ok(_) => Ok(true),
-            Err(e) if is_transaction_condition_failure(&e) => Ok(false),
-            Err(e) => Err(anyhow::Error::new(e).context("creating a session")),
-        }
-    }
-
-    /// A session whose account check failed (a sign-in racing a disable or deletion):
-    /// written unverified, so that its reads find the account not live (unless it
-    /// becomes live again).
-    async fn create_unverified(&self, id: &SessionId, session: &Session) -> anyhow::Result<()> {
-        self.db
-            .client
-            .put_item()
-            .table_name(&self.db.sessions)
-            .set_item(Some(session_item(id, session, false)?))
-            .send()
             .await
-            .context("creating an unverified session")?;
+            .context("creating a session")?;
         Ok(())
     }
+
+    /// One `BatchGetItem`: the session, the account its id names, and `path` (a table
+    /// and a key) when given.
+    async fn read_with_account(
+        &self,
+        id: &SessionId,
+        path: Option<(&str, Item)>,
+    ) -> anyhow::Result<ReadSession> {
+        let session_key = (self.db.sessions.as_str(), digest_key(id));
+        let account_key = id
+            .user_name()
+            .map(|name| (self.db.users.as_str(), user_key(name.as_str())));
+        let mut keys = vec![session_key.clone()];
+        // A key asked twice fails the whole batch, and the path's user is often the
+        // session's own.
+        for key in account_key.iter().chain(&path) {
+            if !keys.contains(key) {
+                keys.push(key.clone());
+            }
+        }
+        let found = self.db.batch_get(keys, "a session").await?;
+        let item_at = |(table, key): &(&str, Item)| {
+            let is_it = |item: &&Item| key.iter().all(|(k, v)| item.get(k) == Some(v));
+            found.get(*table)?.iter().find(is_it).cloned()
+        };
+        let session = item_at(&session_key)
+            .map(serde_dynamo::from_item)
+            .transpose()
+            .context("decoding a session")?;
+        Ok(ReadSession {
+            session,
+            account: account_key.as_ref().map(item_at),
+            path_item: path.as_ref().and_then(item_at),
+        })
+    }
+}
+
+/// What [`DynamoSessions::read_with_account`] found.
+struct ReadSession {
+    session: Option<SessionItem>,
+    /// `Some` when the id names its account (which was read): its item, or `None` when
+    /// there is none.
+    account: Option<Option<Item>>,
+    path_item: Option<Item>,
+}
+
+fn digest_key(id: &SessionId) -> Item {
+    Item::from([("session_digest".to_owned(), s(id.digest()))])
+}
+
+fn user_key(name: &str) -> Item {
+    Item::from([("user_name".to_owned(), s(name))])
 }
 
 /// The session is bound to its user's id: the account (its item, `None` when there is
@@ -194,30 +199,15 @@ pub(super) fn release_update(db: &Tables, attempt: &Attempt) -> anyhow::Result<T
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
-fn session_item(id: &SessionId, session: &Session, verified: bool) -> anyhow::Result<Item> {
+fn session_item(id: &SessionId, session: &Session) -> anyhow::Result<Item> {
     serde_dynamo::to_item(SessionItem {
         session_digest: id.digest(),
         user_id: session.user_id.to_string(),
         user_name: session.user_name.as_str().to_owned(),
         expires: session.expires.as_micros(),
         ttl: session.expires.unix_seconds(),
-        verified,
     })
     .context("encoding a session")
-}
-
-/// Decodes the one item a batch read found in `table`, if any.
-fn only_item<T: serde::de::DeserializeOwned>(
-    found: &mut HashMap<String, Vec<Item>>,
-    table: &str,
-    what: &str,
-) -> anyhow::Result<Option<T>> {
-    found
-        .remove(table)
-        .and_then(|items| items.into_iter().next())
-        .map(serde_dynamo::from_item)
-        .transpose()
-        .with_context(|| format!("decoding {what}"))
 }
 
 /// Failures are counted per (name, client); NUL cannot occur in either.
@@ -227,17 +217,12 @@ fn subject(name: &UserName, client: &str) -> String {
 
 #[async_trait]
 impl Sessions for DynamoSessions {
-    /// One `TransactWriteItems`: the verified session, on condition that its account is
-    /// live under its id. When it is not, the session is written unverified.
+    /// One `PutItem`. No check of the account: every read checks it.
     async fn create(&self, id: &SessionId, session: &Session) -> StoreResult<()> {
-        if !self.create_verified(id, session, Vec::new()).await? {
-            self.create_unverified(id, session).await?;
-        }
-        Ok(())
+        Ok(self.put(id, session, Vec::new()).await?)
     }
 
-    /// The attempt's release joins the verified session's transaction. When the account
-    /// check fails, the session is written unverified and the attempt released apart.
+    /// One `TransactWriteItems`: the session and the attempt's release.
     async fn create_releasing(
         &self,
         id: &SessionId,
@@ -245,60 +230,50 @@ impl Sessions for DynamoSessions {
         attempt: &Attempt,
     ) -> StoreResult<()> {
         let release = vec![release_update(&self.db, attempt)?];
-        if !self.create_verified(id, session, release).await? {
-            self.create_unverified(id, session).await?;
-            self.release_attempt(attempt).await?;
-        }
-        Ok(())
+        Ok(self.put(id, session, release).await?)
     }
 
+    /// One `BatchGetItem` of the session and its account.
     async fn get(&self, id: &SessionId, now: Timestamp) -> StoreResult<Option<Session>> {
-        // Strongly consistent: a session deleted a moment ago is gone.
-        let table = &self.db.sessions;
-        let found = self
-            .db
-            .get(table, "session_digest", id.digest(), "a session");
-        let Some(item): Option<SessionItem> = found.await? else {
+        let read = self.read_with_account(id, None).await?;
+        let Some(session) = read.session else {
             return Ok(None);
         };
-        Ok(self.serving(item, now, None).await?)
+        let account = read.account.as_ref().map(Option::as_ref);
+        Ok(self.serving(session, now, account).await?)
     }
 
-    /// One `BatchGetItem` of the session and the path's user or video, both strongly
-    /// consistent. An unverified session whose account is the path's user needs no
-    /// read of its own.
+    /// One `BatchGetItem` of the session, its account and the path's user or video, all
+    /// strongly consistent.
     async fn get_with(
         &self,
         id: &SessionId,
         now: Timestamp,
         item: PathItem<'_>,
     ) -> StoreResult<(Option<Session>, Found)> {
-        let session_key = Item::from([("session_digest".to_owned(), s(id.digest()))]);
-        let (table, key) = match item {
-            PathItem::User(name) => (&self.db.users, ("user_name", name.as_str().to_owned())),
-            PathItem::Video(video) => (&self.db.videos, ("video_id", video.to_string())),
-        };
-        let path_key = Item::from([(key.0.to_owned(), s(key.1))]);
-        let keys = vec![
-            (self.db.sessions.as_str(), session_key),
-            (table.as_str(), path_key),
-        ];
-        let mut found = self.db.batch_get(keys, "a session and its path").await?;
-        let path_item = found
-            .remove(table.as_str())
-            .and_then(|i| i.into_iter().next());
-        let session_item: Option<SessionItem> =
-            only_item(&mut found, &self.db.sessions, "a session")?;
-        let account = match (item, &session_item) {
-            (PathItem::User(name), Some(session)) if name.as_str() == session.user_name => {
-                Some(path_item.as_ref())
+        let path = match item {
+            PathItem::User(name) => (self.db.users.as_str(), user_key(name.as_str())),
+            PathItem::Video(video) => {
+                let key = Item::from([("video_id".to_owned(), s(video.to_string()))]);
+                (self.db.videos.as_str(), key)
             }
-            _ => None,
         };
-        let session = match session_item {
-            Some(session) => self.serving(session, now, account).await?,
+        let read = self.read_with_account(id, Some(path)).await?;
+        let session = match read.session {
+            Some(session) => {
+                // An id that names no account: the path's user may be the session's.
+                let path_is_account = matches!(item,
+                    PathItem::User(name) if name.as_str() == session.user_name);
+                let account = match &read.account {
+                    Some(account) => Some(account.as_ref()),
+                    None if path_is_account => Some(read.path_item.as_ref()),
+                    None => None,
+                };
+                self.serving(session, now, account).await?
+            }
             None => None,
         };
+        let path_item = read.path_item;
         let found = match item {
             PathItem::User(_) => Found::User(
                 path_item

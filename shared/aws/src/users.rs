@@ -131,9 +131,6 @@ impl DynamoUsers {
     }
 }
 
-/// How long a disable waits before sweeping the account's sessions a second time.
-const INDEX_SETTLE: std::time::Duration = std::time::Duration::from_secs(1);
-
 /// The keys of every session of the user the `by_user` index lists.
 async fn session_keys_of(db: &Tables, user: &UserId) -> anyhow::Result<Vec<Item>> {
     let index = (db.sessions.as_str(), schema::SESSIONS_BY_USER);
@@ -152,9 +149,6 @@ pub(super) async fn delete_sessions_of(db: &Tables, user: &UserId) -> anyhow::Re
     db.delete_keys(&db.sessions, keys).await?;
     Ok(ended)
 }
-
-/// DynamoDB's most items in one transaction.
-const TRANSACTION_ITEMS: usize = 100;
 
 /// Runs the writes as one transaction; `false` when one of its conditions failed (and
 /// nothing was written).
@@ -182,15 +176,6 @@ fn delete_user(db: &Tables, user: &User) -> anyhow::Result<TransactWriteItem> {
         .expression_attribute_values(":id", s(user.id.to_string()))
         .build()
         .context("the user's delete")?;
-    Ok(TransactWriteItem::builder().delete(delete).build())
-}
-
-fn delete_session(db: &Tables, key: Item) -> anyhow::Result<TransactWriteItem> {
-    let delete = Delete::builder()
-        .table_name(&db.sessions)
-        .set_key(Some(key))
-        .build()
-        .context("a session's delete")?;
     Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
@@ -273,16 +258,15 @@ impl Users for DynamoUsers {
         Ok(item.map(UserItem::into_user).transpose()?)
     }
 
-    /// Two queries (the account's sessions and videos, through their indexes) and one
-    /// transaction: the sessions deleted, the videos hidden with their records, the user
-    /// deleted with a record for the sweep, and the password check's attempt given back.
-    /// An account with more than fits in one transaction, or whose video another request
-    /// deleted meanwhile, takes several: the videos and sessions first and the user
-    /// last, so an interruption leaves the user in place and repeating the request
-    /// finishes it. The sweep of deleted accounts looks for videos and sessions again
-    /// later: those an eventually consistent index had not listed yet, or that a
-    /// request in flight made meanwhile (a sign-in with the right password racing the
-    /// deletion).
+    /// One transaction: the user deleted (on condition that the name still holds this
+    /// account), the account's deletion record written, and the password check's attempt
+    /// given back. Its sessions stop serving at once, since every session read checks
+    /// its account. Its videos are scheduled, not hidden here: the dispatcher's sweep of
+    /// deleted accounts hides them and records their deletion at its next pass (a
+    /// minute, on the template's schedule), and deletes the sessions' items. Finding
+    /// them here would take two index queries, which no transaction can hold; the API
+    /// budgets a write at three requests (this one's session read and throttle
+    /// reservation come first). Returns no ids, for the same reason.
     async fn delete_account(
         &self,
         user: &User,
@@ -290,41 +274,22 @@ impl Users for DynamoUsers {
         attempt: Option<&Attempt>,
     ) -> StoreResult<Vec<VideoId>> {
         let db = &self.db;
-        let (sessions, ids) =
-            futures_util::try_join!(session_keys_of(db, &user.id), videos_of(db, &user.id))?;
-        let mut last = vec![delete_user(db, user)?];
-        last.push(super::deletions::account_deletion_record(
-            db, &user.id, now,
-        )?);
+        let mut writes = vec![
+            delete_user(db, user)?,
+            super::deletions::account_deletion_record(db, &user.id, now)?,
+        ];
         if let Some(attempt) = attempt {
-            last.push(super::sessions::release_update(db, attempt)?);
+            writes.push(super::sessions::release_update(db, attempt)?);
         }
-        let author = user.id.to_string();
-        let mut writes = Vec::with_capacity(ids.len() * 2 + sessions.len() + last.len());
-        for id in &ids {
-            writes.push(hide_video(db, id)?);
-            writes.push(record_deletion(db, id, &author, now)?);
-        }
-        for key in &sessions {
-            writes.push(delete_session(db, key.clone())?);
-        }
-        writes.extend(last.iter().cloned());
-        let at_once = writes.len() <= TRANSACTION_ITEMS && transact(db, writes).await?;
-        if !at_once {
-            hide_videos(db, &ids, &user.id, now).await?;
-            db.delete_keys(&db.sessions, sessions).await?;
-            // Refused only when the name no longer holds this account: a request that
-            // raced this one deleted it, and wrote its own record.
-            transact(db, last).await?;
-        }
-        ids.iter()
-            .map(|id| VideoId::parse(id).map_err(|e| anyhow::Error::from(e).into()))
-            .collect()
+        // Refused only when the name no longer holds this account: a request that
+        // raced this one deleted it, and wrote its own record.
+        transact(db, writes).await?;
+        Ok(Vec::new())
     }
 
-    /// The flag first (a conditional update: only an existing user), then the sessions.
-    /// A sign-in racing the update writes its session unverified, and `Sessions::get`
-    /// refuses every unverified session of a disabled account.
+    /// The flag (a conditional update: only an existing user), which ends the account's
+    /// sessions at once (every session read checks it); then the sessions the `by_user`
+    /// index lists are deleted, for tidiness and the count.
     async fn set_disabled(&self, name: &UserName, disabled: bool) -> StoreResult<Option<u64>> {
         let update = self
             .db
@@ -354,11 +319,6 @@ impl Users for DynamoUsers {
         if !disabled {
             return Ok(Some(0));
         }
-        // The `by_user` index is eventually consistent (typically well under a second):
-        // a sign-in that passed its account check just before the flag was set wrote a
-        // verified session the first sweep may not list, so it sweeps again after a pause.
-        let ended = delete_sessions_of(&self.db, &user.id).await?;
-        tokio::time::sleep(INDEX_SETTLE).await;
-        Ok(Some(ended + delete_sessions_of(&self.db, &user.id).await?))
+        Ok(Some(delete_sessions_of(&self.db, &user.id).await?))
     }
 }

@@ -63,11 +63,13 @@ pub trait Users: Send + Sync {
     /// Fails with `Conflict` when the name is taken.
     async fn create(&self, user: &User) -> StoreResult<()>;
     async fn by_name(&self, name: &UserName) -> StoreResult<Option<User>>;
-    /// Deletes the account and its sessions, and hides every video of the user while
-    /// writing its deletion record, so the pipeline removes bytes and comments later.
-    /// Returns the ids of the videos scheduled. `attempt`, the password check that
-    /// allowed it, is given back ([`Sessions::release_attempt`]) in the same atomic step.
-    /// Interrupted, it leaves the user in place so that repeating the request finishes it.
+    /// Deletes the account, ends its sessions at once, and schedules every video of the
+    /// user for deletion: hidden with its deletion record written here (returning their
+    /// ids), or by the next [`Deletions::sweep_deleted_accounts`] (returning none: a
+    /// store where finding them here costs more than its budget allows). `attempt`, the
+    /// password check that allowed it, is given back ([`Sessions::release_attempt`]) in
+    /// the same atomic step. Interrupted, it leaves the user in place so that repeating
+    /// the request finishes it.
     async fn delete_account(
         &self,
         user: &User,
@@ -231,11 +233,12 @@ pub trait Deletions: Send + Sync {
     async fn remove(&self, video: &VideoId) -> StoreResult<()>;
     /// How many deletions are requested and not yet finished (`reel deletions status`).
     async fn count(&self) -> StoreResult<u64>;
-    /// Looks again for videos of the accounts deleted before `settled_before` (a time no
+    /// Looks for videos of every deleted account: those its deletion left to the sweep, a
+    /// video a request in flight made during the deletion, or one an eventually
+    /// consistent index had not shown, is hidden and its deletion recorded now. An
+    /// account is forgotten once a sweep finds none after `settled_before` (a time no
     /// request begun before the deletion can still be running at, and any index has
-    /// caught up by): a video a request in flight made during the deletion, or one an
-    /// eventually consistent index had not shown, is hidden and its deletion recorded
-    /// now. An account is forgotten once a sweep finds none. Returns the videos found.
+    /// caught up by). Returns the videos found.
     async fn sweep_deleted_accounts(&self, settled_before: Timestamp) -> StoreResult<u64>;
 }
 

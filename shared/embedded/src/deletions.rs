@@ -76,15 +76,13 @@ impl Deletions for SqliteStore {
     async fn sweep_deleted_accounts(&self, settled_before: Timestamp) -> StoreResult<u64> {
         self.write(move |conn| {
             let accounts: Vec<(String, i64)> = conn
-                .prepare_cached(
-                    "SELECT user_id, deleted_us FROM deleted_accounts WHERE deleted_us < ?1",
-                )?
-                .query_map([settled_before.as_micros()], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .prepare_cached("SELECT user_id, deleted_us FROM deleted_accounts")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?;
             let mut found = 0;
             for (user, deleted_us) in accounts {
                 let hidden = hide_videos_of(conn, &user, Timestamp::from_micros(deleted_us))?;
-                if hidden == 0 {
+                if hidden == 0 && deleted_us < settled_before.as_micros() {
                     conn.execute_cached(
                         "DELETE FROM deleted_accounts WHERE user_id = ?1",
                         [&user],

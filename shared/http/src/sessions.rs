@@ -36,7 +36,7 @@ pub(super) async fn start_session(
     origin: &Origin,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
-    let id = SessionId::generate();
+    let id = SessionId::generate_for(&user.name);
     let ttl = state.config.api.session_ttl.as_secs();
     let session = Session {
         user_id: user.id,

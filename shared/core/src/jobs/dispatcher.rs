@@ -6,7 +6,7 @@ use std::sync::Arc;
 const PAGE: u32 = 100;
 /// SQS's largest batch.
 const BATCH: usize = 10;
-/// How long after an account deletion its videos are looked for again: longer than any
+/// How long after an account deletion its videos are still looked for: longer than any
 /// API request may run (`REEL_REQUEST_TIMEOUT_SECS`, 25 s on Lambda and 30 s by
 /// default), and than a DynamoDB index takes to catch up (normally under a second).
 pub const ACCOUNT_SETTLE_SECS: i64 = 120;
@@ -30,8 +30,8 @@ impl Dispatcher {
         }
     }
 
-    /// One pass: first the sweep of settled account deletions (whose late videos get
-    /// records), then every due record; returns how many were sent. A failure stops the
+    /// One pass: first the sweep of deleted accounts (whose videos get hidden and
+    /// recorded, on AWS first here), then every due record; returns how many were sent. A failure stops the
     /// pass; what was not marked is simply sent by the next one.
     pub async fn run_once(&self, now: Timestamp) -> anyhow::Result<usize> {
         self.deletions
