@@ -9,8 +9,6 @@ use reel_lambda::EventBridgeEvent;
 async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = AwsFunction::init().await?;
     let dispatcher = &aws.dispatcher();
-    // The DynamoDB connection opens while the runtime polls for the first event.
-    aws.warm_up();
     lambda_runtime::run(service_fn(|_: LambdaEvent<EventBridgeEvent>| async move {
         reel_lambda::on_schedule(dispatcher)
             .await

@@ -9,8 +9,6 @@ use reel_lambda::{SqsBatchResponse, SqsEvent};
 async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = AwsFunction::init().await?;
     let worker = &aws.worker();
-    // The DynamoDB connection opens while the runtime polls for the first event.
-    aws.warm_up();
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| async move {
         Ok::<SqsBatchResponse, lambda_runtime::Error>(
             reel_lambda::on_deletion_batch(worker, event.payload).await,

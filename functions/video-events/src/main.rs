@@ -9,8 +9,6 @@ use reel_lambda::S3Event;
 async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = AwsFunction::init().await?;
     let videos = &aws.confirming_videos();
-    // The DynamoDB connection opens while the runtime polls for the first event.
-    aws.warm_up();
     lambda_runtime::run(service_fn(|event: LambdaEvent<S3Event>| async move {
         reel_lambda::on_objects_created(videos, event.payload)
             .await

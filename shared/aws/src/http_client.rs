@@ -10,8 +10,8 @@
 //!
 //! The platform's roots are read when the first request needs a connector, not when an
 //! SDK client is built: a few hundred files in `/etc/ssl/certs`, measured at ~4 ms of a
-//! cold start. The functions make that first request in a background warm-up task
-//! (`AwsFunction::warm_up`) while the runtime already polls for work.
+//! cold start, which a function spends on its first event rather than before it can
+//! take one.
 
 use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
 use aws_smithy_runtime_api::client::http::{

@@ -8,7 +8,7 @@
 use anyhow::Context;
 use reel_aws::dynamo::Tables;
 use reel_aws::{
-    function_sdk_config, s3_client, schema, ConfirmingVideos, DynamoComments, DynamoDeletions,
+    function_sdk_config, s3_client, ConfirmingVideos, DynamoComments, DynamoDeletions,
     DynamoSessions, DynamoUsers, DynamoVideos, S3Blobs, S3Urls, SqsQueue,
 };
 use reel_core::clock::SystemClock;
@@ -101,43 +101,5 @@ impl AwsFunction {
             Arc::new(DynamoComments::new(self.tables.clone())),
             Arc::new(DynamoDeletions::new(self.tables.clone())),
         )
-    }
-
-    /// Opens the connection to DynamoDB (DNS, TCP, TLS, root certificates) in the
-    /// background, so the first request finds it in the pool without delaying the
-    /// function's readiness. A failure only means the first request connects itself.
-    ///
-    /// It runs on a thread of its own at the lowest CPU priority: parsing the platform's
-    /// root certificates is ~19 M instructions, and at normal priority it competed with
-    /// the main thread on its way to the first `/next` (measured: +1 to +2 ms of
-    /// start-up; +0.4 ms without the warm-up at all).
-    pub fn warm_up(&self) {
-        let client = self.tables.client.clone();
-        let table = self.config.aws.table(schema::USERS.name);
-        let runtime = tokio::runtime::Handle::current();
-        let spawned = std::thread::Builder::new()
-            .name("dynamodb-warm-up".into())
-            .spawn(move || {
-                lower_this_threads_priority();
-                let described = runtime.block_on(client.describe_table().table_name(table).send());
-                if let Err(e) = described {
-                    tracing::warn!(cause = %aws_sdk_dynamodb::error::DisplayErrorContext(&e), "warming up the DynamoDB connection failed");
-                }
-            });
-        if let Err(e) = spawned {
-            tracing::warn!(cause = %e, "no thread to warm up the DynamoDB connection");
-        }
-    }
-}
-
-/// Nice 19 for the calling thread only (Linux applies `setpriority` per thread id).
-fn lower_this_threads_priority() {
-    // SAFETY: plain system calls on the calling thread's own id; no memory is shared.
-    let result = unsafe {
-        let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19)
-    };
-    if result != 0 {
-        tracing::debug!("could not lower the warm-up thread's priority");
     }
 }
