@@ -4,7 +4,9 @@
 # the first /next poll, median of 20), warm latency and peak RSS after 1,000 warm
 # invocations (GET /healthz for HTTP functions, a cheap event of their own for the
 # others). Functions start against a moto server, so their SDK clients are built and
-# configured exactly as in Lambda. Prints a markdown table.
+# configured exactly as in Lambda. Prints a markdown table (and each binary's start times
+# on stderr). BENCH_WRAP='taskset -c 1' runs the measurement on one CPU, closer to a
+# Lambda function at 256-512 MB, which gets less than one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,4 +41,4 @@ target/release/reel provision
 args=(hello-world=target/release/hello-lambda)
 for f in "${functions[@]}"; do args+=("$f=target/release/reel-$f"); done
 for e in "${events[@]}"; do args+=("${e%%@*}=target/release/reel-${e%%@*}@${e#*@}"); done
-target/release/lambda-bench infra/testkit/events/healthz.json "${args[@]}"
+${BENCH_WRAP:-} target/release/lambda-bench infra/testkit/events/healthz.json "${args[@]}"

@@ -194,6 +194,12 @@ impl LambdaProcess {
         self.child.id()
     }
 
+    /// Kills the function and waits until it is gone (its memory unmapped), so that
+    /// whatever runs next does not share the machine with its teardown.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.child.kill().await.context("killing the function")
+    }
+
     /// Peak resident memory so far (`VmHWM`), in KiB.
     pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
         let pid = self.pid().context("the function has exited")?;

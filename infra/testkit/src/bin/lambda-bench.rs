@@ -1,14 +1,17 @@
 //! Measures Lambda function binaries under the Runtime API emulator, beside a
 //! hello-world baseline measured in the same run (absolute times drift between machines):
 //! stripped size, start-to-ready (process start to first `/next`, median of 20 fresh
-//! starts back to back, and its ratio to the baseline's), warm invocation latency
-//! (median and p99) and peak RSS after the warm invocations. A tool, not a test:
+//! starts, and its ratio to the baseline's), warm invocation latency (median and p99)
+//! and peak RSS after the warm invocations. A tool, not a test:
 //! `scripts/bench-functions.sh` runs it.
 //!
-//! Back to back, each binary's starts find the CPU's caches warm with that binary. Taken
-//! in rounds (each binary once per round) or with pauses between them, every start
-//! measured slower, and the larger binaries' more: a ratio depends on how warm the
-//! caches are, so compare ratios of one method only.
+//! The starts are taken in 5 rounds; in each, every binary starts 5 times back to back,
+//! each process killed and reaped before the next starts, and the first of the 5 is not
+//! counted. Back to back, a binary's starts find the CPU's caches warm with it, as the
+//! issue's figures were taken (in rounds of one start each, or after pauses, every start
+//! measured slower and the larger binaries' more: a ratio depends on how warm the caches
+//! are). The rounds spread a moment of load on the machine over every binary instead of
+//! over one binary's twenty, and reaping keeps one start's teardown out of the next.
 //!
 //! Usage: lambda-bench EVENT.json NAME=BINARY[@EVENT.json]... (the first pair is the
 //! baseline; a binary's own event replaces the default one, for functions that are not
@@ -20,7 +23,9 @@ use reel_testkit::runtime_api::LambdaProcess;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-const STARTS: usize = 20;
+const ROUNDS: usize = 5;
+/// Counted starts per binary and round, after one that warms the caches.
+const STARTS_PER_ROUND: usize = 4;
 const WARM_INVOCATIONS: usize = 1000;
 
 struct Row {
@@ -56,29 +61,47 @@ async fn main() -> anyhow::Result<()> {
     let env: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| k.starts_with("AWS_") || k.starts_with("REEL_"))
         .collect();
+    for (_, path, _) in &functions {
+        if !path.is_file() {
+            bail!("{} is missing: build it first", path.display());
+        }
+    }
+    eprintln!("starting each binary {ROUNDS} x (1 + {STARTS_PER_ROUND}) times");
+    let mut starts = vec![Vec::new(); functions.len()];
+    for _ in 0..ROUNDS {
+        for ((_, path, _), times) in functions.iter().zip(&mut starts) {
+            for counted in [false].into_iter().chain([true; STARTS_PER_ROUND]) {
+                let mut f = LambdaProcess::spawn(path, &env).await?;
+                let ready = f.wait_ready().await?;
+                f.stop().await?;
+                if counted {
+                    times.push(ready);
+                }
+            }
+        }
+    }
     let mut rows = Vec::new();
-    for (name, path, event) in &functions {
-        eprintln!("measuring {name} ({})", path.display());
-        rows.push(measure(name, path, &env, event).await?);
+    for ((name, path, event), mut times) in functions.iter().zip(starts) {
+        eprintln!("invoking {name} ({})", path.display());
+        let ready = percentile(&mut times, 50);
+        let sorted: Vec<String> = times.iter().map(|t| format!("{:.2}", ms(*t))).collect();
+        eprintln!("{name} starts, sorted (ms): {}", sorted.join(" "));
+        rows.push(measure(name, path, ready, &env, event).await?);
     }
     print_table(&rows);
     Ok(())
 }
 
+/// The row of a binary whose median start-to-ready is `ready`: its size, and its warm
+/// latency and peak memory over invocations of one process.
 async fn measure(
     name: &str,
     path: &PathBuf,
+    ready: Duration,
     env: &[(String, String)],
     event: &serde_json::Value,
 ) -> anyhow::Result<Row> {
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("{} is missing: build it first", path.display()))?
-        .len();
-    let mut ready = Vec::with_capacity(STARTS);
-    for _ in 0..STARTS {
-        let mut f = LambdaProcess::spawn(path, env).await?;
-        ready.push(f.wait_ready().await?);
-    }
+    let size = std::fs::metadata(path)?.len();
     let mut f = LambdaProcess::spawn(path, env).await?;
     f.wait_ready().await?;
     let mut warm = Vec::with_capacity(WARM_INVOCATIONS);
@@ -93,7 +116,7 @@ async fn measure(
     Ok(Row {
         name: name.to_owned(),
         size,
-        ready: percentile(&mut ready, 50),
+        ready,
         warm_median: percentile(&mut warm, 50),
         warm_p99: percentile(&mut warm, 99),
         rss_kib: f.peak_rss_kib()?,
