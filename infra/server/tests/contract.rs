@@ -250,46 +250,16 @@ pub async fn parallel_reservations_never_exceed_the_limit(p: Ports) {
 /// A session is bound to its account's id: deleting the account, re-creating the name,
 /// or disabling the account ends it, though its row may linger.
 pub async fn sessions_end_with_their_account(p: Ports) {
-    let alice = user("alice");
-    p.users.create(&alice).await.unwrap();
-    let now = Timestamp::now();
-    let session = Session {
-        user_id: alice.id,
-        user_name: alice.name.clone(),
-        expires: now.plus_seconds(600),
-    };
-    let id = SessionId::generate_for(&alice.name);
-    p.sessions.create(&id, &session).await.unwrap();
-    assert!(p.sessions.get(&id, now).await.unwrap().is_some());
-
-    // Disabled after the session was made (as a racing sign-in would leave it).
-    p.users.set_disabled(&alice.name, true).await.unwrap();
-    p.sessions.create(&id, &session).await.unwrap();
-    assert!(
-        p.sessions.get(&id, now).await.unwrap().is_none(),
-        "disabled"
-    );
-    p.users.set_disabled(&alice.name, false).await.unwrap();
-    assert!(
-        p.sessions.get(&id, now).await.unwrap().is_some(),
-        "enabled again"
-    );
-
-    // Deleted, then the name taken by someone else: the old session is not theirs.
-    p.users.delete_account(&alice, now, None).await.unwrap();
-    p.sessions.create(&id, &session).await.unwrap();
-    assert!(p.sessions.get(&id, now).await.unwrap().is_none(), "deleted");
-    let newcomer = user("alice");
-    p.users.create(&newcomer).await.unwrap();
-    assert!(
-        p.sessions.get(&id, now).await.unwrap().is_none(),
-        "the name's new owner is another account"
-    );
+    session_ends_with_its_account(p, SessionId::generate_for).await;
 }
 
 /// The same, for a session whose id was issued before ids named their user (the store
 /// reads its account apart).
 pub async fn sessions_with_ids_that_name_no_account_end_with_it_too(p: Ports) {
+    session_ends_with_its_account(p, |_| legacy_session_id()).await;
+}
+
+async fn session_ends_with_its_account(p: Ports, new_id: impl Fn(&UserName) -> SessionId) {
     let alice = user("alice");
     p.users.create(&alice).await.unwrap();
     let now = Timestamp::now();
@@ -298,7 +268,7 @@ pub async fn sessions_with_ids_that_name_no_account_end_with_it_too(p: Ports) {
         user_name: alice.name.clone(),
         expires: now.plus_seconds(600),
     };
-    let id = legacy_session_id();
+    let id = new_id(&alice.name);
     p.sessions.create(&id, &session).await.unwrap();
     assert!(p.sessions.get(&id, now).await.unwrap().is_some());
 
