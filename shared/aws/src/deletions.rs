@@ -179,18 +179,17 @@ impl Deletions for DynamoDeletions {
         for (user, deleted_us) in self.deleted_accounts().await? {
             super::users::delete_sessions_of(&self.db, &user).await?;
             let ids = super::users::videos_of(&self.db, &user).await?;
-            if ids.is_empty() && deleted_us < settled_before.as_micros() {
-                self.db
-                    .client
-                    .delete_item()
-                    .table_name(&self.db.deletions)
-                    .key("video_id", s(format!("{ACCOUNT_PREFIX}{user}")))
-                    .send()
-                    .await
-                    .context("forgetting a swept account")?;
-                continue;
-            }
             if ids.is_empty() {
+                if deleted_us < settled_before.as_micros() {
+                    self.db
+                        .client
+                        .delete_item()
+                        .table_name(&self.db.deletions)
+                        .key("video_id", s(format!("{ACCOUNT_PREFIX}{user}")))
+                        .send()
+                        .await
+                        .context("forgetting a swept account")?;
+                }
                 continue;
             }
             let at = Timestamp::from_micros(deleted_us);
