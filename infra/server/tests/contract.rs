@@ -300,14 +300,9 @@ async fn session_ends_with_its_account(p: Ports, new_id: impl Fn(&UserName) -> S
 /// A session id as issued before ids named their user: 32 random bytes alone.
 fn legacy_session_id() -> SessionId {
     use base64::Engine;
-    let random: [u8; 32] = *uuid::Uuid::new_v4()
-        .as_bytes()
-        .iter()
-        .chain(uuid::Uuid::new_v4().as_bytes())
-        .copied()
-        .collect::<Vec<u8>>()
-        .as_array()
-        .unwrap();
+    let mut random = [0u8; 32];
+    random[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    random[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
     SessionId::parse(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random)).unwrap()
 }
 
@@ -558,17 +553,16 @@ pub async fn deleting_an_account_schedules_its_videos(p: Ports) {
         p.sessions.get(&sid, now).await.unwrap().is_none(),
         "its sessions end at once"
     );
-    // The videos are hidden by the deletion (returning their ids) or by the next sweep.
-    if scheduled.is_empty() {
-        assert_eq!(p.deletions.sweep_deleted_accounts(now).await.unwrap(), 2);
-        scheduled = vec![a1.id, a2.id];
-    } else {
-        assert_eq!(p.deletions.sweep_deleted_accounts(now).await.unwrap(), 0);
+    // The videos are hidden by the deletion (which returns their ids) or by the sweep:
+    // each once.
+    let swept = p.deletions.sweep_deleted_accounts(now).await.unwrap();
+    assert_eq!(scheduled.len() as u64 + swept, 2);
+    if !scheduled.is_empty() {
+        scheduled.sort_by_key(|v| v.to_string());
+        let mut expected = vec![a1.id, a2.id];
+        expected.sort_by_key(|v| v.to_string());
+        assert_eq!(scheduled, expected);
     }
-    scheduled.sort_by_key(|v| v.to_string());
-    let mut expected = vec![a1.id, a2.id];
-    expected.sort_by_key(|v| v.to_string());
-    assert_eq!(scheduled, expected);
     assert!(p.videos.get(&a1.id).await.unwrap().is_none());
     assert!(
         p.videos.get(&b1.id).await.unwrap().is_some(),

@@ -208,8 +208,8 @@ impl LocalBlobs {
         Ok(written)
     }
 
-    /// Opens the object, `None` if there is none.
-    /// The object's file and what its headers need, in one trip to the blocking pool.
+    /// Opens the object (`None` if there is none) and reads what its headers need, in one
+    /// trip to the blocking pool.
     pub async fn open_for_read(&self, video: &VideoId) -> anyhow::Result<Option<BlobFile>> {
         let path = self.path(video);
         let opened = tokio::task::spawn_blocking(move || match std::fs::File::open(path) {

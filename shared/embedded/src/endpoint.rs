@@ -172,8 +172,9 @@ async fn serve(
 /// `len` bytes of `file` from `start`, in chunks of [`CHUNK`]: one blocking task reads
 /// them with positioned reads and hands each to the body through a channel of one, so
 /// a response costs one trip to the blocking pool, not one per chunk, and a slow client
-/// holds at most two chunks (one waiting, one being read). The task ends at the end of the range, at a read error
-/// (which ends the body), or when the body is dropped (the client went away).
+/// holds at most two chunks (one waiting, one being read). The task ends at the end of
+/// the range, at a read error (which ends the body), or when the body is dropped (the
+/// client went away).
 fn file_chunks(
     file: std::fs::File,
     start: u64,

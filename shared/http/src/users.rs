@@ -107,7 +107,8 @@ pub async fn delete_account(
         .users
         .delete_account(&user, now, Some(&attempt))
         .await?;
-    tracing::info!(user = %user.name, videos = videos.len(), "account deleted");
+    // A store may leave the videos to the dispatcher's sweep (AWS), and then hides none now.
+    tracing::info!(user = %user.name, videos_hidden_now = videos.len(), "account deleted");
     Ok((
         StatusCode::NO_CONTENT,
         [(header::SET_COOKIE, clear_cookie(&origin))],
