@@ -12,7 +12,7 @@ need() {
 need cargo "install Rust with rustup (https://rustup.rs)"
 # Each step's heading says when it started, in seconds since this script did.
 step() { echo "== $* (at ${SECONDS} s)"; }
-# Free disk, said first: a cold run writes ~4 GB (target/, the venvs, npm, sam's build).
+# Free disk, said first: a cold run writes ~6 GB (target/ 4.7, the venvs 1.4).
 echo "== disk: $(df -Ph . | awk 'NR == 2 { print $4 }') free on $(df -P . | awk 'NR == 2 { print $6 }')"
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
