@@ -117,8 +117,8 @@ pub(super) async fn hide_videos(
     Ok(())
 }
 
-/// Videos hidden per transaction while deleting an account (two items each, under
-/// DynamoDB's 100-item limit).
+/// Videos hidden per transaction by the sweep of a deleted account (two items each,
+/// under DynamoDB's 100-item limit).
 const VIDEOS_PER_TRANSACTION: usize = 25;
 
 pub struct DynamoUsers {
@@ -148,22 +148,6 @@ pub(super) async fn delete_sessions_of(db: &Tables, user: &UserId) -> anyhow::Re
     let ended = keys.len() as u64;
     db.delete_keys(&db.sessions, keys).await?;
     Ok(ended)
-}
-
-/// Runs the writes as one transaction; `false` when one of its conditions failed (and
-/// nothing was written).
-async fn transact(db: &Tables, writes: Vec<TransactWriteItem>) -> anyhow::Result<bool> {
-    let sent = db
-        .client
-        .transact_write_items()
-        .set_transact_items(Some(writes))
-        .send()
-        .await;
-    match sent {
-        Ok(_) => Ok(true),
-        Err(e) if super::dynamo::is_transaction_condition_failure(&e) => Ok(false),
-        Err(e) => Err(e).context("deleting an account"),
-    }
 }
 
 /// The user's delete, on condition that the name still holds this account (not one
@@ -281,10 +265,19 @@ impl Users for DynamoUsers {
         if let Some(attempt) = attempt {
             writes.push(super::sessions::release_update(db, attempt)?);
         }
-        // Refused only when the name no longer holds this account: a request that
-        // raced this one deleted it, and wrote its own record.
-        transact(db, writes).await?;
-        Ok(Vec::new())
+        let sent = db
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(Vec::new()),
+            // Refused only when the name no longer holds this account: a request that
+            // raced this one deleted it, and wrote its own record.
+            Err(e) if super::dynamo::is_transaction_condition_failure(&e) => Ok(Vec::new()),
+            Err(e) => Err(anyhow::Error::new(e).context("deleting an account").into()),
+        }
     }
 
     /// The flag (a conditional update: only an existing user), which ends the account's

@@ -28,9 +28,9 @@ pub async fn serve_objects(routes: Router<ByteState>) -> Result<(), lambda_http:
 /// Serves one HTTP function: settings from the environment, logging, the clients its
 /// routes use (built once per instance, from `state`), then `lambda_http`'s loop.
 /// Nothing is sent to AWS before the first event: the first request opens the DynamoDB
-/// connection. (A warm-up thread used to open it at init: on one CPU, as a Lambda
-/// function at 256-512 MB gets less than, its certificate parsing doubled start-to-ready,
-/// 1.75 to 3.77 ms, and the event of a cold start is waiting by then anyway.)
+/// connection. (A warm-up thread used to open it at init. On one CPU, and a Lambda
+/// function at 256-512 MB gets less than one, its certificate parsing doubled
+/// start-to-ready, 1.75 to 3.77 ms; and a cold start's event is waiting by then anyway.)
 async fn run_http<S>(
     routes: Router<S>,
     state: impl FnOnce(&AwsFunction) -> anyhow::Result<S>,

@@ -1,6 +1,7 @@
 //! Opaque, URL-safe identifiers. Video, user and comment ids are UUIDv4 (122 random
-//! bits); session ids are 256 random bits and the user's name. Parsing accepts only the exact canonical form,
-//! so an id can be used as a file name without any path escaping the data directory.
+//! bits); session ids are 256 random bits and the user's name. Parsing accepts only the
+//! exact canonical form, so an id can be used as a file name without any path escaping
+//! the data directory.
 
 use super::{ParseError, UserName};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

@@ -30,9 +30,10 @@ impl Dispatcher {
         }
     }
 
-    /// One pass: first the sweep of deleted accounts (whose videos get hidden and
-    /// recorded, on AWS first here), then every due record; returns how many were sent. A failure stops the
-    /// pass; what was not marked is simply sent by the next one.
+    /// One pass: first the sweep of deleted accounts (which hides their videos and
+    /// records their deletion: on AWS, the account deletion leaves that to it), then
+    /// every due record; returns how many were sent. A failure stops the pass; what was
+    /// not marked is simply sent by the next one.
     pub async fn run_once(&self, now: Timestamp) -> anyhow::Result<usize> {
         self.deletions
             .sweep_deleted_accounts(now.plus_seconds(-ACCOUNT_SETTLE_SECS))
