@@ -97,24 +97,34 @@ pub(super) async fn hide_videos(
             writes.push(hide_video(db, id)?);
             writes.push(record_deletion(db, id, &author, now)?);
         }
-        let sent = db
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await;
-        match sent {
-            Ok(_) => {}
-            Err(e) if super::dynamo::is_transaction_condition_failure(&e) => {
-                // One of them vanished meanwhile: fall back to one transaction each.
-                for id in chunk {
-                    hide_one(db, id, &author, now).await?;
-                }
+        if !transact(db, writes, "hiding the account's videos").await? {
+            // One of them vanished meanwhile: fall back to one transaction each.
+            for id in chunk {
+                hide_one(db, id, &author, now).await?;
             }
-            Err(e) => return Err(e).context("hiding the account's videos"),
         }
     }
     Ok(())
+}
+
+/// Runs the writes as one transaction; `false` when one of its conditions failed (and
+/// nothing was written).
+async fn transact(
+    db: &Tables,
+    writes: Vec<TransactWriteItem>,
+    what: &'static str,
+) -> anyhow::Result<bool> {
+    let sent = db
+        .client
+        .transact_write_items()
+        .set_transact_items(Some(writes))
+        .send()
+        .await;
+    match sent {
+        Ok(_) => Ok(true),
+        Err(e) if super::dynamo::is_transaction_condition_failure(&e) => Ok(false),
+        Err(e) => Err(e).context(what),
+    }
 }
 
 /// Videos hidden per transaction by the sweep of a deleted account (two items each,
@@ -192,18 +202,8 @@ pub(super) async fn hide_one(
     author: &str,
     now: Timestamp,
 ) -> anyhow::Result<bool> {
-    let sent = db
-        .client
-        .transact_write_items()
-        .transact_items(hide_video(db, id)?)
-        .transact_items(record_deletion(db, id, author, now)?)
-        .send()
-        .await;
-    match sent {
-        Ok(_) => Ok(true),
-        Err(e) if super::dynamo::is_transaction_condition_failure(&e) => Ok(false),
-        Err(e) => Err(e).context("hiding a video and recording its deletion"),
-    }
+    let writes = vec![hide_video(db, id)?, record_deletion(db, id, author, now)?];
+    transact(db, writes, "hiding a video and recording its deletion").await
 }
 
 #[async_trait]
@@ -265,19 +265,10 @@ impl Users for DynamoUsers {
         if let Some(attempt) = attempt {
             writes.push(super::sessions::release_update(db, attempt)?);
         }
-        let sent = db
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await;
-        match sent {
-            Ok(_) => Ok(Vec::new()),
-            // Refused only when the name no longer holds this account: a request that
-            // raced this one deleted it, and wrote its own record.
-            Err(e) if super::dynamo::is_transaction_condition_failure(&e) => Ok(Vec::new()),
-            Err(e) => Err(anyhow::Error::new(e).context("deleting an account").into()),
-        }
+        // Refused only when the name no longer holds this account: a request that
+        // raced this one deleted it, and wrote its own record.
+        transact(db, writes, "deleting an account").await?;
+        Ok(Vec::new())
     }
 
     /// The flag (a conditional update: only an existing user), which ends the account's
