@@ -32,6 +32,34 @@ impl Blobs for FailingBlobs {
     }
 }
 
+/// Deletion records whose sweep of deleted accounts fails (fault injection); the rest
+/// is the store's own.
+struct FailingSweep(Arc<dyn Deletions>);
+
+#[async_trait]
+impl Deletions for FailingSweep {
+    async fn list(
+        &self,
+        due_before: Timestamp,
+        after: Option<&VideoId>,
+        limit: Limit,
+    ) -> StoreResult<Vec<DeletionRecord>> {
+        self.0.list(due_before, after, limit).await
+    }
+    async fn mark_dispatched(&self, videos: &[VideoId], at: Timestamp) -> StoreResult<()> {
+        self.0.mark_dispatched(videos, at).await
+    }
+    async fn remove(&self, video: &VideoId) -> StoreResult<()> {
+        self.0.remove(video).await
+    }
+    async fn count(&self) -> StoreResult<u64> {
+        self.0.count().await
+    }
+    async fn sweep_deleted_accounts(&self, _settled_before: Timestamp) -> StoreResult<u64> {
+        Err(StoreError::Other(anyhow::anyhow!("injected sweep failure")))
+    }
+}
+
 /// Writing and finding objects behind the adapters' back, per store.
 #[async_trait]
 trait Objects: Send + Sync {
@@ -320,6 +348,22 @@ async fn a_failing_deletion_is_retried_then_dead_lettered_while_the_rest_complet
     assert_eq!(f.leftovers(&poisoned).await, (false, 0, false));
 }
 
+/// The sweep of deleted accounts failing (on AWS: a missing grant, a throttled index)
+/// must not stall every other deletion: the due records are sent, then the pass fails.
+async fn a_failing_sweep_does_not_hold_up_the_dispatch(f: Fixture) {
+    let v = f.video_with_comments(1).await;
+    f.delete_video(&v).await;
+    let failing = Arc::new(FailingSweep(f.deletions.clone()));
+    let dispatcher = Dispatcher::new(failing, f.queue.clone(), GRACE);
+    let error = dispatcher.run_once(Timestamp::now()).await.unwrap_err();
+    assert!(
+        format!("{error:#}").contains("injected sweep failure"),
+        "{error:#}"
+    );
+    assert_eq!(f.drain().await, 1, "the due deletion was sent anyway");
+    assert_eq!(f.leftovers(&v).await, (false, 0, false));
+}
+
 async fn the_worker_is_idempotent_and_refuses_malformed_messages(f: Fixture) {
     let v = f.video_with_comments(4).await;
     f.delete_video(&v).await;
@@ -362,6 +406,7 @@ macro_rules! pipeline_suite {
             pipeline_suite!(@tests $fixture; deleted_videos_leave_nothing_behind_and_others_are_untouched,
                 a_failing_deletion_is_retried_then_dead_lettered_while_the_rest_completes,
                 the_worker_is_idempotent_and_refuses_malformed_messages,
+                a_failing_sweep_does_not_hold_up_the_dispatch,
                 deleting_an_account_runs_its_videos_through_the_pipeline);
         }
     };

@@ -31,9 +31,9 @@ const VIDEO: &str = "22222222-2222-4222-8222-222222222222";
 const PENDING_VIDEO: &str = "55555555-5555-4555-8555-555555555555";
 const COMMENT: &str = "33333333-3333-4333-8333-333333333333";
 const SESSIONS: [(&str, &str); 3] = [
-    ("alice", "YWxpY2Utc2Vzc2lvbi1maXh0dXJlLTAwMDAwMDAwMDA"),
-    ("bob", "Ym9iLXNlc3Npb24tZml4dHVyZS0wMDAwMDAwMDAwMDA"),
-    ("carol", "Y2Fyb2wtc2Vzc2lvbi1maXh0dXJlLTAwMDAwMDAwMDA"),
+    ("alice", "YWxpY2Utc2Vzc2lvbi1maXh0dXJlLTAwMDAwMDAwMDA.alice"),
+    ("bob", "Ym9iLXNlc3Npb24tZml4dHVyZS0wMDAwMDAwMDAwMDA.bob"),
+    ("carol", "Y2Fyb2wtc2Vzc2lvbi1maXh0dXJlLTAwMDAwMDAwMDA.carol"),
 ];
 
 fn events_dir() -> PathBuf {
@@ -46,10 +46,22 @@ fn read_json(path: &Path) -> Value {
 }
 
 /// An AWS host on tables, bucket and queues of its own on the shared moto server.
+/// Its SDK clients send through [`recording_client`], so the IAM test can see what
+/// each request touched.
 async fn fresh_host() -> AwsHost {
     let mut config = aws_support::settings();
     config.api.cursor_key = Some(CursorKey([7; 32]));
-    aws_support::provisioned_host(&config).await
+    let sdk = aws_support::moto_sdk().await;
+    let http = sdk
+        .http_client()
+        .expect("the SDK configuration has a client");
+    let recording = aws_smithy_runtime_api::client::http::SharedHttpClient::new(
+        recording_client::Recording(http),
+    );
+    let sdk = sdk.into_builder().http_client(recording).build();
+    let host = AwsHost::new(&sdk, &config).unwrap();
+    host.provision().await.unwrap();
+    host
 }
 
 fn user(id: &str, name: &str, hash: &PasswordHash) -> User {
@@ -459,32 +471,74 @@ async fn a_scheduled_event_dispatches_due_deletions_to_the_queue() {
 
 // ---------- template.yaml against the code: IAM, routes ----------
 
-/// Records which AWS operations run inside an `iam_scope{function=...}` span: the SDK
-/// opens a `DynamoDB.PutItem`-style span around every operation it sends.
+/// An HTTP client that announces every request the SDK sends, as an `aws_request` event
+/// inside the operation's span, before passing it on: the recorder reads from it which
+/// table, index, bucket or queue the operation touched.
+mod recording_client {
+    use aws_smithy_runtime_api::client::http::{
+        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+        SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+
+    #[derive(Debug)]
+    pub struct Recording(pub SharedHttpClient);
+
+    impl HttpClient for Recording {
+        fn http_connector(
+            &self,
+            settings: &HttpConnectorSettings,
+            components: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            SharedHttpConnector::new(Connector(self.0.http_connector(settings, components)))
+        }
+    }
+
+    #[derive(Debug)]
+    struct Connector(SharedHttpConnector);
+
+    impl HttpConnector for Connector {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            let body = request
+                .body()
+                .bytes()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
+            tracing::info!(target: "aws_request", uri = request.uri(), body = %body);
+            self.0.call(request)
+        }
+    }
+}
+
+/// Records, per `iam_scope{function=...}` span, the IAM grants (action, resource) that
+/// the AWS requests sent inside it needed: the SDK opens a `DynamoDB.PutItem`-style span
+/// around every operation, and [`recording_client`] announces each request inside it.
 mod recorder {
     use std::collections::{BTreeMap, BTreeSet};
     use std::sync::Mutex;
     use tracing::span::{Attributes, Id};
-    use tracing::Subscriber;
+    use tracing::{Event, Subscriber};
     use tracing_subscriber::layer::{Context, Layer};
     use tracing_subscriber::registry::LookupSpan;
 
-    /// function → {(service, operation)}
-    pub static CALLS: Mutex<BTreeMap<String, BTreeSet<(String, String)>>> =
+    /// function → {(action, resource)}
+    pub static NEEDED: Mutex<BTreeMap<String, BTreeSet<(String, String)>>> =
         Mutex::new(BTreeMap::new());
 
     struct Scope(String);
+    struct Operation(String, String);
 
     #[derive(Default)]
-    struct FunctionField(Option<String>);
+    struct Fields(BTreeMap<&'static str, String>);
 
-    impl tracing::field::Visit for FunctionField {
+    impl tracing::field::Visit for Fields {
         fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
-            if field.name() == "function" {
-                self.0 = Some(value.to_owned());
-            }
+            self.0.insert(field.name(), value.to_owned());
         }
-        fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+            self.0.insert(field.name(), format!("{value:?}"));
+        }
     }
 
     pub struct Recorder;
@@ -494,31 +548,52 @@ mod recorder {
             let Some(span) = ctx.span(id) else { return };
             let name = attrs.metadata().name();
             if name == "iam_scope" {
-                let mut field = FunctionField::default();
-                attrs.record(&mut field);
-                if let Some(function) = field.0 {
+                let mut fields = Fields::default();
+                attrs.record(&mut fields);
+                if let Some(function) = fields.0.remove("function") {
                     span.extensions_mut().insert(Scope(function));
                 }
                 return;
             }
-            let Some((service, operation)) = name.split_once('.') else {
+            if let Some((service, operation)) = name.split_once('.') {
+                if ["DynamoDB", "S3", "SQS"].contains(&service) {
+                    let operation = Operation(service.to_owned(), operation.to_owned());
+                    span.extensions_mut().insert(operation);
+                }
+            }
+        }
+
+        fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+            if event.metadata().target() != "aws_request" {
+                return;
+            }
+            let Some(scope) = ctx.event_scope(event) else {
                 return;
             };
-            if !["DynamoDB", "S3", "SQS"].contains(&service) {
+            let (mut function, mut operation) = (None, None);
+            for span in scope {
+                let extensions = span.extensions();
+                if let (None, Some(op)) = (&operation, extensions.get::<Operation>()) {
+                    operation = Some((op.0.clone(), op.1.clone()));
+                }
+                if let (None, Some(f)) = (&function, extensions.get::<Scope>()) {
+                    function = Some(f.0.clone());
+                }
+            }
+            let (Some(function), Some((service, operation))) = (function, operation) else {
                 return;
-            }
-            let function = span
-                .scope()
-                .skip(1)
-                .find_map(|s| s.extensions().get::<Scope>().map(|f| f.0.clone()));
-            if let Some(function) = function {
-                CALLS
-                    .lock()
-                    .unwrap()
-                    .entry(function)
-                    .or_default()
-                    .insert((service.to_owned(), operation.to_owned()));
-            }
+            };
+            let mut fields = Fields::default();
+            event.record(&mut fields);
+            let uri = fields.0.remove("uri").unwrap_or_default();
+            let body = fields.0.remove("body").unwrap_or_default();
+            let grants = super::grants_needed(&service, &operation, &uri, &body);
+            NEEDED
+                .lock()
+                .unwrap()
+                .entry(function)
+                .or_default()
+                .extend(grants);
         }
     }
 
@@ -545,56 +620,189 @@ fn resource_of(function: &str) -> String {
     format!("{camel}Function")
 }
 
-/// Every action a function's inline policies allow.
-fn granted_actions(template: &serde_yaml::Value, function: &str) -> BTreeSet<String> {
+/// Resources named alike in the template and in a test's requests: `table/videos`,
+/// `table/videos/index/by_author`, `bucket`, `bucket/videos/*`, `queue/deletions`.
+fn table_resource(physical: &str, index: Option<&str>) -> String {
+    // `{prefix}-{table}`; table names have no `-`.
+    let (_, table) = physical.rsplit_once('-').unwrap();
+    match index {
+        Some(index) => format!("table/{table}/index/{index}"),
+        None => format!("table/{table}"),
+    }
+}
+
+fn queue_resource(physical: &str) -> String {
+    if physical.ends_with("-dlq") {
+        "queue/deletions-dlq".into()
+    } else {
+        "queue/deletions".into()
+    }
+}
+
+/// The (action, resource) grants one request of `service`'s `operation` needs, read
+/// from the request itself (table and index names in DynamoDB's and SQS's JSON bodies,
+/// the bucket and key in S3's path-style URI).
+fn grants_needed(service: &str, operation: &str, uri: &str, body: &str) -> Vec<(String, String)> {
+    let action = |name: &str| format!("{}:{name}", service.to_lowercase());
+    let json = || -> Value {
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{service}.{operation}: {e}"))
+    };
+    match service {
+        "DynamoDB" => {
+            let body = json();
+            match operation {
+                // Authorised by the actions of its items, on their tables.
+                "TransactWriteItems" => body["TransactItems"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|item| {
+                        let (kind, detail) = item.as_object().unwrap().iter().next().unwrap();
+                        let name = match kind.as_str() {
+                            "ConditionCheck" => "ConditionCheckItem".to_owned(),
+                            kind => format!("{kind}Item"),
+                        };
+                        let table = detail["TableName"].as_str().unwrap();
+                        (action(&name), table_resource(table, None))
+                    })
+                    .collect(),
+                "BatchWriteItem" | "BatchGetItem" => body["RequestItems"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .map(|table| (action(operation), table_resource(table, None)))
+                    .collect(),
+                _ => {
+                    let table = body["TableName"].as_str().unwrap();
+                    let resource = table_resource(table, body["IndexName"].as_str());
+                    vec![(action(operation), resource)]
+                }
+            }
+        }
+        "S3" => {
+            // http://host:port/{bucket}[/{key}][?query]
+            let path = uri.split_once("://").unwrap().1;
+            let path = path.split_once('/').map_or("", |(_, p)| p);
+            let path = path.split('?').next().unwrap();
+            let key = path
+                .split_once('/')
+                .map(|(_, k)| k)
+                .filter(|k| !k.is_empty());
+            let (name, resource) = match (operation, key) {
+                ("DeleteObjects", _) => {
+                    assert!(
+                        body.matches("<Key>").count() == body.matches("<Key>videos/").count(),
+                        "{body}"
+                    );
+                    ("DeleteObject", "bucket/videos/*".to_owned())
+                }
+                // Without s3:ListBucket, S3 answers 403, not 404, for a missing object.
+                ("HeadObject", Some(key)) => {
+                    let object = format!("bucket/{}/*", key.split('/').next().unwrap());
+                    return vec![
+                        (action("GetObject"), object),
+                        (action("ListBucket"), "bucket".to_owned()),
+                    ];
+                }
+                (op, Some(key)) => (op, format!("bucket/{}/*", key.split('/').next().unwrap())),
+                (op, None) => (op, "bucket".to_owned()),
+            };
+            vec![(action(name), resource)]
+        }
+        "SQS" => {
+            let body = json();
+            let queue = body["QueueUrl"]
+                .as_str()
+                .map(|url| url.rsplit('/').next().unwrap())
+                .or(body["QueueName"].as_str())
+                .unwrap();
+            let name = match operation {
+                "SendMessageBatch" => "SendMessage",
+                "DeleteMessageBatch" => "DeleteMessage",
+                op => op,
+            };
+            vec![(action(name), queue_resource(queue))]
+        }
+        other => panic!("an unexpected service {other}"),
+    }
+}
+
+/// A policy's `Resource` in the form [`table_resource`] gives: `!GetAtt X.Arn` and
+/// `!Sub ${X.Arn}/index/...` resolve X's table or queue name, `!Sub arn:...:s3:::...`
+/// is the bucket (with what follows its name).
+fn template_resource(template: &serde_yaml::Value, value: &serde_yaml::Value) -> String {
+    let text = untagged(value).as_str().unwrap();
+    let named = |logical: &str| -> String {
+        let properties = &template["Resources"][logical]["Properties"];
+        let name = |key: &str| {
+            let physical = untagged(&properties[key]).as_str()?;
+            Some(physical.strip_prefix("reel-${Stage}-").unwrap().to_owned())
+        };
+        if let Some(table) = name("TableName") {
+            format!("table/{table}")
+        } else if let Some(queue) = name("QueueName") {
+            format!("queue/{queue}")
+        } else {
+            panic!("{logical} is neither a table nor a queue")
+        }
+    };
+    if let Some(rest) = text.strip_prefix("${") {
+        let (attribute, suffix) = rest.split_once('}').unwrap();
+        let logical = attribute.strip_suffix(".Arn").unwrap();
+        format!("{}{suffix}", named(logical))
+    } else if let Some((_, bucket)) = text.split_once(":s3:::") {
+        let suffix = bucket.split_once("${AWS::Region}").unwrap().1;
+        format!("bucket{suffix}")
+    } else {
+        named(text.strip_suffix(".Arn").unwrap())
+    }
+}
+
+/// Every (action, resource) a function's inline policies allow.
+fn granted(template: &serde_yaml::Value, function: &str) -> BTreeSet<(String, String)> {
     let resource = &template["Resources"][resource_of(function).as_str()];
-    let mut actions = BTreeSet::new();
+    let list = |value: &serde_yaml::Value| -> Vec<serde_yaml::Value> {
+        match untagged(value) {
+            serde_yaml::Value::Sequence(list) => list.clone(),
+            _ => vec![value.clone()],
+        }
+    };
+    let mut grants = BTreeSet::new();
     for policy in resource["Properties"]["Policies"].as_sequence().unwrap() {
         for statement in policy["Statement"].as_sequence().unwrap() {
             assert_eq!(statement["Effect"], "Allow", "{function}");
-            match untagged(&statement["Action"]) {
-                serde_yaml::Value::Sequence(list) => {
-                    actions.extend(list.iter().map(|a| a.as_str().unwrap().to_owned()))
-                }
-                single => {
-                    actions.insert(single.as_str().unwrap().to_owned());
+            for action in list(&statement["Action"]) {
+                for target in list(&statement["Resource"]) {
+                    let target = template_resource(template, &target);
+                    grants.insert((action.as_str().unwrap().to_owned(), target));
                 }
             }
         }
     }
-    actions
+    grants
 }
 
-/// The IAM actions one SDK operation needs.
-fn actions_of(service: &str, operation: &str) -> Vec<String> {
-    let prefix = service.to_lowercase();
-    let action = match (service, operation) {
-        ("S3", "HeadObject") => "GetObject",
-        ("S3", "DeleteObjects") => "DeleteObject",
-        ("SQS", "SendMessageBatch") => "SendMessage",
-        ("SQS", "DeleteMessageBatch") => "DeleteMessage",
-        // Authorised by the actions of its items (checked separately).
-        ("DynamoDB", "TransactWriteItems") => return Vec::new(),
-        (_, op) => op,
-    };
-    vec![format!("{prefix}:{action}")]
-}
-
-/// Actions a function holds without calling them itself, and why.
-fn granted_without_a_call(function: &str) -> Vec<&'static str> {
+/// Grants a function holds without sending the request itself, and why.
+fn granted_without_a_call(function: &str) -> Vec<(&'static str, &'static str)> {
     match function {
         // A session whose id names no account (issued before ids named their user) has
         // its account read apart (`DynamoSessions::account_is_live`).
-        "users" => vec!["dynamodb:GetItem"],
-        "comments" => vec!["dynamodb:GetItem"],
+        "users" | "comments" | "web" => vec![("dynamodb:GetItem", "table/users")],
         // Presigned URLs: S3 checks the signer's rights when the client uses them.
-        "videos" => vec!["s3:PutObject", "s3:PutObjectTagging"],
-        "stream" => vec!["dynamodb:GetItem", "s3:GetObject"],
+        "videos" => vec![
+            ("dynamodb:GetItem", "table/users"),
+            ("s3:PutObject", "bucket/videos/*"),
+            ("s3:PutObjectTagging", "bucket/videos/*"),
+        ],
+        "stream" => vec![
+            ("dynamodb:GetItem", "table/users"),
+            ("s3:GetObject", "bucket/videos/*"),
+        ],
         // Lambda's event source mapping polls and deletes with the function's role.
         "deletion-worker" => vec![
-            "sqs:ReceiveMessage",
-            "sqs:DeleteMessage",
-            "sqs:GetQueueAttributes",
+            ("sqs:ReceiveMessage", "queue/deletions"),
+            ("sqs:DeleteMessage", "queue/deletions"),
+            ("sqs:GetQueueAttributes", "queue/deletions"),
         ],
         _ => vec![],
     }
@@ -602,12 +810,12 @@ fn granted_without_a_call(function: &str) -> Vec<&'static str> {
 
 use reel_testkit::binaries::FUNCTIONS;
 
-/// Serves every event of every function with each operation the SDK sends recorded,
-/// then holds each function's policy to them: every call is allowed, and every allowed
-/// action is one some call needs (or one of `granted_without_a_call`'s). Resources are
-/// not compared, only actions.
+/// Serves every event of every function with each AWS request recorded, then holds
+/// each function's policy to them, resource by resource: every request is allowed on
+/// the table, index, bucket prefix or queue it touched, and every grant is one some
+/// request needs (or one of `granted_without_a_call`'s).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_function_is_granted_exactly_the_actions_its_code_calls() {
+async fn each_function_is_granted_exactly_what_its_code_calls() {
     use tracing::Instrument;
     recorder::install();
     let scope = |function: &str| tracing::info_span!("iam_scope", function = function);
@@ -658,13 +866,23 @@ async fn each_function_is_granted_exactly_the_actions_its_code_calls() {
         .unwrap()
         .is_none());
     // deletion-dispatcher, then deletion-worker, on hidden videos; the dispatcher also
-    // sweeps an account deleted long enough ago: its late video is hidden on the first
-    // tick, and the account forgotten on the second.
+    // sweeps an account deleted long enough ago, with a session still to end: its
+    // session is deleted and its late video hidden on the first tick, and the account
+    // forgotten on the second.
     let host = fresh_host().await;
     let batch = read_json(&events_dir().join("sqs-deletion-batch.json"));
     doomed_videos(&host, &batch).await;
     let carol = user(CAROL, "carol", &PasswordHash::from_stored("x".into()));
     reel_core::ports::Users::create(&*host.adapters.users, &carol)
+        .await
+        .unwrap();
+    let carols_session = SessionId::parse(SESSIONS[2].1).unwrap();
+    let session = Session {
+        user_id: carol.id,
+        user_name: carol.name.clone(),
+        expires: Timestamp::now().plus_seconds(3600),
+    };
+    reel_core::ports::Sessions::create(&*host.adapters.sessions, &carols_session, &session)
         .await
         .unwrap();
     let long_ago = Timestamp::now().plus_seconds(-600);
@@ -687,52 +905,42 @@ async fn each_function_is_granted_exactly_the_actions_its_code_calls() {
             .unwrap()
             .is_none()
     );
+    let sessions = aws_sdk_dynamodb::Client::new(&aws_support::moto_sdk().await)
+        .scan()
+        .table_name(host.resources().table("sessions"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sessions.count, 0, "the sweep deleted the account's session");
     let sqs: SqsEvent = serde_json::from_value(batch).unwrap();
     reel_lambda::on_deletion_batch(&host.function().worker(), sqs)
         .instrument(scope("deletion-worker"))
         .await;
 
-    let calls = recorder::CALLS.lock().unwrap().clone();
+    let needed = recorder::NEEDED.lock().unwrap().clone();
     let template = template();
     let mut problems = Vec::new();
     for function in FUNCTIONS {
-        let granted = granted_actions(&template, function);
-        let called = calls.get(function).cloned().unwrap_or_default();
-        let mut needed: BTreeSet<String> =
-            called.iter().flat_map(|(s, o)| actions_of(s, o)).collect();
-        let mut justified = needed.clone();
+        let granted = granted(&template, function);
+        let needs = needed.get(function).cloned().unwrap_or_default();
+        let mut justified = needs.clone();
         justified.extend(
             granted_without_a_call(function)
                 .into_iter()
-                .map(String::from),
+                .map(|(a, r)| (a.to_owned(), r.to_owned())),
         );
-        if called.contains(&("S3".into(), "HeadObject".into())) {
-            // Without it S3 answers 403, not 404, for an object not uploaded yet.
-            justified.insert("s3:ListBucket".into());
-        }
-        if called.contains(&("DynamoDB".into(), "TransactWriteItems".into())) {
-            let items = ["PutItem", "DeleteItem", "UpdateItem", "ConditionCheckItem"];
-            let granted_items: Vec<_> = items
-                .iter()
-                .map(|a| format!("dynamodb:{a}"))
-                .filter(|a| granted.contains(a))
-                .collect();
-            if granted_items.is_empty() {
-                problems.push(format!("{function}: a transaction but no item action"));
-            }
-            justified.extend(granted_items.iter().cloned());
-            needed.extend(granted_items);
-        }
-        for missing in needed.difference(&granted) {
-            problems.push(format!("{function} calls {missing} without the grant"));
-        }
-        for extra in granted.difference(&justified) {
+        for (action, resource) in needs.difference(&granted) {
             problems.push(format!(
-                "{function} is granted {extra}, which no call needs"
+                "{function} calls {action} on {resource} without the grant"
+            ));
+        }
+        for (action, resource) in granted.difference(&justified) {
+            problems.push(format!(
+                "{function} is granted {action} on {resource}, which no request needs"
             ));
         }
     }
-    assert!(problems.is_empty(), "{problems:#?}\ncalls: {calls:#?}");
+    assert!(problems.is_empty(), "{problems:#?}\nneeded: {needed:#?}");
 }
 
 /// (method, path) → function, from the functions' `HttpApi` events in the template.

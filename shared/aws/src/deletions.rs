@@ -8,7 +8,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use reel_core::domain::{DeletionRecord, Limit, Timestamp, UserId, VideoId};
-use reel_core::ports::{Deletions, StoreResult};
+use reel_core::ports::{Deletions, StoreError, StoreResult};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -61,6 +61,34 @@ impl DynamoDeletions {
                 Ok((UserId::parse(&record.author_id)?, record.requested))
             })
             .collect()
+    }
+
+    /// One deleted account's pass of the sweep: how many late videos it hid.
+    async fn sweep_account(
+        &self,
+        user: &UserId,
+        deleted_us: i64,
+        settled_before: Timestamp,
+    ) -> StoreResult<u64> {
+        super::users::delete_sessions_of(&self.db, user).await?;
+        let ids = super::users::videos_of(&self.db, user).await?;
+        if ids.is_empty() {
+            if deleted_us < settled_before.as_micros() {
+                self.db
+                    .client
+                    .delete_item()
+                    .table_name(&self.db.deletions)
+                    .key("video_id", s(format!("{ACCOUNT_PREFIX}{user}")))
+                    .send()
+                    .await
+                    .context("forgetting a swept account")?;
+            }
+            return Ok(0);
+        }
+        let at = Timestamp::from_micros(deleted_us);
+        super::users::hide_videos(&self.db, &ids, user, at).await?;
+        tracing::info!(%user, videos = ids.len(), "deleted account's videos hidden");
+        Ok(ids.len() as u64)
     }
 }
 
@@ -174,30 +202,26 @@ impl Deletions for DynamoDeletions {
     /// Per account: the sessions' items the `by_user` index lists deleted (they no
     /// longer serve), and the `by_author` index's videos hidden with their deletion
     /// records; the account's record removed once it is settled and none were found.
+    /// One account's failure does not stop the others': the pass then fails with the
+    /// first failure (the later ones are logged here), and the next pass tries those
+    /// accounts again.
     async fn sweep_deleted_accounts(&self, settled_before: Timestamp) -> StoreResult<u64> {
         let mut found = 0;
+        let mut first_failure: Option<StoreError> = None;
         for (user, deleted_us) in self.deleted_accounts().await? {
-            super::users::delete_sessions_of(&self.db, &user).await?;
-            let ids = super::users::videos_of(&self.db, &user).await?;
-            if ids.is_empty() {
-                if deleted_us < settled_before.as_micros() {
-                    self.db
-                        .client
-                        .delete_item()
-                        .table_name(&self.db.deletions)
-                        .key("video_id", s(format!("{ACCOUNT_PREFIX}{user}")))
-                        .send()
-                        .await
-                        .context("forgetting a swept account")?;
+            match self.sweep_account(&user, deleted_us, settled_before).await {
+                Ok(hidden) => found += hidden,
+                Err(e) if first_failure.is_none() => first_failure = Some(e),
+                Err(e) => {
+                    let cause = format!("{:#}", anyhow::Error::new(e));
+                    tracing::error!(%user, cause, "sweeping a deleted account failed");
                 }
-                continue;
             }
-            let at = Timestamp::from_micros(deleted_us);
-            super::users::hide_videos(&self.db, &ids, &user, at).await?;
-            tracing::info!(%user, videos = ids.len(), "deleted account's videos hidden");
-            found += ids.len() as u64;
         }
-        Ok(found)
+        match first_failure {
+            Some(e) => Err(e),
+            None => Ok(found),
+        }
     }
 
     /// A `Scan` with `Select COUNT`, page by page: an operator's command, not a request path.

@@ -1,5 +1,6 @@
 use crate::domain::{Limit, Timestamp, VideoId};
 use crate::ports::{Deletions, Queue};
+use anyhow::Context;
 use std::sync::Arc;
 
 /// Records read per page while dispatching.
@@ -32,12 +33,21 @@ impl Dispatcher {
 
     /// One pass: first the sweep of deleted accounts (which hides their videos and
     /// records their deletion: on AWS, the account deletion leaves that to it), then
-    /// every due record; returns how many were sent. A failure stops the pass; what was
-    /// not marked is simply sent by the next one.
+    /// every due record; returns how many were sent. A failed sweep does not hold up the
+    /// dispatch of the records already due (it is reported after them, and retried by
+    /// the next pass); a failed dispatch stops the pass, and what was not marked is
+    /// simply sent by the next one.
     pub async fn run_once(&self, now: Timestamp) -> anyhow::Result<usize> {
-        self.deletions
+        let swept = self
+            .deletions
             .sweep_deleted_accounts(now.plus_seconds(-ACCOUNT_SETTLE_SECS))
-            .await?;
+            .await;
+        let sent = self.dispatch_due(now).await?;
+        swept.context("sweeping deleted accounts (the due deletions were dispatched)")?;
+        Ok(sent)
+    }
+
+    async fn dispatch_due(&self, now: Timestamp) -> anyhow::Result<usize> {
         let due_before = now.plus_seconds(-self.grace_secs);
         let limit = Limit::parse(&PAGE.to_string()).expect("PAGE is a valid limit");
         let mut after: Option<VideoId> = None;
