@@ -3,7 +3,6 @@
 use crate::dto::{Credentials, SessionCreated};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ClientAddr, Origin, Owner, SESSION_COOKIE};
-use crate::passwords;
 use crate::reply::json;
 use crate::state::AppState;
 use crate::throttle;
@@ -113,7 +112,7 @@ pub async fn sign_in(
     let attempt = throttle::reserve(&state, &name, &client).await?;
     let user = state.users.by_name(&name).await?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let password_ok = passwords::verify(password, hash).await?;
+    let password_ok = throttle::verify(&state, &attempt, password, hash).await?;
     match user {
         Some(user) if password_ok => {
             if user.disabled {

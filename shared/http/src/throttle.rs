@@ -4,8 +4,9 @@
 //! reserved before the password is verified, so parallel guesses cannot outrun the count.
 
 use crate::error::ApiError;
+use crate::passwords;
 use crate::state::AppState;
-use reel_core::domain::{UserName, Window};
+use reel_core::domain::{Password, PasswordHash, UserName, Window};
 use reel_core::ports::Attempt;
 
 /// Reserves one password check, or refuses with 429 when the pair is throttled.
@@ -30,4 +31,27 @@ pub(super) async fn reserve(
 /// Gives back the attempt of a password that was right: it is not a failure.
 pub(super) async fn release(state: &AppState, attempt: &Attempt) -> Result<(), ApiError> {
     Ok(state.sessions.release_attempt(attempt).await?)
+}
+
+/// Verifies the password under a reserved attempt. A check that could not run (503 `011`
+/// busy: hashing is saturated; or an internal failure) gives the attempt back: it is no
+/// failed guess, and counting it would let a flood of strangers' sign-ins lock the owner
+/// out of their account.
+pub(super) async fn verify(
+    state: &AppState,
+    attempt: &Attempt,
+    password: Password,
+    hash: Option<PasswordHash>,
+) -> Result<bool, ApiError> {
+    match passwords::verify(password, hash).await {
+        Ok(matches) => Ok(matches),
+        Err(unchecked) => {
+            if let Err(e) = state.sessions.release_attempt(attempt).await {
+                // The check's own error is the one answered and logged; this one only
+                // means the attempt stays counted until its window ends.
+                tracing::warn!(cause = format!("{e:#}"), "giving back an unchecked attempt");
+            }
+            Err(unchecked)
+        }
+    }
 }

@@ -99,7 +99,8 @@ pub async fn delete_account(
     let Some(user) = account else {
         return Err(ApiError::Unauthorized);
     };
-    if !passwords::verify(password, Some(user.password_hash.clone())).await? {
+    let hash = Some(user.password_hash.clone());
+    if !throttle::verify(&state, &attempt, password, hash).await? {
         return Err(ApiError::Unauthorized);
     }
     let now = state.clock.now();
