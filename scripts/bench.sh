@@ -51,7 +51,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$reel" serve --addr 127.0.0.1:0 --data-dir "$work/data" >"$work/reel.log" 2>/dev/null &
+# Every load generator connects from 127.0.0.1: lift the per-address cap.
+REEL_MAX_CONNECTIONS_PER_ADDRESS=4096 "$reel" serve --addr 127.0.0.1:0 --data-dir "$work/data" >"$work/reel.log" 2>/dev/null &
 server=$!
 pids+=($server)
 for _ in $(seq 200); do grep -q "^listening on " "$work/reel.log" && break; sleep 0.1; done

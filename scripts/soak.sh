@@ -15,7 +15,8 @@ echo "building release binaries (fat LTO; a few minutes)" >&2
 cargo build --release --locked -p reel-server -p reel-testkit --bin reel --bin reel-soak >&2
 data=$(mktemp -d)
 log=$(mktemp)
-target/release/reel serve --addr 127.0.0.1:0 --data-dir "$data" >"$log" 2>/dev/null &
+# Every client connects from 127.0.0.1: lift the per-address cap.
+REEL_MAX_CONNECTIONS_PER_ADDRESS=4096 target/release/reel serve --addr 127.0.0.1:0 --data-dir "$data" >"$log" 2>/dev/null &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$data" "$log"' EXIT
 for _ in $(seq 100); do grep -q "^listening on " "$log" && break; sleep 0.1; done

@@ -4,4 +4,5 @@
 
 pub mod aws;
 pub mod connections;
+pub mod fd_limit;
 pub mod site;

@@ -167,9 +167,13 @@ async fn serve_http(
     println!("listening on http://{addr}");
     tracing::info!(%addr, "serving");
     let limits = crate::connections::Limits {
-        max_connections: config.server.max_connections.get(),
+        max_connections: crate::fd_limit::connections_within_open_files(
+            config.server.max_connections.get(),
+        ),
+        max_per_address: config.server.max_connections_per_address.get(),
         header_read_timeout: config.server.header_read_timeout,
         idle_timeout: config.server.idle_timeout,
+        trusted_proxies: config.api.trusted_proxies.clone(),
     };
     let shutdown = async {
         shutdown.await;

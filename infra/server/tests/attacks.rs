@@ -9,6 +9,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 mod support;
 use support::{Api, Server, Store};
@@ -57,11 +59,14 @@ async fn busy_replies_do_not_lock_the_owner_out(store: Store, kind: Flood) {
             .send()
     };
 
-    // The flood, from another machine, as fast as the server answers.
+    // The flood, from other machines (four, each within the per-address connection
+    // cap), as fast as the server answers.
     let stop = Arc::new(AtomicBool::new(false));
     let mut flood = Vec::new();
+    let attackers: Vec<_> = (3..7).map(client_from).collect();
     for task in 0..150 {
-        let (stop, attacker, base) = (stop.clone(), client_from(3), server.base.clone());
+        let attacker = attackers[task % attackers.len()].clone();
+        let (stop, base) = (stop.clone(), server.base.clone());
         flood.push(tokio::spawn(async move {
             let mut n = 0;
             while !stop.load(Ordering::Relaxed) {
@@ -125,4 +130,254 @@ async fn busy_replies_do_not_lock_the_owner_out_locally() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn busy_replies_do_not_lock_the_owner_out_on_aws() {
     busy_replies_do_not_lock_the_owner_out(Store::aws(), Flood::TakenNameSignUps).await;
+}
+
+/// A raw connection to `server` from `127.0.0.{last}`.
+async fn connect_from(server: &Server, last: u8) -> TcpStream {
+    let addr: std::net::SocketAddr = server
+        .base
+        .strip_prefix("http://")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind((Ipv4Addr::new(127, 0, 0, last), 0).into())
+        .unwrap();
+    socket.connect(addr).await.unwrap()
+}
+
+/// How long until the server closes `conn` (EOF or reset), sending `keepalive` every
+/// 200 ms meanwhile; `None` if it is still open after `limit`.
+async fn closed_after(conn: &mut TcpStream, keepalive: &[u8], limit: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    let mut buf = [0u8; 4096];
+    while started.elapsed() < limit {
+        if !keepalive.is_empty() && conn.write_all(keepalive).await.is_err() {
+            return Some(started.elapsed());
+        }
+        match tokio::time::timeout(Duration::from_millis(200), conn.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) | Err(_) => {}
+        }
+    }
+    None
+}
+
+/// The HTTP/2 client preface and an empty SETTINGS frame: an h2c connection.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0";
+/// An HTTP/2 PING frame.
+const H2_PING: &[u8] = b"\0\0\x08\x06\0\0\0\0\0pingping";
+
+/// Finding 3: connections that send nothing, and h2c connections that never send a
+/// request (only PINGs), once escaped the header timeout and held all the slots of
+/// `--max-connections 4`. Now each is closed once the header timeout passes without a
+/// request, and the server answers again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_and_ping_only_connections_are_closed_at_the_header_timeout() {
+    let store = with_env(Store::local(), &[("REEL_HEADER_READ_TIMEOUT_SECS", "1")]);
+    let server = Server::start(&store, &["--max-connections", "4"]);
+    let mut silent = vec![
+        connect_from(&server, 2).await,
+        connect_from(&server, 3).await,
+    ];
+    let mut pinging = Vec::new();
+    for last in [4, 5] {
+        let mut conn = connect_from(&server, last).await;
+        conn.write_all(H2_PREFACE).await.unwrap();
+        pinging.push(conn);
+    }
+    for conn in &mut silent {
+        let closed = closed_after(conn, b"", Duration::from_secs(8)).await;
+        assert!(closed.is_some(), "a silent connection was held past 8 s");
+    }
+    for conn in &mut pinging {
+        let closed = closed_after(conn, H2_PING, Duration::from_secs(8)).await;
+        assert!(
+            closed.is_some(),
+            "a PING-only h2c connection was held past 8 s"
+        );
+    }
+    let reply = client_from(6)
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await;
+    assert_eq!(reply.unwrap().status(), StatusCode::OK);
+}
+
+/// Finding 3: an HTTP/2 connection offers at most 32 concurrent streams (hyper's
+/// default was 200), in the SETTINGS frame the server sends first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h2_connections_allow_32_streams() {
+    let server = Server::start(&Store::local(), &[]);
+    let mut conn = connect_from(&server, 2).await;
+    conn.write_all(H2_PREFACE).await.unwrap();
+    let mut header = [0u8; 9];
+    conn.read_exact(&mut header).await.unwrap();
+    assert_eq!(header[3], 0x4, "the server's first frame is SETTINGS");
+    let len = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
+    let mut payload = vec![0u8; len];
+    conn.read_exact(&mut payload).await.unwrap();
+    let settings: Vec<(u16, u32)> = payload
+        .chunks(6)
+        .map(|s| {
+            (
+                u16::from_be_bytes([s[0], s[1]]),
+                u32::from_be_bytes([s[2], s[3], s[4], s[5]]),
+            )
+        })
+        .collect();
+    const MAX_CONCURRENT_STREAMS: u16 = 0x3;
+    assert!(
+        settings.contains(&(MAX_CONCURRENT_STREAMS, 32)),
+        "{settings:?}"
+    );
+}
+
+/// Finding 3: an HTTP/2 connection that has carried a request and then only PINGs
+/// (bytes move, no request does) is closed after the idle timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_h2_connection_kept_alive_by_pings_alone_is_closed_when_idle() {
+    let store = with_env(Store::local(), &[("REEL_IDLE_TIMEOUT_SECS", "2")]);
+    let server = Server::start(&store, &[]);
+    let conn = connect_from(&server, 2).await;
+    let (mut h2, mut connection) = h2::client::handshake(conn).await.unwrap();
+    let mut ping_pong = connection.ping_pong().unwrap();
+    let driver = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let request = http::Request::get(format!("{}/healthz", server.base))
+        .body(())
+        .unwrap();
+    let (response, _) = h2.send_request(request, true).unwrap();
+    assert_eq!(response.await.unwrap().status(), 200);
+    let started = Instant::now();
+    while !driver.is_finished() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "a connection sending only PINGs was held past 10 s"
+        );
+        let pinged =
+            tokio::time::timeout(Duration::from_secs(1), ping_pong.ping(h2::Ping::opaque()));
+        if let Ok(Err(_)) = pinged.await {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "closed by the idle timeout, not at once"
+    );
+    drop(h2);
+}
+
+/// Finding 3: one address may hold at most `REEL_MAX_CONNECTIONS_PER_ADDRESS`
+/// connections; past it its connections are closed at once, and other addresses are
+/// served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_take_every_connection() {
+    let store = with_env(Store::local(), &[("REEL_MAX_CONNECTIONS_PER_ADDRESS", "3")]);
+    let server = Server::start(&store, &[]);
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(connect_from(&server, 2).await);
+    }
+    let mut surplus = connect_from(&server, 2).await;
+    let closed = closed_after(&mut surplus, b"", Duration::from_secs(5)).await;
+    assert!(
+        closed.is_some(),
+        "the fourth connection of one address was kept"
+    );
+    let reply = client_from(3)
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await;
+    assert_eq!(
+        reply.unwrap().status(),
+        StatusCode::OK,
+        "another address is served"
+    );
+    // Its slots come back as its connections close.
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match client_from(2)
+            .get(format!("{}/healthz", server.base))
+            .send()
+            .await
+        {
+            Ok(reply) if reply.status() == StatusCode::OK => break,
+            other => assert!(Instant::now() < deadline, "{other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Finding 5: with the usual soft open-file limit below the connection cap, a crowd of
+/// connections ran the server out of descriptors (accept errors logged every 50 ms).
+/// Now the soft limit is raised to the hard one at start-up, connections are capped
+/// below it (said once), and a crowd waits in the backlog instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_open_file_limit_is_raised_and_caps_connections() {
+    let store = Store::local();
+    let log = store.path().join("stderr.log");
+    let mut child = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(r#"ulimit -Sn 200 && ulimit -Hn 400 && exec "$@""#)
+        .arg("bash")
+        .arg(env!("CARGO_BIN_EXE_reel"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(store.path().join("data"))
+        .env("REEL_HEADER_READ_TIMEOUT_SECS", "1")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
+    let open_files = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    assert_eq!(
+        open_files.split_whitespace().collect::<Vec<_>>()[3..5],
+        ["400", "400"],
+        "the soft limit is raised to the hard one: {open_files}"
+    );
+    let addr: std::net::SocketAddr = base.strip_prefix("http://").unwrap().parse().unwrap();
+    let mut crowd = Vec::new();
+    for i in 0..250u32 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        let from = Ipv4Addr::new(127, 0, 1, (i % 5) as u8 + 1);
+        socket.bind((from, 0).into()).unwrap();
+        crowd.push(socket.connect(addr).await.unwrap());
+    }
+    let reply = client_from(9).get(format!("{base}/healthz")).send().await;
+    assert_eq!(reply.unwrap().status(), StatusCode::OK);
+    drop(crowd);
+    let _ = child.kill();
+    let _ = child.wait();
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        stderr
+            .matches("the open-file limit caps connections")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("accepting connections is failing"),
+        "{stderr}"
+    );
 }

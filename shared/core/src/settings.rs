@@ -5,6 +5,7 @@
 //! server's command line; a Lambda function reads only the environment
 //! ([`Settings::from_env`]).
 
+use crate::domain::TrustedProxies;
 use anyhow::Context;
 use clap::{Args, CommandFactory, FromArgMatches, Parser};
 use std::net::SocketAddr;
@@ -72,6 +73,24 @@ pub struct ServerSettings {
         global = true
     )]
     pub max_connections: NonZeroUsize,
+    /// Open connections from one client address (an IPv6 client's /64) at once;
+    /// trusted proxies are exempt. More are closed at once
+    #[arg(
+        long,
+        env = "REEL_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value = "64",
+        global = true
+    )]
+    pub max_connections_per_address: NonZeroUsize,
+    /// Uploads are refused (503, retry later) while the data directory's disk has less
+    /// than this many bytes free, counting uploads in progress: SQLite needs room
+    #[arg(
+        long,
+        env = "REEL_MIN_FREE_DISK_BYTES",
+        default_value = "1073741824",
+        global = true
+    )]
+    pub min_free_disk_bytes: u64,
     /// Seconds between runs of the deletion dispatcher
     #[arg(long = "deletion-interval", env = "REEL_DELETION_INTERVAL_SECS", default_value = "3",
         value_parser = seconds, global = true)]
@@ -118,6 +137,28 @@ pub struct ApiSettings {
     #[arg(long = "sign-in-window-secs", env = "REEL_SIGN_IN_WINDOW_SECS",
         default_value = "900", value_parser = seconds, global = true)]
     pub sign_in_window: Duration,
+    /// Videos one user may have waiting for their bytes at once
+    #[arg(
+        long,
+        env = "REEL_MAX_PENDING_VIDEOS",
+        default_value = "20",
+        global = true
+    )]
+    pub max_pending_videos: NonZeroU32,
+    /// Bytes one user may have granted for upload and not yet received, over all their
+    /// pending videos
+    #[arg(
+        long,
+        env = "REEL_MAX_PENDING_UPLOAD_BYTES",
+        default_value = "10737418240",
+        global = true
+    )]
+    pub max_pending_upload_bytes: NonZeroU64,
+    /// Reverse proxies (addresses and CIDR blocks, comma separated) whose
+    /// X-Forwarded-For and X-Forwarded-Proto are believed; by default, nobody's
+    #[arg(long, env = "REEL_TRUSTED_PROXIES", value_parser = trusted_proxies,
+        default_value = "", global = true)]
+    pub trusted_proxies: TrustedProxies,
     /// The site's origin as clients see it (behind a proxy); else the request's Host
     #[arg(long, env = "REEL_PUBLIC_URL", value_parser = public_url, global = true)]
     pub public_url: Option<String>,
@@ -345,6 +386,10 @@ fn seconds(raw: &str) -> Result<Duration, String> {
         Ok(secs) => Ok(Duration::from_secs(secs)),
         Err(e) => Err(format!("not a whole number of seconds: {e}")),
     }
+}
+
+fn trusted_proxies(raw: &str) -> Result<TrustedProxies, String> {
+    TrustedProxies::parse(raw).map_err(|e| e.to_string())
 }
 
 fn public_url(raw: &str) -> Result<String, String> {

@@ -1,6 +1,7 @@
 //! Parse-don't-validate types: once a value of one of these types exists it is valid,
 //! so handlers and adapters never re-check it.
 
+mod client_address;
 mod comment_content;
 mod content_type;
 mod ids;
@@ -12,6 +13,7 @@ mod timestamp;
 mod user_name;
 mod video_name;
 
+pub use client_address::{ClientKey, TrustedProxies};
 pub use comment_content::{CommentContent, CommentContentRule};
 pub use content_type::VideoContentType;
 pub use ids::{CommentId, SessionId, UserId, VideoId};
