@@ -166,6 +166,12 @@ async fn serve_http(
     let addr = listener.local_addr()?;
     println!("listening on http://{addr}");
     tracing::info!(%addr, "serving");
+    if !addr.ip().is_loopback() && config.api.public_url.is_none() {
+        tracing::warn!(
+            "REEL_PUBLIC_URL is not set: the URLs handed to clients are built from each \
+             request's Host header; set it to the address users reach the site by"
+        );
+    }
     let limits = crate::connections::Limits {
         max_connections: crate::fd_limit::connections_within_open_files(
             config.server.max_connections.get(),

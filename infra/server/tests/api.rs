@@ -80,6 +80,10 @@ impl Call {
         self.builder = self.builder.header(k, v);
         self
     }
+    fn extension<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.builder = self.builder.extension(value);
+        self
+    }
     fn json(mut self, v: Value) -> Self {
         self.builder = self
             .builder
@@ -268,20 +272,38 @@ async fn sign_up_creates_a_session_and_sets_the_cookie() {
     assert!(me.json()["create_time"].as_str().unwrap().ends_with('Z'));
 }
 
+/// `X-Forwarded-Proto: https` from a trusted proxy makes the cookie `Secure` (and the
+/// URLs handed out https); from anyone else it is ignored (issue 22, finding 10).
 #[tokio::test]
-async fn sign_up_behind_https_sets_a_secure_cookie() {
-    let app = App::new();
-    let r = app
+async fn x_forwarded_proto_is_believed_only_from_a_trusted_proxy() {
+    let app = App::with(|s| {
+        s.api.trusted_proxies = reel_core::domain::TrustedProxies::parse("10.0.0.0/8").unwrap()
+    });
+    let sign_up = |peer: &str, name: &str| {
+        let peer: std::net::SocketAddr = peer.parse().unwrap();
+        Call::new(Method::POST, "/user")
+            .header("x-forwarded-proto", "https")
+            .extension(axum::extract::ConnectInfo(peer))
+            .json(json!({"user_name": name, "pwd": "password1"}))
+    };
+    let secure = |r: &Reply| {
+        r.headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("; Secure")
+    };
+    let proxied = app.send(sign_up("10.1.2.3:5000", "alice")).await;
+    assert!(secure(&proxied), "from the trusted proxy");
+    let stranger = app.send(sign_up("203.0.113.9:5000", "bob")).await;
+    assert!(!secure(&stranger), "from a stranger the header is ignored");
+    let no_peer = app
         .send(
             Call::new(Method::POST, "/user")
                 .header("x-forwarded-proto", "https")
-                .json(json!({"user_name": "alice", "pwd": "password1"})),
+                .json(json!({"user_name": "carol", "pwd": "password1"})),
         )
         .await;
-    assert!(r.headers[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .contains("; Secure"));
+    assert!(!secure(&no_peer), "nor from an unknown peer");
 }
 
 #[tokio::test]

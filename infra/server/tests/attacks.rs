@@ -381,3 +381,116 @@ async fn the_open_file_limit_is_raised_and_caps_connections() {
         "{stderr}"
     );
 }
+
+/// Findings 6 and 10, against a server behind a reverse proxy at 127.0.0.2
+/// (`REEL_TRUSTED_PROXIES`).
+fn behind_a_proxy() -> Store {
+    with_env(
+        Store::local(),
+        &[
+            ("REEL_TRUSTED_PROXIES", "127.0.0.2"),
+            ("REEL_SIGN_IN_MAX_FAILURES", "2"),
+        ],
+    )
+}
+
+/// A sign-in of `owner` from `127.0.0.{from}`, claiming `forwarded_for`; the status.
+async fn sign_in_as(server: &Server, from: u8, forwarded_for: &str, pwd: &str) -> StatusCode {
+    client_from(from)
+        .post(format!("{}/user/owner", server.base))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"user_name": "owner", "pwd": pwd}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Finding 6: behind a proxy the throttle counted every client as the proxy. Now the
+/// trusted proxy's `X-Forwarded-For` names the client; anyone else's is ignored (a
+/// guesser cannot escape the count by claiming new addresses); IPv6 clients count
+/// per /64.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_throttle_counts_clients_behind_a_trusted_proxy_and_ignores_claims() {
+    let store = behind_a_proxy();
+    let server = Server::start(&store, &[]);
+    Api::new(&server).sign_up("owner").await;
+    let wrong = "wrong password";
+    // Through the proxy: one client's failures lock that client out, not the next one.
+    for _ in 0..2 {
+        assert_eq!(
+            sign_in_as(&server, 2, "198.51.100.1", wrong).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        sign_in_as(&server, 2, "198.51.100.1", wrong).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        sign_in_as(&server, 2, "198.51.100.2", "password1").await,
+        StatusCode::OK
+    );
+    // A client-written entry left of the proxy's is not believed either.
+    assert_eq!(
+        sign_in_as(&server, 2, "198.51.100.2, 198.51.100.1", wrong).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the proxy appended .1: the claim of .2 on its left is the client's own"
+    );
+    // A stranger's claims are ignored: counted as itself, whatever it says.
+    for (i, claim) in ["203.0.113.1", "203.0.113.2"].into_iter().enumerate() {
+        let status = sign_in_as(&server, 3, claim, wrong).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    assert_eq!(
+        sign_in_as(&server, 3, "203.0.113.3", wrong).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // IPv6: one /64 is one client.
+    for claim in ["2001:db8:0:1::1", "2001:db8:0:1:ffff::2"] {
+        assert_eq!(
+            sign_in_as(&server, 2, claim, wrong).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        sign_in_as(&server, 2, "2001:db8:0:1::3", wrong).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        sign_in_as(&server, 2, "2001:db8:0:2::1", "password1").await,
+        StatusCode::OK
+    );
+}
+
+/// Finding 10: `X-Forwarded-Proto` was believed from anyone, so any client could have
+/// the URLs handed to it made `https`. Now only the trusted proxy's is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_proto_shapes_urls_only_from_a_trusted_proxy() {
+    let store = behind_a_proxy();
+    let server = Server::start(&store, &[]);
+    let api = Api::new(&server);
+    let sid = api.sign_up("owner").await;
+    let vid = api.create_video(&sid, "owner", "Clip").await;
+    let grant_url = |from: u8| {
+        let (sid, vid, base) = (sid.clone(), vid.clone(), server.base.clone());
+        async move {
+            let reply = client_from(from)
+                .post(format!("{base}/upload/{vid}"))
+                .header("x-session-id", sid)
+                .header("x-forwarded-proto", "https")
+                .json(&json!({"size": 100, "content_type": "video/mp4"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), StatusCode::OK);
+            let grant: serde_json::Value = reply.json().await.unwrap();
+            grant["url"].as_str().unwrap().to_owned()
+        }
+    };
+    assert!(grant_url(2).await.starts_with("https://"), "from the proxy");
+    assert!(
+        grant_url(3).await.starts_with("http://"),
+        "from anyone else"
+    );
+}

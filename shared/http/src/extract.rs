@@ -5,9 +5,9 @@ use crate::error::ApiError;
 use crate::proxy::{is_host, Viewer};
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Path, Request};
-use axum::http::{header, request::Parts, Method};
+use axum::http::{header, request::Parts, HeaderMap, Method};
 use bytes::Bytes;
-use reel_core::domain::{SessionId, User, UserId, UserName, Video, VideoId};
+use reel_core::domain::{ClientKey, SessionId, User, UserId, UserName, Video, VideoId};
 use reel_core::ports::{Found, PathItem};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -258,12 +258,14 @@ pub struct ApiQuery<T>(pub T);
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
 
-/// The client's address, the key sign-in throttling counts failures under: the
-/// [`PeerAddr`] its host supplied (API Gateway's `requestContext.http.sourceIp` on
-/// Lambda, which API Gateway sets itself), else the socket's peer (`ConnectInfo`, as
-/// the local server and axum's own servers insert it). Client-sent forwarded headers
-/// are never trusted; CloudFront's viewer address is, on a request that carried the
-/// origin secret (see [`crate::proxy`]).
+/// The client's address, the key sign-in throttling counts failures under (an IPv6
+/// client's /64: see [`ClientKey`]): the [`PeerAddr`] its host supplied (API Gateway's
+/// `requestContext.http.sourceIp` on Lambda, which API Gateway sets itself), else the
+/// socket's peer (`ConnectInfo`, as the local server and axum's own servers insert it),
+/// or, when that peer is one of `REEL_TRUSTED_PROXIES`, the client its
+/// `X-Forwarded-For` names ([`reel_core::domain::TrustedProxies::client_of`]). Forwarded headers from
+/// anyone else are never believed; CloudFront's viewer address is, on a request that
+/// carried the origin secret (see [`crate::proxy`]).
 pub struct ClientAddr(pub String);
 
 /// The client's address as a host that does not serve from a socket of its own knows
@@ -271,30 +273,60 @@ pub struct ClientAddr(pub String);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerAddr(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl<S> FromRequestParts<S> for ClientAddr
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        if let Some(addr) = parts
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let vouched = parts
             .extensions
             .get::<Viewer>()
             .and_then(|v| v.addr.clone())
-        {
-            return Ok(ClientAddr(addr));
+            .or_else(|| parts.extensions.get::<PeerAddr>().map(|p| p.0.clone()));
+        if let Some(addr) = vouched {
+            return Ok(ClientAddr(ClientKey::opaque(&addr).as_str().to_owned()));
         }
-        let from_host = parts.extensions.get::<PeerAddr>().map(|p| p.0.clone());
-        let ip = from_host
-            .or_else(|| {
-                let ConnectInfo(addr) = parts.extensions.get::<ConnectInfo<SocketAddr>>()?;
-                Some(addr.ip().to_string())
-            })
-            .unwrap_or_else(|| "unknown".to_owned());
-        Ok(ClientAddr(ip))
+        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+            return Ok(ClientAddr("unknown".to_owned()));
+        };
+        let forwarded_for = joined(&parts.headers, "x-forwarded-for");
+        let proxies = &AppState::from_ref(state).config.api.trusted_proxies;
+        let client = proxies.client_of(peer.ip(), forwarded_for.as_deref());
+        Ok(ClientAddr(ClientKey::of(client).as_str().to_owned()))
     }
 }
 
-/// The site's origin as the client sees it (`REEL_PUBLIC_URL`, else scheme + `Host`),
-/// for URLs handed to the client.
+/// A header's values joined with commas (a list header may be sent as several).
+fn joined(headers: &HeaderMap, name: &str) -> Option<String> {
+    let values: Vec<&str> = headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.join(","))
+}
+
+/// Whether `X-Forwarded-Proto` comes from someone who sets it: API Gateway (the Lambda
+/// host, which supplies a [`PeerAddr`]) or a trusted proxy in front of the socket.
+fn forwarded_proto_believed(parts: &Parts, state: &AppState) -> bool {
+    if parts.extensions.get::<PeerAddr>().is_some() {
+        return true;
+    }
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|ConnectInfo(peer)| state.config.api.trusted_proxies.contains(peer.ip()))
+}
+
+/// The site's origin as the client sees it, for URLs handed to the client:
+/// `REEL_PUBLIC_URL`; else CloudFront's viewer host (on a request that carried the
+/// origin secret); else the request's `Host`, over HTTPS only when `X-Forwarded-Proto`
+/// says so and comes from API Gateway or a trusted proxy. A `Host` is only reflected to
+/// the client that sent it (these replies are never cached), but a deployment that is
+/// reachable by name should set `REEL_PUBLIC_URL`.
 pub struct Origin(pub String);
 
 impl Origin {
@@ -321,7 +353,8 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        if let Some(url) = &AppState::from_ref(state).config.api.public_url {
+        let state = AppState::from_ref(state);
+        if let Some(url) = &state.config.api.public_url {
             return Ok(Origin(url.clone()));
         }
         // Through the CloudFront distribution: the viewer's host, over HTTPS.
@@ -339,10 +372,11 @@ where
             .or_else(|| parts.uri.authority().map(|a| a.as_str()))
             .filter(|h| is_host(h))
             .ok_or_else(|| ApiError::bad_request("a valid Host header is required"))?;
-        let https = parts
-            .headers
-            .get("x-forwarded-proto")
-            .is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"https"));
+        let https = forwarded_proto_believed(parts, &state)
+            && parts
+                .headers
+                .get("x-forwarded-proto")
+                .is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"https"));
         let scheme = if https { "https" } else { "http" };
         Ok(Origin(format!("{scheme}://{host}")))
     }
