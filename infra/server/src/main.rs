@@ -70,7 +70,7 @@ async fn serve(mut settings: Settings, provision: bool) -> anyhow::Result<()> {
         Backend::Aws => {
             if settings.api.cursor_key.is_none() {
                 let dir = &settings.server.data_dir;
-                std::fs::create_dir_all(dir)?;
+                reel_embedded::private_dir(dir)?;
                 settings.api.cursor_key = Some(CursorKey(reel_embedded::load_or_create_key(dir)?));
             }
             let host = AwsHost::from_settings(&settings).await?;

@@ -38,8 +38,7 @@ pub struct Embedded {
 /// `clock` is the system's ([`SystemClock`]) but in tests.
 pub fn embedded(config: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Embedded> {
     let dir = &config.server.data_dir;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("creating data directory {}", dir.display()))?;
+    reel_embedded::private_dir(dir).context("preparing the data directory")?;
     let key = load_or_create_key(dir)?;
     let store = Arc::new(SqliteStore::open(&dir.join("reel.db"))?);
     let blobs = Arc::new(LocalBlobs::open(
@@ -160,6 +159,9 @@ async fn serve_http(
     app: axum::Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Before the address is announced: whoever waits for it finds the limit raised.
+    let max_connections =
+        crate::fd_limit::connections_within_open_files(config.server.max_connections.get());
     let listener = TcpListener::bind(config.server.addr)
         .await
         .with_context(|| format!("binding {}", config.server.addr))?;
@@ -173,9 +175,7 @@ async fn serve_http(
         );
     }
     let limits = crate::connections::Limits {
-        max_connections: crate::fd_limit::connections_within_open_files(
-            config.server.max_connections.get(),
-        ),
+        max_connections,
         max_per_address: config.server.max_connections_per_address.get(),
         header_read_timeout: config.server.header_read_timeout,
         idle_timeout: config.server.idle_timeout,

@@ -321,30 +321,9 @@ async fn one_address_cannot_take_every_connection() {
 async fn the_open_file_limit_is_raised_and_caps_connections() {
     let store = Store::local();
     let log = store.path().join("stderr.log");
-    let mut child = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(r#"ulimit -Sn 200 && ulimit -Hn 400 && exec "$@""#)
-        .arg("bash")
-        .arg(env!("CARGO_BIN_EXE_reel"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-        .arg(store.path().join("data"))
-        .env("REEL_HEADER_READ_TIMEOUT_SECS", "1")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let env = [("REEL_HEADER_READ_TIMEOUT_SECS", "1")];
+    let shell = "ulimit -Sn 200 && ulimit -Hn 400";
+    let (mut child, base) = start_under(shell, &store.path().join("data"), &env, &log);
     let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
     let open_files = limits
         .lines()
@@ -493,4 +472,94 @@ async fn forwarded_proto_shapes_urls_only_from_a_trusted_proxy() {
         grant_url(3).await.starts_with("http://"),
         "from anyone else"
     );
+}
+
+/// Starts the server on `data_dir` through `bash -c "{shell} && exec reel serve ..."`
+/// (limits, umask), its stderr to `log`; the child and its base URL.
+fn start_under(
+    shell: &str,
+    data_dir: &std::path::Path,
+    env: &[(&str, &str)],
+    log: &std::path::Path,
+) -> (std::process::Child, String) {
+    let mut child = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(r#"{shell} && exec "$@""#))
+        .arg("bash")
+        .arg(env!("CARGO_BIN_EXE_reel"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .envs(env.iter().copied())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| {
+            panic!(
+                "{line:?}; stderr: {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            )
+        });
+    (child, base.to_owned())
+}
+
+/// Finding 9: under the usual umask 022 the data directory, `reel.db` and the video
+/// files were readable by every local user. Now the directories are 0700 and the files
+/// 0600, and an existing world-readable data directory is tightened at start-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_directory_is_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let store = Store::local();
+    let data = store.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let log = store.path().join("stderr.log");
+    let (mut child, base) = start_under("umask 022", &data, &[], &log);
+    let api = Api {
+        http: client_from(1),
+        base,
+    };
+    let sid = api.sign_up("owner").await;
+    let vid = api.create_video(&sid, "owner", "Clip").await;
+    api.upload(&sid, &vid, support::MP4.to_vec()).await;
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    for dir in ["blobs", "tmp"] {
+        assert_eq!(mode(&data.join(dir)), 0o700, "{dir}/");
+    }
+    for file in ["reel.db", "reel.db-wal", "reel.db-shm", "signing.key"] {
+        assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+    }
+    let blobs: Vec<_> = walk(&data.join("blobs"));
+    assert!(!blobs.is_empty(), "the upload left a file");
+    for blob in blobs {
+        assert_eq!(mode(&blob), 0o600, "{}", blob.display());
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }

@@ -80,11 +80,11 @@ impl LocalBlobs {
     ) -> anyhow::Result<Self> {
         let root = data_dir.join("blobs");
         let tmp = data_dir.join("tmp");
-        std::fs::create_dir_all(&root).with_context(|| format!("creating {}", root.display()))?;
+        crate::private::private_dir(&root)?;
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).context("clearing partial uploads")?;
         }
-        std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        crate::private::private_dir(&tmp)?;
         Ok(Self {
             root,
             tmp,
@@ -189,7 +189,13 @@ impl LocalBlobs {
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let mut file = tokio::fs::File::create(tmp)
+        // The owner's alone, like the directory (the rename keeps the mode).
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(tmp)
             .await
             .context("creating upload file")?;
         let mut written: u64 = 0;

@@ -119,6 +119,13 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database and brings its schema up to date.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
+        // SQLite gives its WAL and shared-memory files the database file's mode.
+        crate::private::private_file(path)?;
+        for journal in ["-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(journal);
+            crate::private::restrict_if_present(Path::new(&name), 0o600)?;
+        }
         let mut conn = connect(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         migrate(&mut conn)?;

@@ -9,6 +9,7 @@ mod db;
 mod deletions;
 pub mod endpoint;
 mod page;
+mod private;
 mod queue;
 mod secret;
 mod sessions;
@@ -18,5 +19,6 @@ mod writer;
 
 pub use blobs::{BlobFile, BlobQuery, LocalBlobs, UploadError, UrlError};
 pub use db::SqliteStore;
+pub use private::private_dir;
 pub use queue::SqliteQueue;
 pub use secret::load_or_create_key;
