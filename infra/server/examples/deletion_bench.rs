@@ -6,7 +6,7 @@
 
 use reel_core::domain::*;
 use reel_core::jobs::{Dispatcher, Worker};
-use reel_core::ports::{Comments, Deletions, Queue, Videos};
+use reel_core::ports::{Comments, Deletions, Queue, Users, Videos};
 use reel_core::signing::Signer;
 use reel_embedded::{load_or_create_key, LocalBlobs, SqliteQueue, SqliteStore};
 use std::sync::Arc;
@@ -29,6 +29,15 @@ async fn main() -> anyhow::Result<()> {
     )?);
     let queue = Arc::new(SqliteQueue::new((*store).clone(), 5));
     let author = (UserId::new(), UserName::parse("bench")?);
+    // Bytes make a video ready only while its author's account is live.
+    let account = User {
+        id: author.0,
+        name: author.1.clone(),
+        password_hash: PasswordHash::from_stored("$argon2id$bench".into()),
+        created: Timestamp::now(),
+        disabled: false,
+    };
+    Users::create(&*store, &account).await?;
     let mp4 = VideoContentType::parse("video/mp4")?;
 
     let setup = Instant::now();

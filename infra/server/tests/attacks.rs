@@ -563,3 +563,73 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+/// Finding 7: disabling an account did not stop the upload grants it already held (a
+/// local signed URL, a presigned S3 PUT): their bytes made a video ready. Now bytes
+/// that land for a disabled account make nothing ready and are removed.
+async fn a_disabled_accounts_upload_grant_makes_nothing_ready(store: Store) {
+    let server = Server::start(&store, &[]);
+    let api = Api::new(&server);
+    let sid = api.sign_up("owner").await;
+    let vid = api.create_video(&sid, "owner", "Clip").await;
+    let grant = api.grant_upload(&sid, &vid, support::MP4.len()).await;
+    let ran = store.reel(&["users", "disable", "owner"]);
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+
+    let put = api.put(&grant, support::MP4.to_vec()).await;
+    // The embedded endpoint refuses at once; S3 stores the object, and the
+    // confirmation (here: a reader's look at the video) finds the account disabled.
+    assert!(
+        put == StatusCode::NOT_FOUND || put == StatusCode::OK,
+        "{put}"
+    );
+    let reader = api.sign_up("reader").await;
+    let (status, info) = api.get(&format!("/videos/{vid}/info"), &reader).await;
+    assert_eq!(
+        (status, &info["status"]),
+        (StatusCode::OK, &json!("pending"))
+    );
+    let (status, _) = api.get(&format!("/videos/{vid}"), &reader).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing to stream");
+
+    let ran = store.reel(&["users", "enable", "owner"]);
+    assert!(ran.status.success());
+    let (status, body) = api
+        .post(
+            "/user/owner",
+            None,
+            json!({"user_name": "owner", "pwd": "password1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let sid = body["session_id"].as_str().unwrap();
+    let (status, info) = api.get(&format!("/videos/{vid}/info"), sid).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(info["status"], "pending", "the bytes made nothing ready");
+    // The bytes are gone: S3's object as well as the local file.
+    if store.env.is_empty() {
+        assert!(walk(&store.path().join("blobs")).is_empty());
+    } else {
+        let host = store.aws_host().await;
+        let id = reel_core::domain::VideoId::parse(&vid).unwrap();
+        assert!(host.adapters.blobs.head(&id).await.unwrap().is_none());
+    }
+    // Enabled again, the owner uploads as usual.
+    api.upload(sid, &vid, support::MP4.to_vec()).await;
+    let (_, info) = api.get(&format!("/videos/{vid}/info"), sid).await;
+    assert_eq!(info["status"], "ready");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_accounts_upload_grant_makes_nothing_ready_locally() {
+    a_disabled_accounts_upload_grant_makes_nothing_ready(Store::local()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_accounts_upload_grant_makes_nothing_ready_on_aws() {
+    a_disabled_accounts_upload_grant_makes_nothing_ready(Store::aws()).await;
+}

@@ -354,8 +354,50 @@ pub async fn videos_list_newest_first_in_pages(p: Ports) {
     assert!(none.items.is_empty() && none.next.is_none());
 }
 
+/// Upload URLs outlive accounts: bytes that land for a disabled account, for a deleted
+/// one, or for a video whose author's name now belongs to a new account, make nothing
+/// ready (issue 22, finding 7).
+pub async fn bytes_of_a_disabled_or_deleted_account_make_nothing_ready(p: Ports) {
+    let mp4 = VideoContentType::parse("video/mp4").unwrap();
+    let alice = user("alice");
+    p.users.create(&alice).await.unwrap();
+    let v = video(&alice, "clip", Timestamp::now());
+    p.videos.create(&v).await.unwrap();
+    p.users.set_disabled(&alice.name, true).await.unwrap();
+    assert!(
+        !p.videos.mark_ready(&v.id, 10, &mp4).await.unwrap(),
+        "disabled"
+    );
+    let got = p.videos.get(&v.id).await.unwrap().unwrap();
+    assert_eq!(got.status, VideoStatus::Pending);
+    p.users.set_disabled(&alice.name, false).await.unwrap();
+    let w = video(&alice, "after", Timestamp::now());
+    p.videos.create(&w).await.unwrap();
+    assert!(
+        p.videos.mark_ready(&w.id, 10, &mp4).await.unwrap(),
+        "enabled again"
+    );
+
+    // Deleted, and the name taken by someone else: the bytes are still not theirs.
+    let bob = user("bob");
+    p.users.create(&bob).await.unwrap();
+    let b = video(&bob, "clip", Timestamp::now());
+    p.videos.create(&b).await.unwrap();
+    p.users
+        .delete_account(&bob, Timestamp::now(), None)
+        .await
+        .unwrap();
+    let new_bob = user("bob");
+    p.users.create(&new_bob).await.unwrap();
+    assert!(
+        !p.videos.mark_ready(&b.id, 10, &mp4).await.unwrap(),
+        "deleted"
+    );
+}
+
 pub async fn videos_turn_ready_and_deleting_hides_and_records(p: Ports) {
     let alice = user("alice");
+    p.users.create(&alice).await.unwrap();
     let v = video(&alice, "clip", Timestamp::now());
     p.videos.create(&v).await.unwrap();
     let got = p.videos.get(&v.id).await.unwrap().unwrap();
@@ -1099,6 +1141,7 @@ macro_rules! contract_suite {
                 sessions_with_ids_that_name_no_account_end_with_it_too,
                 videos_list_newest_first_in_pages,
                 videos_turn_ready_and_deleting_hides_and_records, deletion_records_page_without_gaps,
+                bytes_of_a_disabled_or_deleted_account_make_nothing_ready,
                 comments_list_by_window_newest_first, deleting_an_account_schedules_its_videos,
                 videos_of_a_deleted_account_are_swept,
                 blob_urls_are_presigned, deletion_records_track_dispatch,

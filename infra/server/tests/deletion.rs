@@ -141,7 +141,7 @@ impl Fixture {
             fail_for: Mutex::default(),
         });
         let queue = Arc::new(SqliteQueue::new((*store).clone(), MAX_RECEIVES));
-        Self {
+        let fixture = Self {
             users: store.clone(),
             videos: store.clone(),
             comments: store.clone(),
@@ -153,7 +153,8 @@ impl Fixture {
             queue,
             author: author(),
             _keep: Box::new(dir),
-        }
+        };
+        fixture.with_author().await
     }
 
     async fn aws() -> Self {
@@ -166,7 +167,7 @@ impl Fixture {
             inner: a.blobs.clone(),
             fail_for: Mutex::default(),
         });
-        Self {
+        let fixture = Self {
             users: a.users.clone(),
             videos: a.videos.clone(),
             comments: a.comments.clone(),
@@ -181,7 +182,14 @@ impl Fixture {
             queue: a.queue.clone(),
             author: author(),
             _keep: Box::new(()),
-        }
+        };
+        fixture.with_author().await
+    }
+
+    /// The author's account: bytes make a video ready only while it is live.
+    async fn with_author(self) -> Self {
+        self.users.create(&self.author).await.unwrap();
+        self
     }
 
     /// Deletes the video as the API does: the video read, then deleted.
@@ -382,7 +390,6 @@ async fn the_worker_is_idempotent_and_refuses_malformed_messages(f: Fixture) {
 }
 
 async fn deleting_an_account_runs_its_videos_through_the_pipeline(f: Fixture) {
-    f.users.create(&f.author).await.unwrap();
     let videos = [
         f.video_with_comments(1).await,
         f.video_with_comments(1).await,

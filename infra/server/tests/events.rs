@@ -305,6 +305,9 @@ async fn an_s3_object_created_event_makes_the_video_ready_once() {
     use reel_core::ports::Videos;
     let host = fresh_host().await;
     let alice = user(ALICE, "alice", &PasswordHash::from_stored("x".into()));
+    reel_core::ports::Users::create(&*host.adapters.users, &alice)
+        .await
+        .unwrap();
     let v = video(VIDEO, &alice, "Holiday");
     // The inner table, not the confirming wrapper: only the event may make it ready.
     host.adapters.videos.create(&v).await.unwrap();
@@ -1154,6 +1157,9 @@ async fn every_event_file_passes_through_its_function_binary() {
     use reel_core::ports::Videos;
     let host = fresh_host().await;
     let alice = user(ALICE, "alice", &PasswordHash::from_stored("x".into()));
+    reel_core::ports::Users::create(&*host.adapters.users, &alice)
+        .await
+        .unwrap();
     let v = video(VIDEO, &alice, "Holiday");
     host.adapters.videos.create(&v).await.unwrap();
     upload_mp4_as_a_client_would(&host, &v.id).await;

@@ -45,9 +45,10 @@ impl ConfirmingVideos {
         // tagged for expiry.
         self.blobs.clear_pending_tag(id).await?;
         if !self.inner.mark_ready(id, info.size, &content_type).await? {
-            // The video was deleted before its bytes landed (an upload URL outlives its
-            // video): nothing would ever remove this object, so remove it now.
-            tracing::info!(%id, "object of a deleted video removed");
+            // The video was deleted, or its author's account deleted or disabled, before
+            // its bytes landed (an upload URL outlives both): nothing would ever remove
+            // this object, so remove it now.
+            tracing::info!(%id, "object of a deleted video or account, or a disabled one, removed");
             self.blobs.delete(id).await?;
             return Ok(None);
         }

@@ -109,7 +109,7 @@ pub(super) async fn hide_videos(
 
 /// Runs the writes as one transaction; `false` when one of its conditions failed (and
 /// nothing was written).
-async fn transact(
+pub(super) async fn transact(
     db: &Tables,
     writes: Vec<TransactWriteItem>,
     what: &'static str,

@@ -1,12 +1,12 @@
 //! Videos in DynamoDB: an item per video, listed per author through the `by_author`
 //! index. Deleting removes the item and writes the deletion record in one transaction.
 
-use super::dynamo::{is_condition_failure, n, s, Item, Tables};
+use super::dynamo::{n, s, Item, Tables};
 use super::schema;
 use super::users::hide_one;
 use anyhow::Context;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 use reel_core::domain::{
     Limit, Page, Timestamp, UserId, UserName, Video, VideoContentType, VideoId, VideoName,
     VideoStatus,
@@ -152,16 +152,20 @@ impl Videos for DynamoVideos {
         Ok(Page { items, next })
     }
 
+    /// One transaction: the video's item updated, on the condition that its author's
+    /// account (its item under the author's name) is still the same account and not
+    /// disabled. Upload URLs outlive a disabled or deleted account; their bytes must
+    /// not make a video ready. The author is read first, from the video's item.
     async fn mark_ready(
         &self,
         id: &VideoId,
         size: u64,
         content_type: &VideoContentType,
     ) -> StoreResult<bool> {
-        let update = self
-            .db
-            .client
-            .update_item()
+        let Some(video) = self.get(id).await? else {
+            return Ok(false);
+        };
+        let update = Update::builder()
             .table_name(&self.db.videos)
             .key("video_id", s(id.to_string()))
             .update_expression("SET #status = :ready, #size = :size, content_type = :ct")
@@ -171,15 +175,22 @@ impl Videos for DynamoVideos {
             .expression_attribute_values(":ready", s(VideoStatus::Ready.as_str()))
             .expression_attribute_values(":size", AttributeValue::N(size.to_string()))
             .expression_attribute_values(":ct", s(content_type.as_str()))
-            .send()
-            .await;
-        match update {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(anyhow::Error::new(e)
-                .context("marking a video ready")
-                .into()),
-        }
+            .build()
+            .context("building the video's update")?;
+        let author_live = ConditionCheck::builder()
+            .table_name(&self.db.users)
+            .key("user_name", s(video.author.as_str()))
+            .condition_expression("user_id = :author AND attribute_not_exists(disabled)")
+            .expression_attribute_values(":author", s(video.author_id.to_string()))
+            .build()
+            .context("building the author's check")?;
+        let writes = vec![
+            TransactWriteItem::builder().update(update).build(),
+            TransactWriteItem::builder()
+                .condition_check(author_live)
+                .build(),
+        ];
+        Ok(super::users::transact(&self.db, writes, "marking a video ready").await?)
     }
 
     /// One transaction, conditional on the video's item: hidden and recorded.

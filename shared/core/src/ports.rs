@@ -176,7 +176,9 @@ pub trait Videos: Send + Sync {
     async fn current(&self, video: Video) -> StoreResult<Video> {
         Ok(video)
     }
-    /// Records that the bytes have landed. `false` if the video no longer exists.
+    /// Records that the bytes have landed. `false` if the video no longer exists, or
+    /// its author's account was deleted or is disabled (upload URLs outlive both: such
+    /// bytes must not make a video ready; the caller removes them).
     async fn mark_ready(
         &self,
         id: &VideoId,

@@ -123,7 +123,8 @@ impl Videos for SqliteStore {
         self.write(move |conn| {
             let n = conn
                 .execute_cached(
-                    "UPDATE videos SET status = 'ready', size = ?2, content_type = ?3 WHERE id = ?1",
+                    "UPDATE videos SET status = 'ready', size = ?2, content_type = ?3 WHERE id = ?1 \
+                     AND EXISTS (SELECT 1 FROM users WHERE id = videos.author_id AND disabled = 0)",
                     params![id, i64::try_from(size)?, ct],
                 )
                 .context("marking video ready")?;
