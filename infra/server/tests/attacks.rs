@@ -633,3 +633,66 @@ async fn a_disabled_accounts_upload_grant_makes_nothing_ready_locally() {
 async fn a_disabled_accounts_upload_grant_makes_nothing_ready_on_aws() {
     a_disabled_accounts_upload_grant_makes_nothing_ready(Store::aws()).await;
 }
+
+/// Finding 8: a deleted account's comments stayed, and a new account under the same
+/// name then appeared as their author. Now they go with the account: at once on the
+/// embedded store, within one pass of the deletion dispatcher on AWS.
+async fn a_deleted_accounts_comments_do_not_pass_to_its_namesake(store: Store) {
+    let embedded = store.env.is_empty();
+    let store = with_env(store, &[("REEL_DELETION_INTERVAL_SECS", "1")]);
+    let server = Server::start(&store, &[]);
+    let api = Api::new(&server);
+    let alice = api.sign_up("alice").await;
+    let vid = api.create_video(&alice, "alice", "Clip").await;
+    api.upload(&alice, &vid, support::MP4.to_vec()).await;
+    let bob = api.sign_up("bob").await;
+    let comments = format!("/videos/{vid}/comments");
+    let (status, _) = api
+        .post(&comments, Some(&bob), json!({"content": "nice"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = api
+        .call(
+            reqwest::Method::DELETE,
+            "/user/bob",
+            Some(&bob),
+            Some(json!({"pwd": "password1"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    api.sign_up("bob").await;
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, listed) = api.get(&comments, &alice).await;
+        assert_eq!(status, StatusCode::OK);
+        let authors: Vec<_> = listed["comments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["author"].clone())
+            .collect();
+        if authors.is_empty() {
+            break;
+        }
+        assert!(
+            !embedded,
+            "the embedded store deletes them with the account"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the deleted account's comment still reads as the new bob's: {listed}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_accounts_comments_do_not_pass_to_its_namesake_locally() {
+    a_deleted_accounts_comments_do_not_pass_to_its_namesake(Store::local()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_accounts_comments_do_not_pass_to_its_namesake_on_aws() {
+    a_deleted_accounts_comments_do_not_pass_to_its_namesake(Store::aws()).await;
+}

@@ -883,6 +883,38 @@ pub async fn videos_of_a_deleted_account_are_swept(p: Ports) {
     assert!(p.videos.get(&after_forgetting.id).await.unwrap().is_some());
 }
 
+/// A deleted account's comments go with it (issue 22, finding 8): left under its name,
+/// they would read as written by whoever takes the name next. The embedded store
+/// deletes them with the account, AWS's sweep within one pass; a comment posted by a
+/// request in flight during the deletion is swept too. Others' comments stay.
+pub async fn a_deleted_accounts_comments_go_with_it(p: Ports) {
+    let (alice, bob) = (user("alice"), user("bob"));
+    p.users.create(&alice).await.unwrap();
+    p.users.create(&bob).await.unwrap();
+    let v = video(&alice, "clip", Timestamp::now());
+    p.videos.create(&v).await.unwrap();
+    let at = |s: i64| Timestamp::from_unix_seconds(1_800_000_000 + s);
+    let kept = comment(&v, &alice, "mine", at(1));
+    p.comments.create(&kept).await.unwrap();
+    for i in 0..30 {
+        let c = comment(&v, &bob, &format!("bob {i}"), at(2 + i));
+        p.comments.create(&c).await.unwrap();
+    }
+    let deleted = Timestamp::now();
+    p.users.delete_account(&bob, deleted, None).await.unwrap();
+    let late = comment(&v, &bob, "in flight", at(100));
+    p.comments.create(&late).await.unwrap();
+    p.deletions.sweep_deleted_accounts(deleted).await.unwrap();
+
+    let listed = p
+        .comments
+        .list(&v.id, TimeWindow::default(), None, limit(100))
+        .await
+        .unwrap();
+    let ids: Vec<_> = listed.items.iter().map(|c| c.id).collect();
+    assert_eq!(ids, vec![kept.id], "only alice's comment is left");
+}
+
 pub async fn blob_urls_are_presigned(p: Ports) {
     let vid = VideoId::new();
     let mp4 = VideoContentType::parse("video/mp4").unwrap();
@@ -1143,7 +1175,7 @@ macro_rules! contract_suite {
                 videos_turn_ready_and_deleting_hides_and_records, deletion_records_page_without_gaps,
                 bytes_of_a_disabled_or_deleted_account_make_nothing_ready,
                 comments_list_by_window_newest_first, deleting_an_account_schedules_its_videos,
-                videos_of_a_deleted_account_are_swept,
+                videos_of_a_deleted_account_are_swept, a_deleted_accounts_comments_go_with_it,
                 blob_urls_are_presigned, deletion_records_track_dispatch,
                 a_videos_comments_are_deleted_in_bulk, the_queue_has_sqs_semantics,
                 dead_letters_are_counted_and_redriven, unfinished_deletions_are_counted,
@@ -1254,4 +1286,71 @@ async fn aws_provisioning_configures_the_bucket_like_the_template() {
     );
     // Provisioning again (an existing bucket) is harmless and keeps the settings.
     provision(&clients, &config).await.unwrap();
+}
+
+/// A table made by an earlier schema gains the indexes a later one added (here the
+/// comments' `by_author`, which the deleted-account sweep reads) when provisioned.
+#[tokio::test]
+async fn aws_provisioning_adds_the_indexes_an_older_table_lacks() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+        Projection, ProjectionType, ScalarAttributeType,
+    };
+    let settings = aws_support::settings();
+    let client = aws_sdk_dynamodb::Client::new(&aws_support::moto_sdk().await);
+    let table = format!("{}-comments", settings.aws.table_prefix);
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .unwrap()
+    };
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    let by_comment = GlobalSecondaryIndex::builder()
+        .index_name("by_comment")
+        .key_schema(key("comment_id", KeyType::Hash))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .unwrap();
+    client
+        .create_table()
+        .table_name(&table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("video_id", KeyType::Hash))
+        .key_schema(key("sort", KeyType::Range))
+        .attribute_definitions(attribute("video_id"))
+        .attribute_definitions(attribute("sort"))
+        .attribute_definitions(attribute("comment_id"))
+        .global_secondary_indexes(by_comment)
+        .send()
+        .await
+        .unwrap();
+    aws_support::provisioned_host(&settings).await;
+    let described = client
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+    let mut indexes: Vec<String> = described
+        .table
+        .unwrap()
+        .global_secondary_indexes
+        .unwrap()
+        .into_iter()
+        .filter_map(|i| i.index_name)
+        .collect();
+    indexes.sort();
+    assert_eq!(indexes, ["by_author", "by_comment"]);
 }

@@ -869,9 +869,9 @@ async fn each_function_is_granted_exactly_what_its_code_calls() {
         .unwrap()
         .is_none());
     // deletion-dispatcher, then deletion-worker, on hidden videos; the dispatcher also
-    // sweeps an account deleted long enough ago, with a session still to end: its
-    // session is deleted and its late video hidden on the first tick, and the account
-    // forgotten on the second.
+    // sweeps an account deleted long enough ago, with a session still to end and a
+    // comment: its session and comment are deleted and its late video hidden on the
+    // first tick, and the account forgotten on the second.
     let host = fresh_host().await;
     let batch = read_json(&events_dir().join("sqs-deletion-batch.json"));
     doomed_videos(&host, &batch).await;
@@ -896,6 +896,17 @@ async fn each_function_is_granted_exactly_what_its_code_calls() {
     reel_core::ports::Videos::create(&*host.adapters.videos, &late)
         .await
         .unwrap();
+    let late_comment = Comment {
+        id: CommentId::new(),
+        video_id: late.id,
+        author_id: carol.id,
+        author: carol.name.clone(),
+        content: CommentContent::parse("posted while she left").unwrap(),
+        time: Timestamp::now(),
+    };
+    reel_core::ports::Comments::create(&*host.adapters.comments, &late_comment)
+        .await
+        .unwrap();
     for _ in 0..2 {
         reel_lambda::on_schedule(&host.function().dispatcher())
             .instrument(scope("deletion-dispatcher"))
@@ -915,6 +926,19 @@ async fn each_function_is_granted_exactly_what_its_code_calls() {
         .await
         .unwrap();
     assert_eq!(sessions.count, 0, "the sweep deleted the account's session");
+    let carols = reel_core::ports::Comments::list(
+        &*host.adapters.comments,
+        &late.id,
+        Default::default(),
+        None,
+        Limit::parse("10").unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        carols.items.is_empty(),
+        "the sweep deleted the account's comment"
+    );
     let sqs: SqsEvent = serde_json::from_value(batch).unwrap();
     reel_lambda::on_deletion_batch(&host.function().worker(), sqs)
         .instrument(scope("deletion-worker"))

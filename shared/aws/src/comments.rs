@@ -206,6 +206,31 @@ impl Comments for DynamoComments {
     }
 }
 
+/// Deletes every comment the `by_author` index lists for `author` (a deleted account's:
+/// left under its name, they would read as written by whoever takes the name next);
+/// returns how many.
+pub(super) async fn delete_comments_by(db: &Tables, author: &UserId) -> anyhow::Result<u64> {
+    let pages = db
+        .client
+        .query()
+        .table_name(&db.comments)
+        .index_name(schema::COMMENTS_BY_AUTHOR)
+        .key_condition_expression("author_id = :a")
+        .expression_attribute_values(":a", s(author.to_string()))
+        .projection_expression("video_id, #sort")
+        .expression_attribute_names("#sort", "sort")
+        .into_paginator()
+        .items()
+        .send();
+    let keys: Vec<Item> = pages
+        .collect::<Result<_, _>>()
+        .await
+        .context("listing a deleted account's comments")?;
+    let count = keys.len() as u64;
+    db.delete_keys(&db.comments, keys).await?;
+    Ok(count)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

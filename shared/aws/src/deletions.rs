@@ -71,9 +71,15 @@ impl DynamoDeletions {
         settled_before: Timestamp,
     ) -> StoreResult<u64> {
         super::users::delete_sessions_of(&self.db, user).await?;
+        let comments = super::comments::delete_comments_by(&self.db, user).await?;
+        if comments > 0 {
+            tracing::info!(%user, comments, "deleted account's comments deleted");
+        }
         let ids = super::users::videos_of(&self.db, user).await?;
         if ids.is_empty() {
-            if deleted_us < settled_before.as_micros() {
+            // Forgotten once settled and found clean (comments written since this pass
+            // began are found by the next one).
+            if deleted_us < settled_before.as_micros() && comments == 0 {
                 self.db
                     .client
                     .delete_item()
@@ -200,8 +206,9 @@ impl Deletions for DynamoDeletions {
     }
 
     /// Per account: the sessions' items the `by_user` index lists deleted (they no
-    /// longer serve), and the `by_author` index's videos hidden with their deletion
-    /// records; the account's record removed once it is settled and none were found.
+    /// longer serve), the comments the comments' `by_author` index lists deleted, and
+    /// the videos' `by_author` index's videos hidden with their deletion records; the
+    /// account's record removed once it is settled and nothing was found.
     /// One account's failure does not stop the others': the pass then fails with the
     /// first failure (the later ones are logged here), and the next pass tries those
     /// accounts again.

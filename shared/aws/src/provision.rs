@@ -9,8 +9,9 @@ use super::AwsClients;
 use anyhow::Context;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    Projection as DynamoProjection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, Projection as DynamoProjection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_s3::types::{
     AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, CorsConfiguration, CorsRule,
@@ -97,6 +98,44 @@ fn index(index: &Index) -> anyhow::Result<GlobalSecondaryIndex> {
         .build()?)
 }
 
+/// Adds the indexes a later version of the schema has (a table made by an earlier one),
+/// one `UpdateTable` each as DynamoDB requires; DynamoDB backfills them in the
+/// background, and what reads them fails (and is retried) until they are active.
+async fn add_missing_indexes(
+    client: &aws_sdk_dynamodb::Client,
+    name: &str,
+    table: &Table,
+    present: &[String],
+) -> anyhow::Result<()> {
+    for missing in table
+        .indexes
+        .iter()
+        .filter(|i| !present.iter().any(|p| p == i.name))
+    {
+        let create = CreateGlobalSecondaryIndexAction::builder()
+            .index_name(missing.name)
+            .set_key_schema(Some(key_schema(&missing.hash, missing.range.as_ref())?))
+            .projection(
+                index(missing)?
+                    .projection
+                    .context("an index's projection")?,
+            )
+            .build()?;
+        client
+            .update_table()
+            .table_name(name)
+            .set_attribute_definitions(Some(attribute_definitions(table)?))
+            .global_secondary_index_updates(
+                GlobalSecondaryIndexUpdate::builder().create(create).build(),
+            )
+            .send()
+            .await
+            .with_context(|| format!("adding index {} to table {name}", missing.name))?;
+        tracing::info!(table = name, index = missing.name, "index added");
+    }
+    Ok(())
+}
+
 async fn ensure_table(
     client: &aws_sdk_dynamodb::Client,
     name: &str,
@@ -104,7 +143,16 @@ async fn ensure_table(
 ) -> anyhow::Result<()> {
     let exists = client.describe_table().table_name(name).send().await;
     match exists {
-        Ok(_) => return Ok(()),
+        Ok(described) => {
+            let present: Vec<String> = described
+                .table
+                .and_then(|t| t.global_secondary_indexes)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|i| i.index_name)
+                .collect();
+            return add_missing_indexes(client, name, table, &present).await;
+        }
         Err(e)
             if e.as_service_error()
                 .is_some_and(|e| e.is_resource_not_found_exception()) => {}

@@ -108,16 +108,26 @@ pub const VIDEOS: Table = Table {
 };
 
 pub const COMMENTS_BY_ID: &str = "by_comment";
+/// A deleted account's comments, for the sweep that deletes them (keys only).
+pub const COMMENTS_BY_AUTHOR: &str = "by_author";
 pub const COMMENTS: Table = Table {
     name: "comments",
     hash: s("video_id"),
     range: Some(s("sort")),
-    indexes: &[Index {
-        name: COMMENTS_BY_ID,
-        hash: s("comment_id"),
-        range: None,
-        projection: Projection::All,
-    }],
+    indexes: &[
+        Index {
+            name: COMMENTS_BY_ID,
+            hash: s("comment_id"),
+            range: None,
+            projection: Projection::All,
+        },
+        Index {
+            name: COMMENTS_BY_AUTHOR,
+            hash: s("author_id"),
+            range: None,
+            projection: Projection::KeysOnly,
+        },
+    ],
     ttl: None,
 };
 

@@ -103,6 +103,13 @@ CREATE TABLE deleted_accounts (
 );
 "#,
     ),
+    M::up(
+        r#"
+-- A deleted account's comments go with it (left under its name, they would read as
+-- written by whoever takes the name next): found by author.
+CREATE INDEX comments_by_author ON comments (author_id);
+"#,
+    ),
 ];
 
 /// Every embedded port, over one SQLite database in WAL mode.

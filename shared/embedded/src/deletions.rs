@@ -72,7 +72,8 @@ impl Deletions for SqliteStore {
         .await
     }
 
-    /// One write: the videos found leave `videos` as the account's others did.
+    /// One write: the videos found leave `videos` as the account's others did, and the
+    /// comments found are deleted as the account's others were.
     async fn sweep_deleted_accounts(&self, settled_before: Timestamp) -> StoreResult<u64> {
         self.write(move |conn| {
             let accounts: Vec<(String, i64)> = conn
@@ -82,7 +83,10 @@ impl Deletions for SqliteStore {
             let mut found = 0;
             for (user, deleted_us) in accounts {
                 let hidden = hide_videos_of(conn, &user, Timestamp::from_micros(deleted_us))?;
-                if hidden == 0 && deleted_us < settled_before.as_micros() {
+                // A comment posted by a request still in flight during the deletion.
+                let late_comments =
+                    conn.execute_cached("DELETE FROM comments WHERE author_id = ?1", [&user])?;
+                if hidden == 0 && late_comments == 0 && deleted_us < settled_before.as_micros() {
                     conn.execute_cached(
                         "DELETE FROM deleted_accounts WHERE user_id = ?1",
                         [&user],

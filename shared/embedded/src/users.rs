@@ -80,6 +80,9 @@ impl Users for SqliteStore {
                 .query_map([&user], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
             super::deletions::hide_videos_of(conn, &user, now)?;
+            // Left under its name, a comment would read as written by whoever takes
+            // the name next.
+            conn.execute_cached("DELETE FROM comments WHERE author_id = ?1", [&user])?;
             conn.execute_cached("DELETE FROM sessions WHERE user_id = ?1", [&user])?;
             conn.execute_cached("DELETE FROM users WHERE id = ?1", [&user])?;
             conn.execute_cached(
