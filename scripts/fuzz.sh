@@ -43,8 +43,12 @@ if [ "$backend" = aws ]; then
 fi
 # The sign-in throttle (10 failures per name and address) would soon answer every
 # sign-in with 429 and leave the password check behind it unfuzzed; the throttle has
-# its own attack tests (infra/server/tests/api.rs), so it is raised out of the way here.
-REEL_SIGN_IN_MAX_FAILURES=1000000 target/debug/reel "${args[@]}" >"$log" 2>/dev/null &
+# its own attack tests (infra/server/tests/api.rs), so it is raised out of the way here;
+# so are the upload quotas (the fuzzer makes hundreds of pending videos; their own tests
+# are in infra/server/tests/attacks.rs).
+REEL_SIGN_IN_MAX_FAILURES=1000000 REEL_MAX_PENDING_VIDEOS=1000000 \
+  REEL_MAX_PENDING_UPLOAD_BYTES=9223372036854775807 \
+  target/debug/reel "${args[@]}" >"$log" 2>/dev/null &
 pids+=($!)
 for _ in $(seq 100); do grep -q "^listening on " "$log" && break; sleep 0.1; done
 base=$(sed -n 's/^listening on //p' "$log")

@@ -15,8 +15,9 @@ echo "building release binaries (fat LTO; a few minutes)" >&2
 cargo build --release --locked -p reel-server -p reel-testkit --bin reel --bin reel-soak >&2
 data=$(mktemp -d)
 log=$(mktemp)
-# Every client connects from 127.0.0.1: lift the per-address cap.
-REEL_MAX_CONNECTIONS_PER_ADDRESS=4096 target/release/reel serve --addr 127.0.0.1:0 --data-dir "$data" >"$log" 2>/dev/null &
+# Every client connects from 127.0.0.1, and the workers share one account's uploads:
+# lift the per-address cap and the pending-videos quota (both have their own tests).
+REEL_MAX_CONNECTIONS_PER_ADDRESS=4096 REEL_MAX_PENDING_VIDEOS=100000 target/release/reel serve --addr 127.0.0.1:0 --data-dir "$data" >"$log" 2>/dev/null &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$data" "$log"' EXIT
 for _ in $(seq 100); do grep -q "^listening on " "$log" && break; sleep 0.1; done

@@ -41,12 +41,15 @@ pub fn embedded(config: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Embe
     reel_embedded::private_dir(dir).context("preparing the data directory")?;
     let key = load_or_create_key(dir)?;
     let store = Arc::new(SqliteStore::open(&dir.join("reel.db"))?);
-    let blobs = Arc::new(LocalBlobs::open(
-        dir,
-        Signer::new(key),
-        config.api.upload_url_ttl.as_secs() as i64,
-        config.api.stream_url_ttl.as_secs() as i64,
-    )?);
+    let blobs = Arc::new(
+        LocalBlobs::open(
+            dir,
+            Signer::new(key),
+            config.api.upload_url_ttl.as_secs() as i64,
+            config.api.stream_url_ttl.as_secs() as i64,
+        )?
+        .with_free_space_floor(config.server.min_free_disk_bytes),
+    );
     let app = AppState {
         users: store.clone(),
         sessions: store.clone(),

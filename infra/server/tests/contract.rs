@@ -395,6 +395,68 @@ pub async fn bytes_of_a_disabled_or_deleted_account_make_nothing_ready(p: Ports)
     );
 }
 
+/// What the per-user upload quotas count: an author's pending videos and the bytes
+/// granted for them; a new grant replaces the video's earlier one; a video that turns
+/// ready or is deleted leaves the count; another author's are not counted.
+pub async fn pending_videos_and_their_grants_are_counted(p: Ports) {
+    let (alice, bob) = (user("alice"), user("bob"));
+    p.users.create(&alice).await.unwrap();
+    p.users.create(&bob).await.unwrap();
+    let usage = |videos, granted_bytes| PendingUsage {
+        videos,
+        granted_bytes,
+    };
+    let vs: Vec<Video> = (0..3)
+        .map(|i| video(&alice, &format!("v{i}"), Timestamp::now()))
+        .collect();
+    for v in &vs {
+        p.videos.create(v).await.unwrap();
+    }
+    p.videos
+        .create(&video(&bob, "his", Timestamp::now()))
+        .await
+        .unwrap();
+    assert_eq!(
+        p.videos.pending_usage(&alice.id, None).await.unwrap(),
+        usage(3, 0)
+    );
+    assert!(p.videos.record_grant(&vs[0].id, 100).await.unwrap());
+    assert!(p.videos.record_grant(&vs[1].id, 50).await.unwrap());
+    assert!(
+        p.videos.record_grant(&vs[0].id, 70).await.unwrap(),
+        "replaced"
+    );
+    assert_eq!(
+        p.videos.pending_usage(&alice.id, None).await.unwrap(),
+        usage(3, 120)
+    );
+    let except = p
+        .videos
+        .pending_usage(&alice.id, Some(&vs[0].id))
+        .await
+        .unwrap();
+    assert_eq!(except, usage(2, 50));
+    let mp4 = VideoContentType::parse("video/mp4").unwrap();
+    assert!(p.videos.mark_ready(&vs[1].id, 50, &mp4).await.unwrap());
+    assert!(
+        !p.videos.record_grant(&vs[1].id, 10).await.unwrap(),
+        "ready: no grant"
+    );
+    assert!(p.videos.delete(&vs[2], Timestamp::now()).await.unwrap());
+    assert!(
+        !p.videos.record_grant(&vs[2].id, 10).await.unwrap(),
+        "deleted: none"
+    );
+    assert_eq!(
+        p.videos.pending_usage(&alice.id, None).await.unwrap(),
+        usage(1, 70)
+    );
+    assert_eq!(
+        p.videos.pending_usage(&bob.id, None).await.unwrap(),
+        usage(1, 0)
+    );
+}
+
 pub async fn videos_turn_ready_and_deleting_hides_and_records(p: Ports) {
     let alice = user("alice");
     p.users.create(&alice).await.unwrap();
@@ -1174,6 +1236,7 @@ macro_rules! contract_suite {
                 videos_list_newest_first_in_pages,
                 videos_turn_ready_and_deleting_hides_and_records, deletion_records_page_without_gaps,
                 bytes_of_a_disabled_or_deleted_account_make_nothing_ready,
+                pending_videos_and_their_grants_are_counted,
                 comments_list_by_window_newest_first, deleting_an_account_schedules_its_videos,
                 videos_of_a_deleted_account_are_swept, a_deleted_accounts_comments_go_with_it,
                 blob_urls_are_presigned, deletion_records_track_dispatch,

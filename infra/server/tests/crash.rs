@@ -73,7 +73,11 @@ struct Acknowledged {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_uploads_and_comments_survive_kill_9() {
-    let store = Store::local();
+    let mut store = Store::local();
+    // Many uploads of one account in flight at once: more than the default quota.
+    store
+        .env
+        .push(("REEL_MAX_PENDING_VIDEOS".into(), "1000".into()));
     let server = Server::start(&store, &[]);
     let api = Api::new(&server);
     let sid = api.sign_up("alice").await;

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use reel_core::domain::{
     Limit, Page, Timestamp, UserId, Video, VideoContentType, VideoId, VideoStatus,
 };
-use reel_core::ports::{Blobs, SortKey, StoreResult, Videos};
+use reel_core::ports::{Blobs, PendingUsage, SortKey, StoreResult, Videos};
 use std::sync::Arc;
 
 pub struct ConfirmingVideos {
@@ -98,6 +98,18 @@ impl Videos for ConfirmingVideos {
             items,
             next: page.next,
         })
+    }
+
+    async fn pending_usage(
+        &self,
+        author: &UserId,
+        except: Option<&VideoId>,
+    ) -> StoreResult<PendingUsage> {
+        self.inner.pending_usage(author, except).await
+    }
+
+    async fn record_grant(&self, video: &VideoId, size: u64) -> StoreResult<bool> {
+        self.inner.record_grant(video, size).await
     }
 
     async fn mark_ready(

@@ -94,16 +94,28 @@ pub const SIGN_IN_FAILURES: Table = Table {
 };
 
 pub const VIDEOS_BY_AUTHOR: &str = "by_author";
+/// A sparse index of the videos waiting for their bytes (only they carry
+/// `pending_author`), for the per-user upload quotas: counting them never reads the
+/// ready ones.
+pub const VIDEOS_PENDING_BY_AUTHOR: &str = "pending_by_author";
 pub const VIDEOS: Table = Table {
     name: "videos",
     hash: s("video_id"),
     range: None,
-    indexes: &[Index {
-        name: VIDEOS_BY_AUTHOR,
-        hash: s("author_id"),
-        range: Some(n("created")),
-        projection: Projection::All,
-    }],
+    indexes: &[
+        Index {
+            name: VIDEOS_BY_AUTHOR,
+            hash: s("author_id"),
+            range: Some(n("created")),
+            projection: Projection::All,
+        },
+        Index {
+            name: VIDEOS_PENDING_BY_AUTHOR,
+            hash: s("pending_author"),
+            range: None,
+            projection: Projection::All,
+        },
+    ],
     ttl: None,
 };
 

@@ -11,7 +11,7 @@ use reel_core::domain::{
     Limit, Page, Timestamp, UserId, UserName, Video, VideoContentType, VideoId, VideoName,
     VideoStatus,
 };
-use reel_core::ports::{SortKey, StoreResult, Videos};
+use reel_core::ports::{PendingUsage, SortKey, StoreResult, Videos};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
@@ -25,6 +25,13 @@ pub(super) struct VideoItem {
     size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     content_type: Option<String>,
+    /// The author's id while the video waits for its bytes: the key of the sparse
+    /// `pending_by_author` index (removed when the video turns ready).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pending_author: Option<String>,
+    /// The size of the upload last granted for it (the per-user byte quota).
+    #[serde(default)]
+    granted: u64,
 }
 
 impl VideoItem {
@@ -38,6 +45,8 @@ impl VideoItem {
             status: v.status.as_str().to_owned(),
             size: v.size,
             content_type: v.content_type.clone(),
+            pending_author: (v.status == VideoStatus::Pending).then(|| v.author_id.to_string()),
+            granted: 0,
         }
     }
 
@@ -53,6 +62,14 @@ impl VideoItem {
             content_type: self.content_type,
         })
     }
+}
+
+/// What [`DynamoVideos::pending_usage`] reads of a pending video.
+#[derive(Deserialize)]
+struct PendingItem {
+    video_id: String,
+    #[serde(default)]
+    granted: u64,
 }
 
 pub struct DynamoVideos {
@@ -152,6 +169,65 @@ impl Videos for DynamoVideos {
         Ok(Page { items, next })
     }
 
+    /// One `Query` of the sparse `pending_by_author` index (eventually consistent, like
+    /// every index read: a burst of requests can pass the quota by what it has in
+    /// flight), paginated.
+    async fn pending_usage(
+        &self,
+        author: &UserId,
+        except: Option<&VideoId>,
+    ) -> StoreResult<PendingUsage> {
+        let pages = self
+            .db
+            .client
+            .query()
+            .table_name(&self.db.videos)
+            .index_name(schema::VIDEOS_PENDING_BY_AUTHOR)
+            .key_condition_expression("pending_author = :a")
+            .expression_attribute_values(":a", s(author.to_string()))
+            .projection_expression("video_id, granted")
+            .into_paginator()
+            .items()
+            .send();
+        let items: Vec<Item> = pages
+            .collect::<Result<_, _>>()
+            .await
+            .context("listing pending videos")?;
+        let except = except.map(|v| v.to_string());
+        let mut usage = PendingUsage::default();
+        for item in items {
+            let pending: PendingItem = serde_dynamo::from_item(item).context("a pending video")?;
+            if Some(&pending.video_id) != except.as_ref() {
+                usage.videos += 1;
+                usage.granted_bytes += pending.granted;
+            }
+        }
+        Ok(usage)
+    }
+
+    async fn record_grant(&self, video: &VideoId, size: u64) -> StoreResult<bool> {
+        let update = self
+            .db
+            .client
+            .update_item()
+            .table_name(&self.db.videos)
+            .key("video_id", s(video.to_string()))
+            .update_expression("SET granted = :size")
+            .condition_expression("#status = :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":size", AttributeValue::N(size.to_string()))
+            .expression_attribute_values(":pending", s(VideoStatus::Pending.as_str()))
+            .send()
+            .await;
+        match update {
+            Ok(_) => Ok(true),
+            Err(e) if super::dynamo::is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(anyhow::Error::new(e)
+                .context("recording an upload grant")
+                .into()),
+        }
+    }
+
     /// One transaction: the video's item updated, on the condition that its author's
     /// account (its item under the author's name) is still the same account and not
     /// disabled. Upload URLs outlive a disabled or deleted account; their bytes must
@@ -168,7 +244,9 @@ impl Videos for DynamoVideos {
         let update = Update::builder()
             .table_name(&self.db.videos)
             .key("video_id", s(id.to_string()))
-            .update_expression("SET #status = :ready, #size = :size, content_type = :ct")
+            .update_expression(
+                "SET #status = :ready, #size = :size, content_type = :ct REMOVE pending_author",
+            )
             .condition_expression("attribute_exists(video_id)")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#size", "size")

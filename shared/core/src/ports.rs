@@ -157,6 +157,13 @@ pub struct Attempt {
     pub token: String,
 }
 
+/// One user's videos waiting for their bytes (see [`Videos::pending_usage`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PendingUsage {
+    pub videos: u64,
+    pub granted_bytes: u64,
+}
+
 #[async_trait]
 pub trait Videos: Send + Sync {
     async fn create(&self, video: &Video) -> StoreResult<()>;
@@ -176,6 +183,17 @@ pub trait Videos: Send + Sync {
     async fn current(&self, video: Video) -> StoreResult<Video> {
         Ok(video)
     }
+    /// The author's videos still waiting for their bytes, and the bytes granted for
+    /// them (by [`Videos::record_grant`]), `except`'s not counted: what the per-user
+    /// upload quotas are checked against.
+    async fn pending_usage(
+        &self,
+        author: &UserId,
+        except: Option<&VideoId>,
+    ) -> StoreResult<PendingUsage>;
+    /// Notes the size of the upload just granted for a pending video (a new grant
+    /// replaces an earlier one's). `false` if the video is gone or no longer pending.
+    async fn record_grant(&self, video: &VideoId, size: u64) -> StoreResult<bool>;
     /// Records that the bytes have landed. `false` if the video no longer exists, or
     /// its author's account was deleted or is disabled (upload URLs outlive both: such
     /// bytes must not make a video ready; the caller removes them).

@@ -11,6 +11,8 @@ use reel_core::ports::{BlobUrls, Blobs, PresignedRequest, StoreResult};
 use reel_core::signing::Signer;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 
 const PURPOSE: &str = "blob-url";
@@ -50,6 +52,8 @@ pub enum UploadError {
     #[error("the upload was interrupted")]
     Interrupted(#[source] anyhow::Error),
     #[error(transparent)]
+    StorageLow(StorageLow),
+    #[error(transparent)]
     Io(#[from] anyhow::Error),
 }
 
@@ -66,7 +70,29 @@ pub struct LocalBlobs {
     signer: Signer,
     upload_ttl_secs: i64,
     stream_ttl_secs: i64,
+    /// Uploads are refused while the disk would have less free than this.
+    free_space_floor: u64,
+    /// Bytes of the uploads in progress, not yet counted by the filesystem's free space.
+    reserved: Arc<AtomicU64>,
 }
+
+/// Room on the disk for one upload in progress ([`LocalBlobs::reserve_room`]), given
+/// back when dropped.
+pub struct RoomReservation {
+    size: u64,
+    reserved: Arc<AtomicU64>,
+}
+
+impl Drop for RoomReservation {
+    fn drop(&mut self) {
+        self.reserved.fetch_sub(self.size, Ordering::SeqCst);
+    }
+}
+
+/// The disk is too full for an upload: it would leave less than the free-space floor.
+#[derive(Debug, thiserror::Error)]
+#[error("the disk is too full for this upload")]
+pub struct StorageLow;
 
 impl LocalBlobs {
     /// Uses `<data_dir>/blobs` for objects and `<data_dir>/tmp` for uploads in flight
@@ -91,7 +117,35 @@ impl LocalBlobs {
             signer,
             upload_ttl_secs,
             stream_ttl_secs,
+            free_space_floor: 0,
+            reserved: Arc::default(),
         })
+    }
+
+    /// Refuses uploads that would leave the disk with less than `bytes` free
+    /// (`REEL_MIN_FREE_DISK_BYTES`): SQLite, on the same disk, needs room to commit.
+    pub fn with_free_space_floor(mut self, bytes: u64) -> Self {
+        self.free_space_floor = bytes;
+        self
+    }
+
+    /// Room for an upload of `size` bytes: the disk's free space, less what the uploads
+    /// in progress will still take, must stay above the floor after it.
+    pub fn reserve_room(&self, size: u64) -> Result<RoomReservation, UploadError> {
+        let stats = rustix::fs::statvfs(&self.root).context("reading the disk's free space")?;
+        let available = stats.f_bavail.saturating_mul(stats.f_frsize);
+        let before = self.reserved.fetch_add(size, Ordering::SeqCst);
+        let reservation = RoomReservation {
+            size,
+            reserved: self.reserved.clone(),
+        };
+        let needed = before
+            .saturating_add(size)
+            .saturating_add(self.free_space_floor);
+        if available < needed {
+            return Err(UploadError::StorageLow(StorageLow));
+        }
+        Ok(reservation)
     }
 
     /// A `VideoId` is a canonical UUID, so this never leaves `root`.

@@ -110,6 +110,14 @@ CREATE TABLE deleted_accounts (
 CREATE INDEX comments_by_author ON comments (author_id);
 "#,
     ),
+    M::up(
+        r#"
+-- The per-user upload quotas: the size of the upload granted for a pending video, and
+-- an index of the pending videos alone, so counting them never reads the ready ones.
+ALTER TABLE videos ADD COLUMN granted_bytes INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX videos_pending_by_author ON videos (author_id) WHERE status = 'pending';
+"#,
+    ),
 ];
 
 /// Every embedded port, over one SQLite database in WAL mode.

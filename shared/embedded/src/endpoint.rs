@@ -18,7 +18,9 @@ use reel_core::domain::{VideoContentType, VideoId, VideoStatus};
 use reel_core::ports::{Blobs, Videos};
 use reel_http::error::ApiError;
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::Semaphore;
 
 /// How much of a file is read per chunk: bounds memory per response (two chunks: at the
@@ -243,6 +245,22 @@ fn requested_range(headers: &HeaderMap, etag: &str, len: u64) -> RangeAnswer {
     }
 }
 
+/// An upload's failure, as the client is told it.
+fn upload_error(e: UploadError) -> ApiError {
+    match e {
+        UploadError::TooLarge => {
+            ApiError::PayloadTooLarge("the body is larger than the signed size")
+        }
+        UploadError::TooShort => ApiError::bad_request("the body is shorter than the signed size"),
+        UploadError::Interrupted(_) => ApiError::bad_request("the upload was interrupted"),
+        UploadError::StorageLow(_) => {
+            tracing::warn!("an upload was refused: the disk is down to its free-space floor");
+            ApiError::StorageLow
+        }
+        UploadError::Io(e) => ApiError::Internal(e),
+    }
+}
+
 async fn upload(
     State(endpoint): State<BlobEndpoint>,
     Path(vid): Path<String>,
@@ -297,19 +315,30 @@ async fn upload(
         }
         Some(_) => {}
     }
+    let _room = endpoint.blobs.reserve_room(size).map_err(upload_error)?;
+    // The URL's expiry holds during the transfer too: the body ends where it passes.
+    let left = query
+        .exp
+        .saturating_sub(endpoint.clock.now().unix_seconds())
+        .max(0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(left as u64);
+    let expired = Arc::new(AtomicBool::new(false));
+    let body = body.into_data_stream().take_until(Box::pin({
+        let expired = expired.clone();
+        async move {
+            tokio::time::sleep_until(deadline).await;
+            expired.store(true, Ordering::SeqCst);
+        }
+    }));
     let written = endpoint
         .blobs
-        .write(&video, body.into_data_stream(), size)
+        .write(&video, body, size)
         .await
         .map_err(|e| match e {
-            UploadError::TooLarge => {
-                ApiError::PayloadTooLarge("the body is larger than the signed size")
+            UploadError::TooShort if expired.load(Ordering::SeqCst) => {
+                ApiError::Forbidden("the URL expired during the transfer")
             }
-            UploadError::TooShort => {
-                ApiError::bad_request("the body is shorter than the signed size")
-            }
-            UploadError::Interrupted(_) => ApiError::bad_request("the upload was interrupted"),
-            UploadError::Io(e) => ApiError::Internal(e),
+            other => upload_error(other),
         })?;
     if !endpoint
         .videos

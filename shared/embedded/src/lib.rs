@@ -17,7 +17,9 @@ mod users;
 mod videos;
 mod writer;
 
-pub use blobs::{BlobFile, BlobQuery, LocalBlobs, UploadError, UrlError};
+pub use blobs::{
+    BlobFile, BlobQuery, LocalBlobs, RoomReservation, StorageLow, UploadError, UrlError,
+};
 pub use db::SqliteStore;
 pub use private::private_dir;
 pub use queue::SqliteQueue;

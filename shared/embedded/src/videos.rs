@@ -6,7 +6,7 @@ use reel_core::domain::{
     Limit, Page, Timestamp, UserId, UserName, Video, VideoContentType, VideoId, VideoName,
     VideoStatus,
 };
-use reel_core::ports::{SortKey, StoreResult, Videos};
+use reel_core::ports::{PendingUsage, SortKey, StoreResult, Videos};
 use rusqlite::{params, OptionalExtension, Row};
 
 const COLUMNS: &str = "id, author_id, author_name, name, created_us, status, size, content_type";
@@ -109,6 +109,44 @@ impl Videos for SqliteStore {
                 key,
             )
             .context("listing videos")
+        })
+        .await
+    }
+
+    async fn pending_usage(
+        &self,
+        author: &UserId,
+        except: Option<&VideoId>,
+    ) -> StoreResult<PendingUsage> {
+        let (author, except) = (author.to_string(), except.map(|v| v.to_string()));
+        self.read(move |conn| {
+            // `status = 'pending'` as a literal: the partial index serves it.
+            let (videos, bytes): (i64, i64) = conn
+                .query_row_cached(
+                    "SELECT COUNT(*), COALESCE(SUM(granted_bytes), 0) FROM videos \
+                     WHERE author_id = ?1 AND status = 'pending' AND id IS NOT ?2",
+                    params![author, except],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .context("counting pending videos")?;
+            Ok(PendingUsage {
+                videos: u64::try_from(videos)?,
+                granted_bytes: u64::try_from(bytes)?,
+            })
+        })
+        .await
+    }
+
+    async fn record_grant(&self, video: &VideoId, size: u64) -> StoreResult<bool> {
+        let id = video.to_string();
+        self.write(move |conn| {
+            let n = conn
+                .execute_cached(
+                    "UPDATE videos SET granted_bytes = ?2 WHERE id = ?1 AND status = 'pending'",
+                    params![id, i64::try_from(size)?],
+                )
+                .context("recording an upload grant")?;
+            Ok(n == 1)
         })
         .await
     }

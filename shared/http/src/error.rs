@@ -50,10 +50,17 @@ pub enum ApiError {
     /// when to retry (`Retry-After`).
     #[error("the server is busy; retry in a moment")]
     Busy,
+    /// 503 `011`: the disk is down to its free-space floor (`REEL_MIN_FREE_DISK_BYTES`);
+    /// uploads resume once space is freed (`Retry-After`).
+    #[error("the server is short of storage; retry later")]
+    StorageLow,
 }
 
 /// Seconds a 503 `011` asks the client to wait.
 pub const BUSY_RETRY_AFTER_SECS: u32 = 1;
+/// Seconds a 503 `011` for a full disk asks the client to wait: freeing space takes an
+/// operator or the deletion pipeline, not a moment.
+pub const STORAGE_RETRY_AFTER_SECS: u32 = 60;
 
 /// The error envelope every error reply carries.
 #[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -78,7 +85,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "009"),
             ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "010"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "001"),
-            ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "011"),
+            ApiError::Busy | ApiError::StorageLow => (StatusCode::SERVICE_UNAVAILABLE, "011"),
         }
     }
 
@@ -151,10 +158,15 @@ impl IntoResponse for ApiError {
             error_code: code.to_owned(),
         };
         let mut response = crate::reply::json(status, &body);
-        if matches!(self, ApiError::Busy) {
+        let retry_after = match self {
+            ApiError::Busy => Some(BUSY_RETRY_AFTER_SECS),
+            ApiError::StorageLow => Some(STORAGE_RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(BUSY_RETRY_AFTER_SECS),
+                axum::http::HeaderValue::from(secs),
             );
         }
         response

@@ -11,6 +11,7 @@ pub mod health;
 pub mod openapi;
 mod passwords;
 pub mod proxy;
+mod quota;
 pub mod reply;
 pub mod sessions;
 mod state;

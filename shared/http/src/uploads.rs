@@ -33,7 +33,7 @@ where
         (status = 403, description = "`007` not the owner", body = ErrorBody),
         (status = 404, description = "`005` no such video", body = ErrorBody),
         (status = 409, description = "`006` the video is already ready", body = ErrorBody),
-        (status = 413, description = "`009` size over the maximum", body = ErrorBody),
+        (status = 413, description = "`009` size over the maximum, or over the user's quota of bytes granted and not yet received (`REEL_MAX_PENDING_UPLOAD_BYTES`)", body = ErrorBody),
         (status = 415, description = "`010` not a video/* type", body = ErrorBody),
     ))]
 pub async fn grant_upload(
@@ -63,6 +63,12 @@ pub async fn grant_upload(
     }
     let content_type = VideoContentType::parse(&body.content_type)
         .map_err(|_| ApiError::UnsupportedMediaType("content_type must be video/*"))?;
+    if !crate::quota::reserve_upload(&state, &me.id, &video.id, body.size).await? {
+        // Its bytes landed, or it was deleted, since it was read.
+        return Err(ApiError::Conflict(
+            "the video is no longer waiting for its bytes",
+        ));
+    }
     let request = urls
         .presign_put(&video.id, body.size, &content_type, state.clock.now())
         .await?;

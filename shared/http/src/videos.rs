@@ -55,6 +55,7 @@ pub(super) fn check_author_id(claimed: Option<&str>, me: &AuthUser) -> Result<()
         (status = 400, description = "`001` invalid name", body = ErrorBody),
         (status = 401, description = "`002` not signed in", body = ErrorBody),
         (status = 403, description = "`007` not the path's user, or someone else's author_id", body = ErrorBody),
+        (status = 429, description = "`008` too many of the user's videos are waiting for their bytes (`REEL_MAX_PENDING_VIDEOS`)", body = ErrorBody),
     ))]
 pub async fn create_video(
     State(state): State<AppState>,
@@ -63,6 +64,7 @@ pub async fn create_video(
 ) -> Result<Reply<VideoView>, ApiError> {
     let name = VideoName::parse(&body.name)?;
     check_author_id(body.author_id.as_deref(), &me)?;
+    crate::quota::check_room_for_a_video(&state, &me.id).await?;
     let video = Video {
         id: VideoId::new(),
         author_id: me.id,
