@@ -184,25 +184,8 @@ impl Comments for DynamoComments {
     }
 
     async fn delete_all_of_video(&self, video: &VideoId) -> StoreResult<u64> {
-        let pages = self
-            .db
-            .client
-            .query()
-            .table_name(&self.db.comments)
-            .key_condition_expression("video_id = :v")
-            .expression_attribute_values(":v", s(video.to_string()))
-            .projection_expression("video_id, #sort")
-            .expression_attribute_names("#sort", "sort")
-            .into_paginator()
-            .items()
-            .send();
-        let keys: Vec<Item> = pages
-            .collect::<Result<_, _>>()
-            .await
-            .context("listing a video's comments")?;
-        let count = keys.len() as u64;
-        self.db.delete_keys(&self.db.comments, keys).await?;
-        Ok(count)
+        let key = ("video_id", video.to_string());
+        Ok(delete_listed(&self.db, None, key, "a video's comments").await?)
     }
 }
 
@@ -210,13 +193,27 @@ impl Comments for DynamoComments {
 /// left under its name, they would read as written by whoever takes the name next);
 /// returns how many.
 pub(super) async fn delete_comments_by(db: &Tables, author: &UserId) -> anyhow::Result<u64> {
+    let key = ("author_id", author.to_string());
+    let index = Some(schema::COMMENTS_BY_AUTHOR);
+    delete_listed(db, index, key, "a deleted account's comments").await
+}
+
+/// Deletes every comment a `Query` of `key` on the table (or on `index`) lists, keys
+/// only, page by page, in `BatchWriteItem`s; returns how many.
+async fn delete_listed(
+    db: &Tables,
+    index: Option<&str>,
+    (name, value): (&str, String),
+    what: &str,
+) -> anyhow::Result<u64> {
     let pages = db
         .client
         .query()
         .table_name(&db.comments)
-        .index_name(schema::COMMENTS_BY_AUTHOR)
-        .key_condition_expression("author_id = :a")
-        .expression_attribute_values(":a", s(author.to_string()))
+        .set_index_name(index.map(str::to_owned))
+        .key_condition_expression("#key = :value")
+        .expression_attribute_names("#key", name)
+        .expression_attribute_values(":value", s(value))
         .projection_expression("video_id, #sort")
         .expression_attribute_names("#sort", "sort")
         .into_paginator()
@@ -225,7 +222,7 @@ pub(super) async fn delete_comments_by(db: &Tables, author: &UserId) -> anyhow::
     let keys: Vec<Item> = pages
         .collect::<Result<_, _>>()
         .await
-        .context("listing a deleted account's comments")?;
+        .with_context(|| format!("listing {what}"))?;
     let count = keys.len() as u64;
     db.delete_keys(&db.comments, keys).await?;
     Ok(count)
