@@ -46,10 +46,10 @@ pub(super) async fn verify(
     match passwords::verify(password, hash).await {
         Ok(matches) => Ok(matches),
         Err(unchecked) => {
-            if let Err(e) = state.sessions.release_attempt(attempt).await {
+            if let Err(e) = release(state, attempt).await {
                 // The check's own error is the one answered and logged; this one only
                 // means the attempt stays counted until its window ends.
-                tracing::warn!(cause = format!("{e:#}"), "giving back an unchecked attempt");
+                tracing::warn!(cause = %e, "giving back an unchecked attempt");
             }
             Err(unchecked)
         }
