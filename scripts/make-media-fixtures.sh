@@ -87,6 +87,22 @@ def probe(path):
         return None
     return json.loads(run.stdout)
 
+# What Reel must make of each file: the RFC 6381 strings follow from ffprobe's profile
+# and level above (H.264 High = 0x64, level 12 = 0x0c; HEVC Main, level 60 = L60, with
+# the constraint byte x265 writes; VP9 profile 0 with WebM's default level 1.0; AV1
+# Main, level 0), and the reasons are the ones shown to owners (API.md "Media fields").
+REEL = {
+    "audio-only.mp4": {"status": "rejected", "reason": "no video track"},
+    "av1.webm": {"status": "ready", "video_codec": "av01.0.00M.08", "audio_codec": None},
+    "h264-aac-faststart.mp4": {"status": "ready", "video_codec": "avc1.64000c", "audio_codec": "mp4a.40.2"},
+    "h264-aac-moov-last.mp4": {"status": "ready", "video_codec": "avc1.64000c", "audio_codec": "mp4a.40.2"},
+    "h264-aac.mov": {"status": "ready", "video_codec": "avc1.64000c", "audio_codec": "mp4a.40.2"},
+    "hevc-aac.mp4": {"status": "ready", "video_codec": "hvc1.1.6.L60.90", "audio_codec": "mp4a.40.2"},
+    "text-file.mp4": {"status": "rejected", "reason": "not a video file"},
+    "truncated.mp4": {"status": "rejected", "reason": "truncated file"},
+    "vp9-opus.webm": {"status": "ready", "video_codec": "vp09.00.10.08", "audio_codec": "opus"},
+}
+
 table = {}
 for name in sorted(os.listdir(out)):
     if name == "expected.json":
@@ -115,6 +131,7 @@ for name in sorted(os.listdir(out)):
             entry["cut_off_box"] = cut
         if "moov" in boxes and "mdat" in boxes:
             entry["faststart"] = boxes.index("moov") < boxes.index("mdat")
+    entry["reel"] = REEL[name]
     table[name] = entry
 
 with open(os.path.join(out, "expected.json"), "w") as f:

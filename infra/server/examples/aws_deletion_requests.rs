@@ -82,6 +82,10 @@ async fn seed(host: &AwsHost, videos: usize, comments: usize) -> anyhow::Result<
             status: VideoStatus::Ready,
             size: 5,
             content_type: Some("video/mp4".into()),
+            media: None,
+            reason: None,
+            poster: None,
+            poster_pending: None,
         };
         host.adapters.videos.create(&video).await?;
         host.clients

@@ -52,6 +52,10 @@ async fn main() -> anyhow::Result<()> {
             status: VideoStatus::Pending,
             size: 0,
             content_type: None,
+            media: None,
+            reason: None,
+            poster: None,
+            poster_pending: None,
         };
         Videos::create(&*store, &video).await?;
         let body = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(vec![
@@ -59,7 +63,7 @@ async fn main() -> anyhow::Result<()> {
                 1024
             ]))]);
         blobs.write(&video.id, body, 1024).await?;
-        store.mark_ready(&video.id, 1024, &mp4).await?;
+        store.mark_ready(&video.id, 1024, &mp4, &reel_core::domain::MediaInfo::default()).await?;
         for c in 0..2 {
             let comment = Comment {
                 id: CommentId::new(),

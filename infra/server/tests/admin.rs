@@ -200,6 +200,10 @@ async fn status_and_redrive(store: &Store, queue: Arc<dyn Queue>, videos: Arc<dy
         status: VideoStatus::Pending,
         size: 0,
         content_type: None,
+        media: None,
+        reason: None,
+        poster: None,
+        poster_pending: None,
     };
     videos.create(&video).await.unwrap();
     assert!(videos.delete(&video, Timestamp::now()).await.unwrap());

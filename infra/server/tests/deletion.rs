@@ -23,6 +23,15 @@ struct FailingBlobs {
 
 #[async_trait]
 impl Blobs for FailingBlobs {
+    async fn read_range(&self, video: &VideoId, offset: u64, len: u64) -> StoreResult<Vec<u8>> {
+        self.inner.read_range(video, offset, len).await
+    }
+    async fn read_poster_head(&self, video: &VideoId, len: u64) -> StoreResult<Option<Vec<u8>>> {
+        self.inner.read_poster_head(video, len).await
+    }
+    async fn delete_poster(&self, video: &VideoId) -> StoreResult<()> {
+        self.inner.delete_poster(video).await
+    }
     async fn delete(&self, video: &VideoId) -> StoreResult<()> {
         if self.fail_for.lock().unwrap().contains(video) {
             let injected = anyhow::anyhow!("injected failure deleting {video}");
@@ -214,11 +223,15 @@ impl Fixture {
             status: VideoStatus::Pending,
             size: 0,
             content_type: None,
+            media: None,
+            reason: None,
+            poster: None,
+            poster_pending: None,
         };
         self.videos.create(&video).await.unwrap();
         self.objects.put(&video.id, b"video bytes").await;
         let mp4 = VideoContentType::parse("video/mp4").unwrap();
-        self.videos.mark_ready(&video.id, 11, &mp4).await.unwrap();
+        self.videos.mark_ready(&video.id, 11, &mp4, &reel_core::domain::MediaInfo::default()).await.unwrap();
         for i in 0..comments {
             let c = Comment {
                 id: CommentId::new(),

@@ -84,6 +84,10 @@ fn video(id: &str, owner: &User, name: &str) -> Video {
         status: VideoStatus::Pending,
         size: 0,
         content_type: None,
+        media: None,
+        reason: None,
+        poster: None,
+        poster_pending: None,
     }
 }
 
@@ -118,7 +122,7 @@ async fn seeded_host() -> AwsHost {
     use reel_core::ports::{Comments, Videos};
     a.videos.create(&ready).await.unwrap();
     a.videos
-        .mark_ready(&ready.id, MP4.len() as u64, &mp4)
+        .mark_ready(&ready.id, MP4.len() as u64, &mp4, &reel_core::domain::MediaInfo::default())
         .await
         .unwrap();
     a.videos

@@ -17,9 +17,19 @@ pub fn object_key(video: &VideoId) -> String {
     format!("videos/{video}")
 }
 
+/// The object key of a video's poster image.
+pub fn poster_key(video: &VideoId) -> String {
+    format!("posters/{video}")
+}
+
 /// The video an object key names, if it is one of ours.
 pub fn video_of_key(key: &str) -> Option<VideoId> {
     VideoId::parse(key.strip_prefix("videos/")?).ok()
+}
+
+/// The video whose poster an object key names, if it is one.
+pub fn video_of_poster_key(key: &str) -> Option<VideoId> {
+    VideoId::parse(key.strip_prefix("posters/")?).ok()
 }
 
 /// The object tag every upload carries until its video is marked ready. A bucket
@@ -66,6 +76,48 @@ impl S3Blobs {
         }
     }
 
+    /// Up to `len` bytes of the object at `key` from `offset` (a ranged `GetObject`);
+    /// `None` when there is no such object, and empty past its end.
+    async fn read(&self, key: String, offset: u64, len: u64) -> anyhow::Result<Option<Vec<u8>>> {
+        if len == 0 {
+            return Ok(Some(Vec::new()));
+        }
+        let range = format!("bytes={offset}-{}", offset.saturating_add(len - 1));
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .range(range)
+            .send()
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => return Ok(None),
+            // Past the end: S3 answers 416 InvalidRange.
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 416) => {
+                return Ok(Some(Vec::new()))
+            }
+            Err(e) => return Err(e).context("reading a range of an object"),
+        };
+        let bytes = out.body.collect().await.context("reading an object's body")?;
+        let mut bytes = bytes.into_bytes().to_vec();
+        // A store that ignores `Range` sends everything: keep what was asked.
+        bytes.truncate(len as usize);
+        Ok(Some(bytes))
+    }
+
+    async fn delete_key(&self, key: String) -> anyhow::Result<()> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .context("deleting an object")?;
+        Ok(())
+    }
+
     /// Removes the [`PENDING_TAG`] of a video whose object is confirmed (idempotent:
     /// deleting absent tags succeeds).
     pub async fn clear_pending_tag(&self, video: &VideoId) -> anyhow::Result<()> {
@@ -82,14 +134,27 @@ impl S3Blobs {
 
 #[async_trait]
 impl Blobs for S3Blobs {
+    async fn read_range(&self, video: &VideoId, offset: u64, len: u64) -> StoreResult<Vec<u8>> {
+        let bytes = self.read(object_key(video), offset, len).await?;
+        Ok(bytes.context("the object is not there")?)
+    }
+
+    async fn read_poster_head(&self, video: &VideoId, len: u64) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.read(poster_key(video), 0, len).await?)
+    }
+
+    async fn delete_poster(&self, video: &VideoId) -> StoreResult<()> {
+        Ok(self.delete_key(poster_key(video)).await?)
+    }
+
+    /// The video's object and its poster (S3 deletes of absent keys succeed).
     async fn delete(&self, video: &VideoId) -> StoreResult<()> {
-        self.client
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(object_key(video))
-            .send()
-            .await
-            .context("deleting an object")?;
+        let (object, poster) = tokio::join!(
+            self.delete_key(object_key(video)),
+            self.delete_key(poster_key(video))
+        );
+        object?;
+        poster?;
         Ok(())
     }
     // `delete_many` deletes one by one, concurrently (the port's own): S3's bulk
@@ -108,5 +173,7 @@ mod tests {
         assert_eq!(video_of_key(&object_key(&vid)), Some(vid));
         assert_eq!(video_of_key("other/x"), None);
         assert_eq!(video_of_key("videos/../etc"), None);
+        assert_eq!(video_of_poster_key(&poster_key(&vid)), Some(vid));
+        assert_eq!(video_of_poster_key(&object_key(&vid)), None);
     }
 }

@@ -1,4 +1,5 @@
-//! Videos that turn `ready` as soon as their bytes are in S3, whoever looks first.
+//! Videos that turn `ready` (or `rejected`) as soon as their bytes are in S3, whoever
+//! looks first; and posters checked as soon as they land.
 //!
 //! In AWS the `video-events` function marks a video ready from the S3 notification; that
 //! notification can lag, and an emulator (moto) sends none at all. So a read that finds
@@ -10,25 +11,35 @@ use super::blobs::S3Blobs;
 use super::videos::DynamoVideos;
 use async_trait::async_trait;
 use reel_core::domain::{
-    Limit, Page, Timestamp, UserId, Video, VideoContentType, VideoId, VideoStatus,
+    Limit, MediaInfo, Page, Poster, Timestamp, UserId, Video, VideoContentType, VideoId,
+    VideoStatus,
 };
+use reel_core::media::{settle_poster, settle_upload, Settled};
 use reel_core::ports::{Blobs, PendingUsage, SortKey, StoreResult, Videos};
 use std::sync::Arc;
 
 pub struct ConfirmingVideos {
     inner: Arc<DynamoVideos>,
     blobs: Arc<S3Blobs>,
+    /// How long a poster upload URL lasts: a grant older than that cannot land any more,
+    /// so reads stop looking for its poster.
+    poster_window_secs: i64,
 }
 
 impl ConfirmingVideos {
-    pub fn new(inner: Arc<DynamoVideos>, blobs: Arc<S3Blobs>) -> Self {
-        Self { inner, blobs }
+    pub fn new(inner: Arc<DynamoVideos>, blobs: Arc<S3Blobs>, poster_window_secs: i64) -> Self {
+        Self {
+            inner,
+            blobs,
+            poster_window_secs,
+        }
     }
 
-    /// Marks the video ready if its object exists; returns whether it is ready now.
-    /// An object of a type that is not `video/*` is left alone (the signed upload makes
-    /// that impossible, so it would not be ours).
-    pub async fn confirm(&self, id: &VideoId) -> anyhow::Result<Option<(u64, VideoContentType)>> {
+    /// Settles the video if its object exists: ready with what its header says, or
+    /// rejected. `None` while there is no object. An object of a type that is not
+    /// `video/*` is left alone (the signed upload makes that impossible, so it would
+    /// not be ours).
+    pub async fn confirm(&self, id: &VideoId) -> anyhow::Result<Option<(u64, Settled)>> {
         let Some(info) = self.blobs.head(id).await? else {
             return Ok(None);
         };
@@ -44,23 +55,56 @@ impl ConfirmingVideos {
         // confirmed again; the other way round could leave a ready video's bytes
         // tagged for expiry.
         self.blobs.clear_pending_tag(id).await?;
-        if !self.inner.mark_ready(id, info.size, &content_type).await? {
-            // The video was deleted, or its author's account deleted or disabled, before
-            // its bytes landed (an upload URL outlives both): nothing would ever remove
-            // this object, so remove it now.
-            tracing::info!(%id, "object of a deleted video or account, or a disabled one, removed");
-            self.blobs.delete(id).await?;
-            return Ok(None);
-        }
-        Ok(Some((info.size, content_type)))
+        let blobs: Arc<dyn Blobs> = self.blobs.clone();
+        let now = Timestamp::now();
+        let settled =
+            settle_upload(self.inner.as_ref(), blobs, id, info.size, &content_type, now).await?;
+        Ok(Some((info.size, settled)))
+    }
+
+    /// A poster object has landed: checked, and recorded under the grant's time (the
+    /// one pending, else now).
+    pub async fn confirm_poster(&self, id: &VideoId) -> anyhow::Result<()> {
+        let Some(video) = self.inner.get(id).await? else {
+            self.blobs.delete_poster(id).await?;
+            return Ok(());
+        };
+        let at = video.poster_pending.map_or_else(Timestamp::now, |p| p.at);
+        settle_poster(self.inner.as_ref(), self.blobs.as_ref(), id, at).await?;
+        Ok(())
     }
 
     async fn confirmed(&self, mut video: Video) -> anyhow::Result<Video> {
         if video.status == VideoStatus::Pending {
-            if let Some((size, content_type)) = self.confirm(&video.id).await? {
-                video.status = VideoStatus::Ready;
+            if let Some((size, settled)) = self.confirm(&video.id).await? {
                 video.size = size;
-                video.content_type = Some(content_type.as_str().to_owned());
+                match settled {
+                    Settled::Ready(media) => {
+                        video.status = VideoStatus::Ready;
+                        video.media = Some(media);
+                    }
+                    Settled::Rejected(why) => {
+                        video.status = VideoStatus::Rejected;
+                        video.reason = Some(why.reason());
+                    }
+                    Settled::Gone => {}
+                }
+            }
+        }
+        let now = Timestamp::now();
+        let awaited = video
+            .poster_pending
+            .filter(|p| now.unix_seconds() - p.at.unix_seconds() <= self.poster_window_secs);
+        if let Some(pending) = awaited {
+            // No S3 events reach this host: a poster granted lately may have landed.
+            if settle_poster(self.inner.as_ref(), self.blobs.as_ref(), &video.id, pending.at)
+                .await?
+                .is_none()
+            {
+                if let Some(refreshed) = self.inner.get(&video.id).await? {
+                    video.poster = refreshed.poster;
+                    video.poster_pending = refreshed.poster_pending;
+                }
             }
         }
         Ok(video)
@@ -117,8 +161,27 @@ impl Videos for ConfirmingVideos {
         id: &VideoId,
         size: u64,
         content_type: &VideoContentType,
+        media: &MediaInfo,
     ) -> StoreResult<bool> {
-        self.inner.mark_ready(id, size, content_type).await
+        self.inner.mark_ready(id, size, content_type, media).await
+    }
+
+    async fn mark_rejected(
+        &self,
+        id: &VideoId,
+        size: u64,
+        reason: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        self.inner.mark_rejected(id, size, reason, now).await
+    }
+
+    async fn grant_poster(&self, id: &VideoId, poster: &Poster) -> StoreResult<bool> {
+        self.inner.grant_poster(id, poster).await
+    }
+
+    async fn set_poster(&self, id: &VideoId, poster: &Poster) -> StoreResult<bool> {
+        self.inner.set_poster(id, poster).await
     }
 
     async fn delete(&self, video: &Video, now: Timestamp) -> StoreResult<bool> {

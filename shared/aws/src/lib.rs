@@ -38,7 +38,7 @@ mod urls;
 mod users;
 mod videos;
 
-pub use blobs::{object_key, video_of_key, S3Blobs, PENDING_TAG};
+pub use blobs::{object_key, video_of_key, video_of_poster_key, S3Blobs, PENDING_TAG};
 pub use comments::DynamoComments;
 pub use confirm::ConfirmingVideos;
 pub use deletions::DynamoDeletions;
@@ -122,7 +122,11 @@ impl AwsAdapters {
         Ok(Self {
             users: Arc::new(DynamoUsers::new(dynamo.clone())),
             sessions: Arc::new(DynamoSessions::new(dynamo.clone())),
-            videos: Arc::new(ConfirmingVideos::new(videos, blobs.clone())),
+            videos: Arc::new(ConfirmingVideos::new(
+                videos,
+                blobs.clone(),
+                config.api.upload_url_ttl.as_secs() as i64,
+            )),
             comments: Arc::new(DynamoComments::new(dynamo.clone())),
             deletions: Arc::new(DynamoDeletions::new(dynamo)),
             blobs,

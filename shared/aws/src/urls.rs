@@ -13,7 +13,7 @@
 //! AWS (path-style for bucket names with dots, which TLS wildcards cannot cover), and
 //! path-style `{endpoint}/{bucket}/{key}` under an endpoint override (an emulator).
 
-use super::blobs::{object_key, PENDING_TAG};
+use super::blobs::{object_key, poster_key, PENDING_TAG};
 use anyhow::Context;
 use async_trait::async_trait;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
@@ -23,8 +23,8 @@ use aws_sigv4::http_request::{
     UriPathNormalizationMode,
 };
 use aws_smithy_runtime_api::client::identity::Identity;
-use reel_core::domain::{Timestamp, VideoContentType, VideoId};
-use reel_core::ports::{BlobUrls, PresignedRequest, StoreResult};
+use reel_core::domain::{Poster, PosterType, Timestamp, VideoContentType, VideoId};
+use reel_core::ports::{poster_url_expiry, BlobUrls, PresignedRequest, StoreResult};
 use std::time::{Duration, SystemTime};
 use tokio::sync::Mutex;
 
@@ -88,18 +88,18 @@ impl S3Urls {
         Ok(credentials)
     }
 
-    /// Signs `method` on the video's object with `query` and `headers`, valid for
+    /// Signs `method` on the object at `key` with `query` and `headers`, valid for
     /// `ttl_secs` from `now`.
     async fn presign(
         &self,
         method: &str,
-        video: &VideoId,
+        key: &str,
         query: &[(&str, &str)],
         headers: Vec<(&'static str, String)>,
         now: Timestamp,
         ttl_secs: i64,
     ) -> anyhow::Result<PresignedRequest> {
-        let mut url = format!("{}/{}?", self.base, object_key(video));
+        let mut url = format!("{}/{key}?", self.base);
         url.push_str(&serde_urlencoded::to_string(query)?);
         let identity = Identity::from(self.credentials().await?);
         let mut settings = SigningSettings::default();
@@ -187,7 +187,7 @@ impl BlobUrls for S3Urls {
         ];
         let query = [("x-id", "PutObject")];
         Ok(self
-            .presign("PUT", video, &query, headers, now, self.upload_ttl_secs)
+            .presign("PUT", &object_key(video), &query, headers, now, self.upload_ttl_secs)
             .await?)
     }
 
@@ -199,10 +199,63 @@ impl BlobUrls for S3Urls {
     ) -> StoreResult<PresignedRequest> {
         let mut query = vec![("x-id", "GetObject")];
         query.extend(content_type.map(|ct| ("response-content-type", ct)));
+        let key = object_key(video);
         Ok(self
-            .presign("GET", video, &query, Vec::new(), now, self.stream_ttl_secs)
+            .presign("GET", &key, &query, Vec::new(), now, self.stream_ttl_secs)
             .await?)
     }
+
+    /// Signed for its length and type; a new poster replaces the old (no conditional
+    /// write, no pending tag: the deletion worker removes posters with their video).
+    async fn presign_poster_put(
+        &self,
+        video: &VideoId,
+        size: u64,
+        content_type: PosterType,
+        now: Timestamp,
+    ) -> StoreResult<PresignedRequest> {
+        let headers = vec![
+            ("content-length", size.to_string()),
+            ("content-type", content_type.as_str().to_owned()),
+        ];
+        let query = [("x-id", "PutObject")];
+        let key = poster_key(video);
+        Ok(self
+            .presign("PUT", &key, &query, headers, now, self.upload_ttl_secs)
+            .await?)
+    }
+
+    /// Signed as if at a time that only changes hourly (or when the poster does), so
+    /// every listing within the hour carries the same URL and the browser's cached
+    /// image serves them all; S3 answers it with a `Cache-Control` for that long.
+    async fn poster_url(
+        &self,
+        video: &VideoId,
+        poster: &Poster,
+        now: Timestamp,
+    ) -> StoreResult<String> {
+        let (signed_at, ttl) = poster_signing_window(now, poster);
+        let cache = format!("private, max-age={ttl}, immutable");
+        let query = [
+            ("response-cache-control", cache.as_str()),
+            ("response-content-type", poster.content_type.as_str()),
+            ("x-id", "GetObject"),
+        ];
+        let key = poster_key(video);
+        let signed = self
+            .presign("GET", &key, &query, Vec::new(), signed_at, ttl)
+            .await?;
+        Ok(signed.url)
+    }
+}
+
+/// When a poster URL is signed and for how long: it ends at [`poster_url_expiry`] and
+/// starts two hours before (or at the poster's grant, if later): both change only
+/// hourly, and never lie in the future (S3 refuses a URL signed ahead of its clock).
+fn poster_signing_window(now: Timestamp, poster: &Poster) -> (Timestamp, i64) {
+    let expires = poster_url_expiry(now).unix_seconds();
+    let start = (expires - 7200).max(poster.at.unix_seconds()).min(now.unix_seconds());
+    (Timestamp::from_unix_seconds(start), expires - start)
 }
 
 #[cfg(test)]

@@ -3,13 +3,13 @@
 
 use super::dynamo::{n, s, Item, Tables};
 use super::schema;
-use super::users::hide_one;
+use super::users::{hide_one, record_deletion};
 use anyhow::Context;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 use reel_core::domain::{
-    Limit, Page, Timestamp, UserId, UserName, Video, VideoContentType, VideoId, VideoName,
-    VideoStatus,
+    Limit, MediaInfo, Page, Poster, PosterType, Timestamp, UserId, UserName, Video,
+    VideoContentType, VideoId, VideoName, VideoStatus,
 };
 use reel_core::ports::{PendingUsage, SortKey, StoreResult, Videos};
 use serde::{Deserialize, Serialize};
@@ -32,6 +32,81 @@ pub(super) struct VideoItem {
     /// The size of the upload last granted for it (the per-user byte quota).
     #[serde(default)]
     granted: u64,
+    /// What the container says (set when it turns ready).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    media: Option<MediaItem>,
+    /// Why it was rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    poster: Option<PosterItem>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    poster_pending: Option<PosterItem>,
+}
+
+/// A video's media facts, one map attribute.
+#[derive(Serialize, Deserialize, Default)]
+struct MediaItem {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    duration_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    height: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    video_codec: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    audio_codec: Option<String>,
+    #[serde(default)]
+    faststart: bool,
+}
+
+impl MediaItem {
+    fn of(m: &MediaInfo) -> Self {
+        Self {
+            duration_ms: m.duration_ms,
+            width: m.width,
+            height: m.height,
+            video_codec: m.video_codec.clone(),
+            audio_codec: m.audio_codec.clone(),
+            faststart: m.faststart,
+        }
+    }
+
+    fn into_info(self) -> MediaInfo {
+        MediaInfo {
+            duration_ms: self.duration_ms,
+            width: self.width,
+            height: self.height,
+            video_codec: self.video_codec,
+            audio_codec: self.audio_codec,
+            faststart: self.faststart,
+        }
+    }
+}
+
+/// A poster: its media type and grant time (micros), one map attribute.
+#[derive(Serialize, Deserialize)]
+struct PosterItem {
+    #[serde(rename = "type")]
+    content_type: String,
+    at: i64,
+}
+
+impl PosterItem {
+    fn of(p: &Poster) -> Self {
+        Self {
+            content_type: p.content_type.as_str().to_owned(),
+            at: p.at.as_micros(),
+        }
+    }
+
+    fn into_poster(self) -> anyhow::Result<Poster> {
+        Ok(Poster {
+            content_type: PosterType::parse(&self.content_type).context("a stored poster type")?,
+            at: Timestamp::from_micros(self.at),
+        })
+    }
 }
 
 impl VideoItem {
@@ -47,6 +122,10 @@ impl VideoItem {
             content_type: v.content_type.clone(),
             pending_author: (v.status == VideoStatus::Pending).then(|| v.author_id.to_string()),
             granted: 0,
+            media: v.media.as_ref().map(MediaItem::of),
+            reason: v.reason.clone(),
+            poster: v.poster.as_ref().map(PosterItem::of),
+            poster_pending: v.poster_pending.as_ref().map(PosterItem::of),
         }
     }
 
@@ -60,6 +139,10 @@ impl VideoItem {
             status: VideoStatus::from_stored(&self.status)?,
             size: self.size,
             content_type: self.content_type,
+            media: self.media.map(MediaItem::into_info),
+            reason: self.reason,
+            poster: self.poster.map(PosterItem::into_poster).transpose()?,
+            poster_pending: self.poster_pending.map(PosterItem::into_poster).transpose()?,
         })
     }
 }
@@ -79,6 +162,68 @@ pub struct DynamoVideos {
 impl DynamoVideos {
     pub fn new(db: Tables) -> Self {
         Self { db }
+    }
+
+    /// Sets `poster` or `poster_pending` of an existing video (one `UpdateItem`); a
+    /// landed poster also clears the grant it came from.
+    async fn set_poster_attribute(
+        &self,
+        id: &VideoId,
+        attribute: &'static str,
+        poster: &Poster,
+    ) -> StoreResult<bool> {
+        let value: AttributeValue =
+            serde_dynamo::to_attribute_value(PosterItem::of(poster)).context("encoding a poster")?;
+        let mut update = self
+            .db
+            .client
+            .update_item()
+            .table_name(&self.db.videos)
+            .key("video_id", s(id.to_string()))
+            .update_expression("SET #poster = :poster")
+            .condition_expression("attribute_exists(video_id)")
+            .expression_attribute_names("#poster", attribute)
+            .expression_attribute_values(":poster", value);
+        if attribute == "poster" {
+            update = update
+                .update_expression("SET #poster = :poster REMOVE poster_pending")
+                .condition_expression(
+                    "attribute_exists(video_id) AND (attribute_not_exists(poster_pending) \
+                     OR poster_pending.#at = :at)",
+                )
+                .expression_attribute_names("#at", "at")
+                .expression_attribute_values(":at", n(poster.at.as_micros()));
+        }
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if super::dynamo::is_condition_failure(&e) && attribute == "poster" => {
+                // A newer grant is pending: set the poster and leave that grant be.
+                self.set_poster_keeping_grant(id, poster).await
+            }
+            Err(e) if super::dynamo::is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(anyhow::Error::new(e).context("recording a poster").into()),
+        }
+    }
+
+    async fn set_poster_keeping_grant(&self, id: &VideoId, poster: &Poster) -> StoreResult<bool> {
+        let value: AttributeValue =
+            serde_dynamo::to_attribute_value(PosterItem::of(poster)).context("encoding a poster")?;
+        let update = self
+            .db
+            .client
+            .update_item()
+            .table_name(&self.db.videos)
+            .key("video_id", s(id.to_string()))
+            .update_expression("SET poster = :poster")
+            .condition_expression("attribute_exists(video_id)")
+            .expression_attribute_values(":poster", value)
+            .send()
+            .await;
+        match update {
+            Ok(_) => Ok(true),
+            Err(e) if super::dynamo::is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(anyhow::Error::new(e).context("recording a poster").into()),
+        }
     }
 }
 
@@ -237,16 +382,21 @@ impl Videos for DynamoVideos {
         id: &VideoId,
         size: u64,
         content_type: &VideoContentType,
+        media: &MediaInfo,
     ) -> StoreResult<bool> {
         let Some(video) = self.get(id).await? else {
             return Ok(false);
         };
+        let media: AttributeValue =
+            serde_dynamo::to_attribute_value(MediaItem::of(media)).context("encoding media")?;
         let update = Update::builder()
             .table_name(&self.db.videos)
             .key("video_id", s(id.to_string()))
             .update_expression(
-                "SET #status = :ready, #size = :size, content_type = :ct REMOVE pending_author",
+                "SET #status = :ready, #size = :size, content_type = :ct, media = :media \
+                 REMOVE pending_author",
             )
+            .expression_attribute_values(":media", media)
             .condition_expression("attribute_exists(video_id)")
             .expression_attribute_names("#status", "status")
             .expression_attribute_names("#size", "size")
@@ -269,6 +419,48 @@ impl Videos for DynamoVideos {
                 .build(),
         ];
         Ok(super::users::transact(&self.db, writes, "marking a video ready").await?)
+    }
+
+    /// One transaction: the item updated (on the condition that it exists) and the
+    /// deletion record of its bytes written.
+    async fn mark_rejected(
+        &self,
+        id: &VideoId,
+        size: u64,
+        reason: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let Some(video) = self.get(id).await? else {
+            return Ok(false);
+        };
+        let update = Update::builder()
+            .table_name(&self.db.videos)
+            .key("video_id", s(id.to_string()))
+            .update_expression(
+                "SET #status = :rejected, #size = :size, reason = :reason REMOVE pending_author",
+            )
+            .condition_expression("attribute_exists(video_id)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#size", "size")
+            .expression_attribute_values(":rejected", s(VideoStatus::Rejected.as_str()))
+            .expression_attribute_values(":size", AttributeValue::N(size.to_string()))
+            .expression_attribute_values(":reason", s(reason))
+            .build()
+            .context("building the video's update")?;
+        let author = video.author_id.to_string();
+        let writes = vec![
+            TransactWriteItem::builder().update(update).build(),
+            record_deletion(&self.db, &id.to_string(), &author, now)?,
+        ];
+        Ok(super::users::transact(&self.db, writes, "marking a video rejected").await?)
+    }
+
+    async fn grant_poster(&self, id: &VideoId, poster: &Poster) -> StoreResult<bool> {
+        self.set_poster_attribute(id, "poster_pending", poster).await
+    }
+
+    async fn set_poster(&self, id: &VideoId, poster: &Poster) -> StoreResult<bool> {
+        self.set_poster_attribute(id, "poster", poster).await
     }
 
     /// One transaction, conditional on the video's item: hidden and recorded.

@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod domain;
 pub mod jobs;
+pub mod media;
 pub mod metrics;
 pub mod ops;
 pub mod ports;

@@ -3,8 +3,8 @@
 //! Every adapter passes the same contract suite (`infra/server/tests/contract.rs`).
 
 use crate::domain::{
-    Comment, CommentId, DeletionRecord, Limit, Page, SessionId, Timestamp, User, UserId, UserName,
-    Video, VideoContentType, VideoId, Window,
+    Comment, CommentId, DeletionRecord, Limit, MediaInfo, Page, Poster, PosterType, SessionId,
+    Timestamp, User, UserId, UserName, Video, VideoContentType, VideoId, Window,
 };
 use async_trait::async_trait;
 
@@ -194,15 +194,33 @@ pub trait Videos: Send + Sync {
     /// Notes the size of the upload just granted for a pending video (a new grant
     /// replaces an earlier one's). `false` if the video is gone or no longer pending.
     async fn record_grant(&self, video: &VideoId, size: u64) -> StoreResult<bool>;
-    /// Records that the bytes have landed. `false` if the video no longer exists, or
-    /// its author's account was deleted or is disabled (upload URLs outlive both: such
-    /// bytes must not make a video ready; the caller removes them).
+    /// Records that the bytes have landed and what their container says. `false` if
+    /// the video no longer exists, or its author's account was deleted or is disabled
+    /// (upload URLs outlive both: such bytes must not make a video ready; the caller
+    /// removes them).
     async fn mark_ready(
         &self,
         id: &VideoId,
         size: u64,
         content_type: &VideoContentType,
+        media: &MediaInfo,
     ) -> StoreResult<bool>;
+    /// Records that the bytes that landed are not a video Reel serves, with the reason
+    /// its owner is shown, and writes a deletion record for the bytes, atomically: the
+    /// deletion pipeline removes them while the video stays listed (to its owner) as
+    /// rejected until deleted. `false` if the video no longer exists.
+    async fn mark_rejected(
+        &self,
+        id: &VideoId,
+        size: u64,
+        reason: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Notes a poster upload just granted (`poster_pending`). `false` if the video is gone.
+    async fn grant_poster(&self, id: &VideoId, poster: &Poster) -> StoreResult<bool>;
+    /// Makes a landed, checked poster the video's poster (clearing `poster_pending` if
+    /// it is this one). `false` if the video is gone.
+    async fn set_poster(&self, id: &VideoId, poster: &Poster) -> StoreResult<bool>;
     /// Hides the video from every read and writes its deletion record, atomically.
     /// `video` is the video as the caller read it: its id and author are what a store
     /// needs, so none reads it again. `false` if it did not exist (or was already deleted).
@@ -336,12 +354,48 @@ pub trait BlobUrls: Send + Sync {
         content_type: Option<&str>,
         now: Timestamp,
     ) -> StoreResult<PresignedRequest>;
+    /// A URL to PUT exactly `size` bytes of `content_type` as the video's poster.
+    async fn presign_poster_put(
+        &self,
+        video: &VideoId,
+        size: u64,
+        content_type: PosterType,
+        now: Timestamp,
+    ) -> StoreResult<PresignedRequest>;
+    /// The poster's URL: the same for every request within an hour (its expiry rounded
+    /// up to [`poster_url_expiry`]), so that browsers cache the image, and another for
+    /// a poster that replaced it (it carries `poster.at`).
+    async fn poster_url(
+        &self,
+        video: &VideoId,
+        poster: &Poster,
+        now: Timestamp,
+    ) -> StoreResult<String>;
 }
 
-/// The stored objects themselves, as the deletion pipeline removes them.
+/// How long poster URLs last: until the end of the next full hour at least ten minutes
+/// away. Every URL signed within one hour is then the same, and a browser's cache of
+/// the image stays valid as long as the URL does.
+pub fn poster_url_expiry(now: Timestamp) -> Timestamp {
+    const HOUR: i64 = 3600;
+    let at_least = now.unix_seconds() + 600;
+    let bucket_end = (at_least + HOUR - 1).div_euclid(HOUR) * HOUR;
+    Timestamp::from_unix_seconds(bucket_end)
+}
+
+/// The stored objects themselves: read in ranges to learn what they are, and removed
+/// by the deletion pipeline.
 #[async_trait]
 pub trait Blobs: Send + Sync {
-    /// Removes the object; a missing object is success.
+    /// Up to `len` bytes of the video's object from `offset` (fewer at its end; none
+    /// past it).
+    async fn read_range(&self, video: &VideoId, offset: u64, len: u64) -> StoreResult<Vec<u8>>;
+    /// The first `len` bytes of the video's poster (fewer if it is shorter); `None`
+    /// when there is no poster object.
+    async fn read_poster_head(&self, video: &VideoId, len: u64) -> StoreResult<Option<Vec<u8>>>;
+    /// Removes a poster that failed its check; a missing object is success.
+    async fn delete_poster(&self, video: &VideoId) -> StoreResult<()>;
+    /// Removes the object and its poster; a missing object is success.
     async fn delete(&self, video: &VideoId) -> StoreResult<()>;
     /// Removes several objects, concurrently; returns those that could not be removed.
     async fn delete_many(&self, videos: &[VideoId]) -> Vec<VideoId> {

@@ -6,8 +6,8 @@ use anyhow::Context;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use reel_core::domain::{Timestamp, VideoContentType, VideoId};
-use reel_core::ports::{BlobUrls, Blobs, PresignedRequest, StoreResult};
+use reel_core::domain::{Poster, PosterType, Timestamp, VideoContentType, VideoId};
+use reel_core::ports::{poster_url_expiry, BlobUrls, Blobs, PresignedRequest, StoreResult};
 use reel_core::signing::Signer;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -30,6 +30,10 @@ pub struct BlobQuery {
     pub ct: Option<String>,
     /// Unix seconds after which the URL is refused.
     pub exp: i64,
+    /// Posters: the grant time (micros) of the poster the URL is for; a replaced
+    /// poster's URL differs from its successor's, so browsers fetch the new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub v: Option<i64>,
     pub sig: String,
 }
 
@@ -66,6 +70,7 @@ pub struct BlobFile {
 
 pub struct LocalBlobs {
     root: PathBuf,
+    posters: PathBuf,
     tmp: PathBuf,
     signer: Signer,
     upload_ttl_secs: i64,
@@ -105,14 +110,17 @@ impl LocalBlobs {
         stream_ttl_secs: i64,
     ) -> anyhow::Result<Self> {
         let root = data_dir.join("blobs");
+        let posters = data_dir.join("posters");
         let tmp = data_dir.join("tmp");
         crate::private::private_dir(&root)?;
+        crate::private::private_dir(&posters)?;
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).context("clearing partial uploads")?;
         }
         crate::private::private_dir(&tmp)?;
         Ok(Self {
             root,
+            posters,
             tmp,
             signer,
             upload_ttl_secs,
@@ -153,38 +161,48 @@ impl LocalBlobs {
         self.root.join(video.to_string())
     }
 
-    fn message(video: &VideoId, op: &str, size: Option<u64>, ct: Option<&str>, exp: i64) -> String {
-        format!(
-            "{op}\n{video}\n{}\n{}\n{exp}",
-            size.map(|s| s.to_string()).unwrap_or_default(),
-            ct.unwrap_or("")
-        )
+    fn poster_path(&self, video: &VideoId) -> PathBuf {
+        self.posters.join(video.to_string())
+    }
+
+    fn message(q: &BlobQuery, video: &VideoId) -> String {
+        let mut m = format!(
+            "{}\n{video}\n{}\n{}\n{}",
+            q.op,
+            q.size.map(|s| s.to_string()).unwrap_or_default(),
+            q.ct.as_deref().unwrap_or(""),
+            q.exp
+        );
+        if let Some(v) = q.v {
+            m.push_str(&format!("\n{v}"));
+        }
+        m
     }
 
     /// The endpoint's path and signed query: a URL on the site itself, which the HTTP
     /// layer makes absolute with the origin the client used (see `PresignedRequest`).
-    fn signed_url(
-        &self,
-        video: &VideoId,
-        op: &str,
-        size: Option<u64>,
-        ct: Option<&str>,
-        exp: i64,
-    ) -> anyhow::Result<String> {
-        let sig = self
+    /// Poster operations (`poster-put`, `poster-get`) are served under `/poster`.
+    fn signed_url(&self, video: &VideoId, mut query: BlobQuery) -> anyhow::Result<String> {
+        query.sig = self
             .signer
-            .sign(PURPOSE, Self::message(video, op, size, ct, exp).as_bytes());
-        let query = BlobQuery {
+            .sign(PURPOSE, Self::message(&query, video).as_bytes());
+        let path = if query.op.starts_with("poster-") {
+            format!("/blobs/{video}/poster")
+        } else {
+            format!("/blobs/{video}")
+        };
+        Ok(format!("{path}?{}", serde_urlencoded::to_string(&query)?))
+    }
+
+    fn query(op: &str, size: Option<u64>, ct: Option<&str>, exp: i64, v: Option<i64>) -> BlobQuery {
+        BlobQuery {
             op: op.to_owned(),
             size,
             ct: ct.map(str::to_owned),
             exp,
-            sig,
-        };
-        Ok(format!(
-            "/blobs/{video}?{}",
-            serde_urlencoded::to_string(&query)?
-        ))
+            v,
+            sig: String::new(),
+        }
     }
 
     /// Checks a URL's signature, then its expiry.
@@ -194,7 +212,7 @@ impl LocalBlobs {
         query: &BlobQuery,
         now: Timestamp,
     ) -> Result<(), UrlError> {
-        let message = Self::message(video, &query.op, query.size, query.ct.as_deref(), query.exp);
+        let message = Self::message(query, video);
         if !self.signer.verify(PURPOSE, message.as_bytes(), &query.sig) {
             return Err(UrlError::BadSignature);
         }
@@ -309,7 +327,10 @@ impl BlobUrls for LocalBlobs {
         let expires = now.plus_seconds(self.upload_ttl_secs);
         let ct = content_type.as_str();
         Ok(PresignedRequest {
-            url: self.signed_url(video, "put", Some(size), Some(ct), expires.unix_seconds())?,
+            url: self.signed_url(
+                video,
+                Self::query("put", Some(size), Some(ct), expires.unix_seconds(), None),
+            )?,
             headers: vec![("Content-Type".into(), ct.into())],
             expires,
         })
@@ -323,21 +344,127 @@ impl BlobUrls for LocalBlobs {
     ) -> StoreResult<PresignedRequest> {
         let expires = now.plus_seconds(self.stream_ttl_secs);
         Ok(PresignedRequest {
-            url: self.signed_url(video, "get", None, content_type, expires.unix_seconds())?,
+            url: self.signed_url(
+                video,
+                Self::query("get", None, content_type, expires.unix_seconds(), None),
+            )?,
             headers: vec![],
             expires,
         })
+    }
+
+    async fn presign_poster_put(
+        &self,
+        video: &VideoId,
+        size: u64,
+        content_type: PosterType,
+        now: Timestamp,
+    ) -> StoreResult<PresignedRequest> {
+        let expires = now.plus_seconds(self.upload_ttl_secs);
+        let ct = content_type.as_str();
+        let query = Self::query(
+            "poster-put",
+            Some(size),
+            Some(ct),
+            expires.unix_seconds(),
+            Some(now.as_micros()),
+        );
+        Ok(PresignedRequest {
+            url: self.signed_url(video, query)?,
+            headers: vec![("Content-Type".into(), ct.into())],
+            expires,
+        })
+    }
+
+    async fn poster_url(
+        &self,
+        video: &VideoId,
+        poster: &Poster,
+        now: Timestamp,
+    ) -> StoreResult<String> {
+        let exp = poster_url_expiry(now).unix_seconds();
+        let ct = poster.content_type.as_str();
+        let query = Self::query("poster-get", None, Some(ct), exp, Some(poster.at.as_micros()));
+        Ok(self.signed_url(video, query)?)
+    }
+}
+
+/// Removes a file; a missing one is success.
+async fn remove(path: PathBuf, what: &'static str) -> StoreResult<()> {
+    match tokio::fs::remove_file(path).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(anyhow::Error::new(e).context(what).into()),
+    }
+}
+
+/// Up to `len` bytes of the file at `path` from `offset`, on the blocking pool; `None`
+/// when there is no such file.
+async fn read_at(path: PathBuf, offset: u64, len: u64) -> anyhow::Result<Option<Vec<u8>>> {
+    use std::io::{Read, Seek, SeekFrom};
+    tokio::task::spawn_blocking(move || {
+        let mut file = match std::fs::File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(anyhow::Error::new(e).context("opening the file")),
+        };
+        file.seek(SeekFrom::Start(offset)).context("seeking")?;
+        let mut bytes = Vec::new();
+        file.take(len).read_to_end(&mut bytes).context("reading")?;
+        Ok(Some(bytes))
+    })
+    .await
+    .context("the read's task")?
+}
+
+impl LocalBlobs {
+    /// Stores a checked poster (small: held in memory) in place of any earlier one:
+    /// written to a temporary file, synced, then renamed.
+    pub async fn write_poster(&self, video: &VideoId, bytes: Bytes) -> anyhow::Result<()> {
+        let tmp = self.tmp.join(format!("poster-{video}.{}", uuid::Uuid::new_v4()));
+        let written = async {
+            let mut file = tokio::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)
+                .await?;
+            file.write_all(&bytes).await?;
+            file.sync_all().await?;
+            tokio::fs::rename(&tmp, self.poster_path(video)).await
+        };
+        if let Err(e) = written.await {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(anyhow::Error::new(e).context("storing a poster"));
+        }
+        sync_dir(&self.posters).await
+    }
+
+    /// The poster's bytes, whole (`None` if there is none).
+    pub async fn read_poster(&self, video: &VideoId) -> anyhow::Result<Option<Vec<u8>>> {
+        read_at(self.poster_path(video), 0, reel_media::poster::MAX_BYTES).await
     }
 }
 
 #[async_trait]
 impl Blobs for LocalBlobs {
+    async fn read_range(&self, video: &VideoId, offset: u64, len: u64) -> StoreResult<Vec<u8>> {
+        let bytes = read_at(self.path(video), offset, len).await?;
+        Ok(bytes.ok_or_else(|| anyhow::anyhow!("the object is not there"))?)
+    }
+
+    async fn read_poster_head(&self, video: &VideoId, len: u64) -> StoreResult<Option<Vec<u8>>> {
+        Ok(read_at(self.poster_path(video), 0, len).await?)
+    }
+
+    async fn delete_poster(&self, video: &VideoId) -> StoreResult<()> {
+        remove(self.poster_path(video), "deleting a poster").await
+    }
+
     async fn delete(&self, video: &VideoId) -> StoreResult<()> {
-        match tokio::fs::remove_file(self.path(video)).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(anyhow::Error::new(e).context("deleting object").into()),
-        }
+        remove(self.path(video), "deleting object").await?;
+        remove(self.poster_path(video), "deleting a poster").await
     }
 }
 

@@ -118,6 +118,24 @@ ALTER TABLE videos ADD COLUMN granted_bytes INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX videos_pending_by_author ON videos (author_id) WHERE status = 'pending';
 "#,
     ),
+    M::up(
+        r#"
+-- What a video's container says once its bytes land (NULL before), why it was
+-- rejected, and its poster: the live one and one granted but not landed yet (type and
+-- grant time each).
+ALTER TABLE videos ADD COLUMN duration_ms INTEGER;
+ALTER TABLE videos ADD COLUMN width INTEGER;
+ALTER TABLE videos ADD COLUMN height INTEGER;
+ALTER TABLE videos ADD COLUMN video_codec TEXT;
+ALTER TABLE videos ADD COLUMN audio_codec TEXT;
+ALTER TABLE videos ADD COLUMN faststart INTEGER;
+ALTER TABLE videos ADD COLUMN reason TEXT;
+ALTER TABLE videos ADD COLUMN poster_type TEXT;
+ALTER TABLE videos ADD COLUMN poster_us INTEGER;
+ALTER TABLE videos ADD COLUMN poster_pending_type TEXT;
+ALTER TABLE videos ADD COLUMN poster_pending_us INTEGER;
+"#,
+    ),
 ];
 
 /// Every embedded port, over one SQLite database in WAL mode.

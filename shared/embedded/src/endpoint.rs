@@ -15,6 +15,7 @@ use futures_util::StreamExt;
 use http_range_header::StartPosition;
 use reel_core::clock::Clock;
 use reel_core::domain::{VideoContentType, VideoId, VideoStatus};
+use reel_core::media::{settle_upload, Settled};
 use reel_core::ports::{Blobs, Videos};
 use reel_http::error::ApiError;
 use std::collections::HashSet;
@@ -69,11 +70,15 @@ impl Drop for UploadClaim {
 pub fn router(endpoint: BlobEndpoint) -> Router {
     Router::new()
         .route("/blobs/{vid}", get(serve).put(upload))
+        .route(
+            "/blobs/{vid}/poster",
+            get(crate::poster_endpoint::serve).put(crate::poster_endpoint::upload),
+        )
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(endpoint)
 }
 
-fn check_url(
+pub(crate) fn check_url(
     endpoint: &BlobEndpoint,
     vid: &str,
     query: Result<Query<BlobQuery>, QueryRejection>,
@@ -201,7 +206,7 @@ fn file_chunks(
     futures_util::stream::poll_fn(move |cx| received.poll_recv(cx))
 }
 
-fn header_value(s: &str) -> Result<HeaderValue, ApiError> {
+pub(crate) fn header_value(s: &str) -> Result<HeaderValue, ApiError> {
     HeaderValue::from_str(s).map_err(|e| ApiError::Internal(e.into()))
 }
 
@@ -308,7 +313,7 @@ async fn upload(
     let current = endpoint.videos.get(&video).await?;
     match current {
         None => return Err(ApiError::NotFound("video")),
-        Some(v) if v.status == VideoStatus::Ready => {
+        Some(v) if v.status != VideoStatus::Pending => {
             return Err(ApiError::Conflict(
                 "the video's bytes have already been uploaded",
             ))
@@ -340,18 +345,21 @@ async fn upload(
             }
             other => upload_error(other),
         })?;
-    if !endpoint
-        .videos
-        .mark_ready(&video, written, &content_type)
-        .await?
-    {
-        // Deleted while uploading: the bytes must not outlive the video.
-        endpoint.blobs.delete(&video).await?;
-        return Err(ApiError::NotFound("video"));
+    let blobs: Arc<dyn Blobs> = endpoint.blobs.clone();
+    let now = endpoint.clock.now();
+    let settled = settle_upload(endpoint.videos.as_ref(), blobs, &video, written, &content_type, now)
+        .await
+        .map_err(ApiError::Internal)?;
+    match settled {
+        // Deleted while uploading: the bytes are gone with it.
+        Settled::Gone => return Err(ApiError::NotFound("video")),
+        Settled::Ready(_) => {
+            tracing::info!(video = %video, bytes = written, "upload stored");
+            // Embedded storage's counterpart of `video-events` making a video ready.
+            reel_core::metrics::count(reel_core::metrics::Metric::UploadsCompleted, 1);
+        }
+        Settled::Rejected(_) => {}
     }
-    tracing::info!(video = %video, bytes = written, "upload stored");
-    // Embedded storage's counterpart of `video-events` making a video ready.
-    reel_core::metrics::count(reel_core::metrics::Metric::UploadsCompleted, 1);
     let etag = format!("\"{video}-{written:x}\"");
     Ok((StatusCode::OK, [(header::ETAG, header_value(&etag)?)]).into_response())
 }

@@ -8,6 +8,7 @@ mod comments;
 mod db;
 mod deletions;
 pub mod endpoint;
+mod poster_endpoint;
 mod page;
 mod private;
 mod queue;

@@ -3,44 +3,62 @@ use super::page::query_page;
 use anyhow::Context;
 use async_trait::async_trait;
 use reel_core::domain::{
-    Limit, Page, Timestamp, UserId, UserName, Video, VideoContentType, VideoId, VideoName,
-    VideoStatus,
+    Limit, MediaInfo, Page, Poster, PosterType, Timestamp, UserId, UserName, Video,
+    VideoContentType, VideoId, VideoName, VideoStatus,
 };
 use reel_core::ports::{PendingUsage, SortKey, StoreResult, Videos};
 use rusqlite::{params, OptionalExtension, Row};
 
-const COLUMNS: &str = "id, author_id, author_name, name, created_us, status, size, content_type";
-
-/// The columns of [`COLUMNS`], as SQLite stores them.
-type VideoRow = (
-    String,
-    String,
-    String,
-    String,
-    i64,
-    String,
-    i64,
-    Option<String>,
-);
+const COLUMNS: &str = "id, author_id, author_name, name, created_us, status, size, content_type, \
+     duration_ms, width, height, video_codec, audio_codec, faststart, reason, \
+     poster_type, poster_us, poster_pending_type, poster_pending_us";
 
 fn video_from_row(r: &Row<'_>) -> rusqlite::Result<anyhow::Result<Video>> {
-    let row: VideoRow = r.try_into()?;
-    Ok(video_of(row).context("stored video row"))
+    let text = |i: usize| r.get::<_, String>(i);
+    let (id, author_id, author, name) = (text(0)?, text(1)?, text(2)?, text(3)?);
+    let (created, status, size): (i64, String, i64) = (r.get(4)?, r.get(5)?, r.get(6)?);
+    let content_type: Option<String> = r.get(7)?;
+    let media = match r.get::<_, Option<bool>>(13)? {
+        Some(faststart) => Some(MediaInfo {
+            duration_ms: r.get(8)?,
+            width: r.get(9)?,
+            height: r.get(10)?,
+            video_codec: r.get(11)?,
+            audio_codec: r.get(12)?,
+            faststart,
+        }),
+        None => None,
+    };
+    let reason: Option<String> = r.get(14)?;
+    let poster = (r.get::<_, Option<String>>(15)?, r.get::<_, Option<i64>>(16)?);
+    let pending = (r.get::<_, Option<String>>(17)?, r.get::<_, Option<i64>>(18)?);
+    Ok((|| -> anyhow::Result<Video> {
+        Ok(Video {
+            id: VideoId::parse(&id)?,
+            author_id: UserId::parse(&author_id)?,
+            author: UserName::parse(&author)?,
+            name: VideoName::parse(&name)?,
+            created: Timestamp::from_micros(created),
+            status: VideoStatus::from_stored(&status)?,
+            size: u64::try_from(size)?,
+            content_type,
+            media,
+            reason,
+            poster: poster_of(poster)?,
+            poster_pending: poster_of(pending)?,
+        })
+    })()
+    .context("stored video row"))
 }
 
-fn video_of(
-    (id, author_id, author, name, created, status, size, content_type): VideoRow,
-) -> anyhow::Result<Video> {
-    Ok(Video {
-        id: VideoId::parse(&id)?,
-        author_id: UserId::parse(&author_id)?,
-        author: UserName::parse(&author)?,
-        name: VideoName::parse(&name)?,
-        created: Timestamp::from_micros(created),
-        status: VideoStatus::from_stored(&status)?,
-        size: u64::try_from(size)?,
-        content_type,
-    })
+fn poster_of((kind, at): (Option<String>, Option<i64>)) -> anyhow::Result<Option<Poster>> {
+    match (kind, at) {
+        (Some(kind), Some(at)) => Ok(Some(Poster {
+            content_type: PosterType::parse(&kind).context("stored poster type")?,
+            at: Timestamp::from_micros(at),
+        })),
+        _ => Ok(None),
+    }
 }
 
 #[async_trait]
@@ -49,7 +67,8 @@ impl Videos for SqliteStore {
         let v = video.clone();
         self.write(move |conn| {
             conn.execute_cached(
-                &format!("INSERT INTO videos ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                "INSERT INTO videos (id, author_id, author_name, name, created_us, status, size, content_type) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     v.id.to_string(),
                     v.author_id.to_string(),
@@ -156,16 +175,90 @@ impl Videos for SqliteStore {
         id: &VideoId,
         size: u64,
         content_type: &VideoContentType,
+        media: &MediaInfo,
     ) -> StoreResult<bool> {
-        let (id, ct) = (id.to_string(), content_type.as_str().to_owned());
+        let (id, ct, m) = (id.to_string(), content_type.as_str().to_owned(), media.clone());
         self.write(move |conn| {
             let n = conn
                 .execute_cached(
-                    "UPDATE videos SET status = 'ready', size = ?2, content_type = ?3 WHERE id = ?1 \
+                    "UPDATE videos SET status = 'ready', size = ?2, content_type = ?3, \
+                     duration_ms = ?4, width = ?5, height = ?6, video_codec = ?7, \
+                     audio_codec = ?8, faststart = ?9 WHERE id = ?1 \
                      AND EXISTS (SELECT 1 FROM users WHERE id = videos.author_id AND disabled = 0)",
-                    params![id, i64::try_from(size)?, ct],
+                    params![
+                        id,
+                        i64::try_from(size)?,
+                        ct,
+                        m.duration_ms.map(i64::try_from).transpose()?,
+                        m.width,
+                        m.height,
+                        m.video_codec,
+                        m.audio_codec,
+                        m.faststart
+                    ],
                 )
                 .context("marking video ready")?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn mark_rejected(
+        &self,
+        id: &VideoId,
+        size: u64,
+        reason: &str,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let (id, reason) = (id.to_string(), reason.to_owned());
+        self.write(move |conn| {
+            let n = conn
+                .execute_cached(
+                    "UPDATE videos SET status = 'rejected', size = ?2, reason = ?3 WHERE id = ?1",
+                    params![id, i64::try_from(size)?, reason],
+                )
+                .context("marking video rejected")?;
+            if n == 1 {
+                // The bytes go through the deletion pipeline; the row stays, listed to
+                // its owner as rejected.
+                conn.execute_cached(
+                    "INSERT OR IGNORE INTO deletion_records (video_id, author_id, requested_us) \
+                     SELECT id, author_id, ?2 FROM videos WHERE id = ?1",
+                    params![id, now.as_micros()],
+                )
+                .context("recording the rejected bytes' deletion")?;
+            }
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn grant_poster(&self, id: &VideoId, poster: &Poster) -> StoreResult<bool> {
+        let (id, p) = (id.to_string(), *poster);
+        self.write(move |conn| {
+            let n = conn
+                .execute_cached(
+                    "UPDATE videos SET poster_pending_type = ?2, poster_pending_us = ?3 WHERE id = ?1",
+                    params![id, p.content_type.as_str(), p.at.as_micros()],
+                )
+                .context("recording a poster grant")?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn set_poster(&self, id: &VideoId, poster: &Poster) -> StoreResult<bool> {
+        let (id, p) = (id.to_string(), *poster);
+        self.write(move |conn| {
+            let n = conn
+                .execute_cached(
+                    "UPDATE videos SET poster_type = ?2, poster_us = ?3, \
+                     poster_pending_type = CASE WHEN poster_pending_us = ?3 THEN NULL ELSE poster_pending_type END, \
+                     poster_pending_us = CASE WHEN poster_pending_us = ?3 THEN NULL ELSE poster_pending_us END \
+                     WHERE id = ?1",
+                    params![id, p.content_type.as_str(), p.at.as_micros()],
+                )
+                .context("recording a poster")?;
             Ok(n == 1)
         })
         .await

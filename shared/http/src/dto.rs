@@ -69,15 +69,35 @@ pub struct VideoView {
     pub display_ctime: String,
     /// RFC 3339, UTC.
     pub create_time: String,
-    /// `pending` until the bytes have landed, then `ready`.
+    /// `pending` until the bytes have landed, then `ready`, or `rejected` when they are
+    /// not a video Reel serves (see `reason`; listed to its owner only).
     pub status: String,
     /// Bytes stored (0 while pending).
     pub size: u64,
+    /// From the container's header, once ready.
+    pub duration_ms: Option<u64>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    /// RFC 6381, e.g. `avc1.64001f`, `vp09.00.10.08`.
+    pub video_codec: Option<String>,
+    /// RFC 6381, e.g. `mp4a.40.2`, `opus`; `null` without an audio track.
+    pub audio_codec: Option<String>,
+    /// Whether the index comes before the media data (playback starts before the
+    /// whole file is read); `null` until ready.
+    pub faststart: Option<bool>,
+    /// A signed URL of the poster image (the same within an hour), or `null`.
+    pub poster_url: Option<String>,
+    /// Why the video was rejected (`not a video file`, `no video track`, `truncated
+    /// file`, ...); `null` unless rejected.
+    pub reason: Option<String>,
 }
 
-/// Takes the video, so its texts move into the view rather than being copied.
-impl From<Video> for VideoView {
-    fn from(v: Video) -> Self {
+impl VideoView {
+    /// Takes the video, so its texts move into the view rather than being copied;
+    /// `poster_url` is signed by the caller (`crate::posters`).
+    pub fn new(v: Video, poster_url: Option<String>) -> Self {
+        let media = v.media.unwrap_or_default();
+        let known = v.status == reel_core::domain::VideoStatus::Ready;
         Self {
             id: v.id.to_string(),
             author_id: v.author_id.to_string(),
@@ -87,6 +107,14 @@ impl From<Video> for VideoView {
             create_time: v.created.rfc3339(),
             status: v.status.as_str().to_owned(),
             size: v.size,
+            duration_ms: media.duration_ms,
+            width: media.width,
+            height: media.height,
+            video_codec: media.video_codec,
+            audio_codec: media.audio_codec,
+            faststart: known.then_some(media.faststart),
+            poster_url,
+            reason: v.reason,
         }
     }
 }
@@ -140,6 +168,17 @@ pub struct UploadGrant {
     pub headers: std::collections::BTreeMap<String, String>,
     /// RFC 3339, UTC.
     pub expires_at: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PosterUploadRequest {
+    /// The image's exact size in bytes: at most 2 MiB.
+    #[schema(minimum = 1, maximum = 2097152)]
+    #[serde(deserialize_with = "whole_number")]
+    pub size: u64,
+    /// `image/webp` or `image/jpeg`.
+    #[schema(example = "image/webp")]
+    pub content_type: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

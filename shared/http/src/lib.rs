@@ -20,6 +20,7 @@ mod throttle;
 pub mod uploads;
 pub mod users;
 pub mod videos;
+pub mod views;
 pub mod web;
 
 pub use state::{AppState, BlobUrlSigner, ByteState};
@@ -146,7 +147,7 @@ pub mod function_routes {
         stream::router()
     }
     /// Pages, static assets and the OpenAPI document.
-    pub fn web() -> Router<AppState> {
+    pub fn web() -> Router<ByteState> {
         web::router().merge(openapi::router())
     }
 }

@@ -1,7 +1,7 @@
 //! `uploads` feature: hand out a URL the client PUTs the video's bytes to, straight into
 //! the object store (S3 presigned PUT; locally, the signed blob endpoint).
 
-use crate::dto::{UploadGrant, UploadRequest};
+use crate::dto::{PosterUploadRequest, UploadGrant, UploadRequest};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, AuthVideo, Origin};
 use crate::reply::Reply;
@@ -10,7 +10,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
-use reel_core::domain::{VideoContentType, VideoStatus};
+use reel_core::domain::{Poster, PosterType, VideoContentType, VideoStatus};
+use reel_core::ports::PresignedRequest;
 use reel_core::metrics::{self, Metric};
 
 pub fn router<S>() -> Router<S>
@@ -19,7 +20,9 @@ where
     AppState: axum::extract::FromRef<S>,
     BlobUrlSigner: axum::extract::FromRef<S>,
 {
-    Router::new().route("/upload/{vid}", post(grant_upload))
+    Router::new()
+        .route("/upload/{vid}", post(grant_upload))
+        .route("/upload/{vid}/poster", post(grant_poster_upload))
 }
 
 /// Get a URL to upload a pending video's bytes to.
@@ -48,7 +51,7 @@ pub async fn grant_upload(
             "only the owner may upload a video's bytes",
         ));
     }
-    if video.status == VideoStatus::Ready {
+    if video.status != VideoStatus::Pending {
         return Err(ApiError::Conflict(
             "the video's bytes have already been uploaded",
         ));
@@ -73,13 +76,61 @@ pub async fn grant_upload(
         .presign_put(&video.id, body.size, &content_type, state.clock.now())
         .await?;
     metrics::count(Metric::UploadGrants, 1);
-    Ok(Reply(
-        StatusCode::OK,
-        UploadGrant {
-            url: origin.resolve(request.url),
-            method: "PUT".into(),
-            headers: request.headers.into_iter().collect(),
-            expires_at: request.expires.rfc3339(),
-        },
-    ))
+    Ok(Reply(StatusCode::OK, grant(request, &origin)))
+}
+
+fn grant(request: PresignedRequest, origin: &Origin) -> UploadGrant {
+    UploadGrant {
+        url: origin.resolve(request.url),
+        method: "PUT".into(),
+        headers: request.headers.into_iter().collect(),
+        expires_at: request.expires.rfc3339(),
+    }
+}
+
+/// Get a URL to upload a video's poster image to (a new one replaces the old).
+#[utoipa::path(post, path = "/upload/{vid}/poster", tag = "uploads",
+    params(("vid" = String, Path)), request_body = PosterUploadRequest,
+    security(("session_header" = [])),
+    responses(
+        (status = 200, description = "Send exactly `size` bytes to `url` with `headers`; the image's header (type, dimensions) is checked when it lands", body = UploadGrant),
+        (status = 400, description = "`001` malformed body or zero size", body = ErrorBody),
+        (status = 401, description = "`002` not signed in", body = ErrorBody),
+        (status = 403, description = "`007` not the owner", body = ErrorBody),
+        (status = 404, description = "`005` no such video", body = ErrorBody),
+        (status = 409, description = "`006` the video was rejected", body = ErrorBody),
+        (status = 413, description = "`009` over 2 MiB", body = ErrorBody),
+        (status = 415, description = "`010` not image/webp or image/jpeg", body = ErrorBody),
+    ))]
+pub async fn grant_poster_upload(
+    State(state): State<AppState>,
+    State(BlobUrlSigner(urls)): State<BlobUrlSigner>,
+    AuthVideo { me, video }: AuthVideo,
+    origin: Origin,
+    ApiJson(body): ApiJson<PosterUploadRequest>,
+) -> Result<Reply<UploadGrant>, ApiError> {
+    if video.author_id != me.id {
+        return Err(ApiError::Forbidden("only the owner may set a video's poster"));
+    }
+    if video.status == VideoStatus::Rejected {
+        return Err(ApiError::Conflict("the video was rejected"));
+    }
+    if body.size == 0 {
+        return Err(ApiError::bad_request("size must be at least 1 byte"));
+    }
+    if body.size > reel_media::poster::MAX_BYTES {
+        return Err(ApiError::PayloadTooLarge("a poster is at most 2 MiB"));
+    }
+    let content_type = PosterType::parse(&body.content_type).ok_or(
+        ApiError::UnsupportedMediaType("content_type must be image/webp or image/jpeg"),
+    )?;
+    let now = state.clock.now();
+    let poster = Poster { content_type, at: now };
+    if !state.videos.grant_poster(&video.id, &poster).await? {
+        return Err(ApiError::NotFound("video"));
+    }
+    let request = urls
+        .presign_poster_put(&video.id, body.size, content_type, now)
+        .await?;
+    Ok(Reply(StatusCode::OK, grant(request, &origin)))
 }

@@ -5,7 +5,9 @@ use crate::dto::{ListParams, NewVideo, VideoList, VideoView};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthPathUser, AuthUser, AuthVideo, Owner};
 use crate::reply::Reply;
-use crate::state::AppState;
+use crate::extract::Origin;
+use crate::state::{AppState, BlobUrlSigner};
+use crate::views::VideoViews;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
@@ -16,6 +18,7 @@ pub fn router<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     AppState: axum::extract::FromRef<S>,
+    BlobUrlSigner: axum::extract::FromRef<S>,
 {
     Router::new()
         .route(
@@ -65,21 +68,18 @@ pub async fn create_video(
     let name = VideoName::parse(&body.name)?;
     check_author_id(body.author_id.as_deref(), &me)?;
     crate::quota::check_room_for_a_video(&state, &me.id).await?;
-    let video = Video {
-        id: VideoId::new(),
-        author_id: me.id,
-        author: me.name.clone(),
+    let video = Video::new_pending(
+        VideoId::new(),
+        me.id,
+        me.name.clone(),
         name,
-        created: state.clock.now(),
-        status: VideoStatus::Pending,
-        size: 0,
-        content_type: None,
-    };
+        state.clock.now(),
+    );
     state.videos.create(&video).await?;
-    Ok(Reply(StatusCode::CREATED, VideoView::from(video)))
+    Ok(Reply(StatusCode::CREATED, VideoView::new(video, None)))
 }
 
-/// A user's videos, newest first.
+/// A user's videos, newest first (their rejected uploads to themselves alone).
 #[utoipa::path(get, path = "/user/{user_name}/videos", tag = "videos",
     params(("user_name" = String, Path), ListParams),
     security(("session_header" = []), ("session_cookie" = [])),
@@ -91,7 +91,9 @@ pub async fn create_video(
     ))]
 pub async fn list_videos(
     State(state): State<AppState>,
-    AuthPathUser { user: author, .. }: AuthPathUser,
+    State(BlobUrlSigner(urls)): State<BlobUrlSigner>,
+    AuthPathUser { me, user: author }: AuthPathUser,
+    origin: Origin,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Reply<VideoList>, ApiError> {
     let (videos, next_cursor) = cursor::one_page(
@@ -107,13 +109,21 @@ pub async fn list_videos(
         },
     )
     .await?;
+    let views = VideoViews::new(urls.as_ref(), &origin, state.clock.now());
+    let visible = videos.into_iter().filter(|v| visible_to(v, &me)).collect();
+    let videos = views.all(visible).await?;
     Ok(Reply(
         StatusCode::OK,
         VideoList {
-            videos: videos.into_iter().map(VideoView::from).collect(),
+            videos,
             next_cursor,
         },
     ))
+}
+
+/// A rejected upload is its owner's business alone.
+pub(crate) fn visible_to(video: &Video, viewer: &AuthUser) -> bool {
+    video.status != VideoStatus::Rejected || video.author_id == viewer.id
 }
 
 /// One video's metadata.
@@ -125,8 +135,17 @@ pub async fn list_videos(
         (status = 401, description = "`002` not signed in", body = ErrorBody),
         (status = 404, description = "`005` no such video", body = ErrorBody),
     ))]
-pub async fn video_info(AuthVideo { video, .. }: AuthVideo) -> Result<Reply<VideoView>, ApiError> {
-    Ok(Reply(StatusCode::OK, VideoView::from(video)))
+pub async fn video_info(
+    State(state): State<AppState>,
+    State(BlobUrlSigner(urls)): State<BlobUrlSigner>,
+    AuthVideo { me, video }: AuthVideo,
+    origin: Origin,
+) -> Result<Reply<VideoView>, ApiError> {
+    if !visible_to(&video, &me) {
+        return Err(ApiError::NotFound("video"));
+    }
+    let views = VideoViews::new(urls.as_ref(), &origin, state.clock.now());
+    Ok(Reply(StatusCode::OK, views.of(video).await?))
 }
 
 /// Delete a video: it disappears from every read at once; the deletion pipeline removes

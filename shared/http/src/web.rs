@@ -2,7 +2,9 @@
 //! API (no proxy). Templates and assets are compiled into the binary; assets are served
 //! under a content-hash directory with a year-long immutable cache.
 
-use crate::dto::VideoView;
+use crate::extract::Origin;
+use crate::state::BlobUrlSigner;
+use crate::views::VideoViews;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, AuthUser};
 use crate::state::AppState;
@@ -19,7 +21,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Scripts, styles and media only from this origin (plus the blob store's, for S3); no
 /// inline script; never framed.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; \
 media-src 'self' blob: https:; connect-src 'self' https:; object-src 'none'; base-uri 'none'; \
 form-action 'self'; frame-ancestors 'none'";
 
@@ -27,6 +29,7 @@ pub fn router<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     AppState: axum::extract::FromRef<S>,
+    BlobUrlSigner: axum::extract::FromRef<S>,
 {
     Router::new()
         .route("/", get(index))
@@ -191,7 +194,9 @@ async fn userhome(
 
 async fn watch(
     State(state): State<AppState>,
+    State(BlobUrlSigner(urls)): State<BlobUrlSigner>,
     MaybeUser(user): MaybeUser,
+    origin: Origin,
     ApiPath(vid): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let Some(user) = user else {
@@ -200,11 +205,14 @@ async fn watch(
     };
     let base = page_context(&state, &user);
     match existing_video(&state, &vid).await {
-        Ok(video) => {
-            let ctx = context! { video => VideoView::from(video), ..base };
+        Ok(video) if crate::videos::visible_to(&video, &user) => {
+            let views = VideoViews::new(urls.as_ref(), &origin, state.clock.now());
+            let ctx = context! { video => views.of(video).await?, ..base };
             render(StatusCode::OK, "watch.html", ctx)
         }
-        Err(ApiError::NotFound(_)) => render(StatusCode::NOT_FOUND, "not_found.html", base),
+        Ok(_) | Err(ApiError::NotFound(_)) => {
+            render(StatusCode::NOT_FOUND, "not_found.html", base)
+        }
         Err(other) => Err(other),
     }
 }

@@ -49,8 +49,8 @@ impl AwsFunction {
         self.state()
     }
 
-    /// The handlers' state for the functions that grant uploads and stream (videos,
-    /// stream): with presigned URLs to the bucket.
+    /// The handlers' state for the functions that sign object-store URLs (videos,
+    /// stream, and web, whose pages show posters): with presigned URLs to the bucket.
     pub fn object_state(&self) -> anyhow::Result<ByteState> {
         let urls = S3Urls::configured(&self.sdk, &self.config)?;
         Ok(ByteState::new(self.state()?, Arc::new(urls)))
@@ -80,7 +80,8 @@ impl AwsFunction {
     /// For `video-events`: videos that turn ready when their object is confirmed.
     pub fn confirming_videos(&self) -> ConfirmingVideos {
         let videos = Arc::new(DynamoVideos::new(self.tables.clone()));
-        ConfirmingVideos::new(videos, self.blobs())
+        let poster_window = self.config.api.upload_url_ttl.as_secs() as i64;
+        ConfirmingVideos::new(videos, self.blobs(), poster_window)
     }
 
     /// For `deletion-dispatcher`: pending records to the SQS queue.

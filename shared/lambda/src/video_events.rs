@@ -1,10 +1,13 @@
 use aws_lambda_events::event::s3::S3Event;
-use reel_aws::{video_of_key, ConfirmingVideos};
+use reel_aws::{video_of_key, video_of_poster_key, ConfirmingVideos};
+use reel_core::media::Settled;
 use reel_core::metrics::{self, Metric};
 
-/// S3 `ObjectCreated` → the video turns `ready` with the object's size and type.
-/// Idempotent (a redelivered event finds it ready already). Keys outside `videos/` are
-/// ignored; any failure fails the invocation, so Lambda retries the event.
+/// S3 `ObjectCreated` under `videos/` → the video's header is read (ranged `GetObject`s)
+/// and it turns `ready` with its metadata, or `rejected`; under `posters/` → the image's
+/// header is checked and it becomes the video's poster, or is removed. Idempotent (a
+/// redelivered event finds the same); other keys are ignored; any failure fails the
+/// invocation, so Lambda retries the event.
 pub async fn on_objects_created(videos: &ConfirmingVideos, event: S3Event) -> anyhow::Result<()> {
     for record in event.records {
         let created = record
@@ -13,7 +16,12 @@ pub async fn on_objects_created(videos: &ConfirmingVideos, event: S3Event) -> an
             .is_some_and(|name| name.starts_with("ObjectCreated:"));
         let object = &record.s3.object;
         let key = object.url_decoded_key.as_deref().or(object.key.as_deref());
-        let Some(video) = key.filter(|_| created).and_then(video_of_key) else {
+        let key = key.filter(|_| created);
+        if let Some(video) = key.and_then(video_of_poster_key) {
+            videos.confirm_poster(&video).await?;
+            continue;
+        }
+        let Some(video) = key.and_then(video_of_key) else {
             tracing::info!(
                 key,
                 event = record.event_name.as_deref(),
@@ -22,11 +30,14 @@ pub async fn on_objects_created(videos: &ConfirmingVideos, event: S3Event) -> an
             continue;
         };
         match videos.confirm(&video).await? {
-            Some((size, content_type)) => {
-                tracing::info!(%video, size, content_type = content_type.as_str(), "video ready");
+            Some((size, Settled::Ready(media))) => {
+                tracing::info!(%video, size, codec = media.video_codec.as_deref(), "video ready");
                 metrics::count(Metric::UploadsCompleted, 1);
             }
-            None => tracing::info!(%video, "video not made ready (deleted, or not a video)"),
+            Some((_, Settled::Rejected(why))) => tracing::info!(%video, reason = %why, "video rejected"),
+            Some((_, Settled::Gone)) | None => {
+                tracing::info!(%video, "video not made ready (deleted, or not a video)")
+            }
         }
     }
     Ok(())

@@ -30,7 +30,7 @@ impl Function {
             Function::Videos => http_app(function_routes::videos(), objects()),
             Function::Comments => http_app(function_routes::comments(), metadata()),
             Function::Stream => http_app(function_routes::stream(), objects()),
-            Function::Web => http_app(function_routes::web(), metadata()),
+            Function::Web => http_app(function_routes::web(), objects()),
         }
     }
 }

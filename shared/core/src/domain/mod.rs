@@ -19,7 +19,9 @@ pub use content_type::VideoContentType;
 pub use ids::{CommentId, SessionId, UserId, VideoId};
 pub use page::{Limit, Page};
 pub use password::{Password, PasswordHash};
-pub use records::{Comment, DeletionRecord, User, Video, VideoStatus};
+pub use records::{
+    Comment, DeletionRecord, MediaInfo, Poster, PosterType, User, Video, VideoStatus,
+};
 pub use text::{BoundedText, TextRule};
 pub use timestamp::{Timestamp, Window};
 pub use user_name::UserName;

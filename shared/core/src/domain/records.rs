@@ -1,5 +1,8 @@
 //! What the stores hold, in domain terms.
 
+pub use reel_media::poster::PosterType;
+pub use reel_media::MediaInfo;
+
 use super::{
     CommentContent, CommentId, PasswordHash, Timestamp, UserId, UserName, VideoId, VideoName,
 };
@@ -14,11 +17,13 @@ pub struct User {
     pub disabled: bool,
 }
 
-/// `Pending` until the video's bytes have landed in the blob store.
+/// `Pending` until the video's bytes have landed in the blob store; then `Ready`, or
+/// `Rejected` when they are not a video Reel serves (its bytes are deleted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VideoStatus {
     Pending,
     Ready,
+    Rejected,
 }
 
 impl VideoStatus {
@@ -26,6 +31,7 @@ impl VideoStatus {
         match self {
             VideoStatus::Pending => "pending",
             VideoStatus::Ready => "ready",
+            VideoStatus::Rejected => "rejected",
         }
     }
 
@@ -33,6 +39,7 @@ impl VideoStatus {
         match raw {
             "pending" => Ok(Self::Pending),
             "ready" => Ok(Self::Ready),
+            "rejected" => Ok(Self::Rejected),
             other => anyhow::bail!("unknown video status {other:?} in storage"),
         }
     }
@@ -50,6 +57,49 @@ pub struct Video {
     pub size: u64,
     /// Media type given at upload; `None` while pending.
     pub content_type: Option<String>,
+    /// What its container says, once ready.
+    pub media: Option<MediaInfo>,
+    /// Why it was rejected (shown to its owner), when it was.
+    pub reason: Option<String>,
+    /// The poster image stored for it.
+    pub poster: Option<Poster>,
+    /// A poster granted an upload that has not landed yet (its URL is signed; the image
+    /// is checked when it lands, then becomes `poster`).
+    pub poster_pending: Option<Poster>,
+}
+
+impl Video {
+    /// A new video, waiting for its bytes.
+    pub fn new_pending(
+        id: VideoId,
+        author_id: UserId,
+        author: UserName,
+        name: VideoName,
+        created: Timestamp,
+    ) -> Self {
+        Self {
+            id,
+            author_id,
+            author,
+            name,
+            created,
+            status: VideoStatus::Pending,
+            size: 0,
+            content_type: None,
+            media: None,
+            reason: None,
+            poster: None,
+            poster_pending: None,
+        }
+    }
+}
+
+/// A poster image of a video: its type, and when its upload was granted (which tells
+/// one poster of the video from the one it replaced: URLs carry it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Poster {
+    pub content_type: PosterType,
+    pub at: Timestamp,
 }
 
 #[derive(Debug, Clone)]
