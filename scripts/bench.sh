@@ -76,7 +76,15 @@ text="A comment of about sixty bytes, as people write them here: ok"
 for i in $(seq 50); do api POST "/videos/$listed/comments" "{\"content\":\"$text $i\"}" >/dev/null; done
 # nginx's workers (another user) read it too: a directory of its own, readable by all.
 mkdir -m 755 "$work/www" && chmod 711 "$work"
-head -c $((stream_mib << 20)) /dev/urandom >"$work/www/video.mp4"
+# A real MP4 (the test sample) padded to the size with a top-level `free` box of random
+# bytes: the server reads its header when it lands, as it does every upload's.
+sample=infra/server/tests/fixtures/sample.mp4
+pad=$(( (stream_mib << 20) - $(stat -c %s "$sample") ))
+{
+    cat "$sample"
+    printf "$(printf '\\%03o' $((pad >> 24 & 255)) $((pad >> 16 & 255)) $((pad >> 8 & 255)) $((pad & 255)))free"
+    head -c $((pad - 8)) /dev/urandom
+} >"$work/www/video.mp4"
 chmod 644 "$work/www/video.mp4"
 grant=$(api POST "/upload/${videos[1]}" "{\"size\":$((stream_mib << 20)),\"content_type\":\"video/mp4\"}")
 curl -sf -X PUT "$(json '["url"]' <<<"$grant")" -H 'Content-Type: video/mp4' \

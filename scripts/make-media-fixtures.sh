@@ -47,6 +47,13 @@ head -c "$(( $(stat -c %s "$full") / 2 ))" "$full" >"$out/truncated.mp4"
 # Text under a video's name.
 printf 'This is not a video.\nIt is a text file named like one.\n' >"$out/text-file.mp4"
 
+# Posters as the page makes them: one 640x360 frame, WebP and JPEG (a directory of their
+# own: the table below is of videos).
+posters=infra/server/tests/fixtures/posters
+mkdir -p "$posters"
+make -f lavfi -i testsrc=size=640x360:rate=1 -frames:v 1 -c:v libwebp -quality 70 "$posters/poster.webp"
+make -f lavfi -i testsrc=size=640x360:rate=1 -frames:v 1 -q:v 5 "$posters/poster.jpg"
+
 python3 - "$out" <<'EOF'
 """expected.json: per fixture, what ffprobe reads of it (or that it reads nothing), and
 where its top-level `moov` box sits relative to `mdat` (ISO-BMFF files only)."""

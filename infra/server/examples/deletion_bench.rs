@@ -63,7 +63,14 @@ async fn main() -> anyhow::Result<()> {
                 1024
             ]))]);
         blobs.write(&video.id, body, 1024).await?;
-        store.mark_ready(&video.id, 1024, &mp4, &reel_core::domain::MediaInfo::default()).await?;
+        store
+            .mark_ready(
+                &video.id,
+                1024,
+                &mp4,
+                &reel_core::domain::MediaInfo::default(),
+            )
+            .await?;
         for c in 0..2 {
             let comment = Comment {
                 id: CommentId::new(),

@@ -1521,6 +1521,7 @@ async fn the_openapi_document_matches_the_routers() {
         "GET /videos/{vid}/info",
         "DELETE /user/{user_name}/videos/{vid}",
         "POST /upload/{vid}",
+        "POST /upload/{vid}/poster",
         "GET /videos/{vid}",
         "POST /videos/{vid}/comments",
         "GET /videos/{vid}/comments",

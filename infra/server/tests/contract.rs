@@ -369,7 +369,10 @@ pub async fn bytes_of_a_disabled_or_deleted_account_make_nothing_ready(p: Ports)
     p.videos.create(&v).await.unwrap();
     p.users.set_disabled(&alice.name, true).await.unwrap();
     assert!(
-        !p.videos.mark_ready(&v.id, 10, &mp4, &reel_core::domain::MediaInfo::default()).await.unwrap(),
+        !p.videos
+            .mark_ready(&v.id, 10, &mp4, &reel_core::domain::MediaInfo::default())
+            .await
+            .unwrap(),
         "disabled"
     );
     let got = p.videos.get(&v.id).await.unwrap().unwrap();
@@ -378,7 +381,10 @@ pub async fn bytes_of_a_disabled_or_deleted_account_make_nothing_ready(p: Ports)
     let w = video(&alice, "after", Timestamp::now());
     p.videos.create(&w).await.unwrap();
     assert!(
-        p.videos.mark_ready(&w.id, 10, &mp4, &reel_core::domain::MediaInfo::default()).await.unwrap(),
+        p.videos
+            .mark_ready(&w.id, 10, &mp4, &reel_core::domain::MediaInfo::default())
+            .await
+            .unwrap(),
         "enabled again"
     );
 
@@ -394,7 +400,10 @@ pub async fn bytes_of_a_disabled_or_deleted_account_make_nothing_ready(p: Ports)
     let new_bob = user("bob");
     p.users.create(&new_bob).await.unwrap();
     assert!(
-        !p.videos.mark_ready(&b.id, 10, &mp4, &reel_core::domain::MediaInfo::default()).await.unwrap(),
+        !p.videos
+            .mark_ready(&b.id, 10, &mp4, &reel_core::domain::MediaInfo::default())
+            .await
+            .unwrap(),
         "deleted"
     );
 }
@@ -441,7 +450,16 @@ pub async fn pending_videos_and_their_grants_are_counted(p: Ports) {
         .unwrap();
     assert_eq!(except, usage(2, 50));
     let mp4 = VideoContentType::parse("video/mp4").unwrap();
-    assert!(p.videos.mark_ready(&vs[1].id, 50, &mp4, &reel_core::domain::MediaInfo::default()).await.unwrap());
+    assert!(p
+        .videos
+        .mark_ready(
+            &vs[1].id,
+            50,
+            &mp4,
+            &reel_core::domain::MediaInfo::default()
+        )
+        .await
+        .unwrap());
     assert!(
         !p.videos.record_grant(&vs[1].id, 10).await.unwrap(),
         "ready: no grant"
@@ -472,7 +490,11 @@ pub async fn videos_turn_ready_and_deleting_hides_and_records(p: Ports) {
         (VideoStatus::Pending, 0, "clip")
     );
     let mp4 = VideoContentType::parse("video/mp4").unwrap();
-    assert!(p.videos.mark_ready(&v.id, 1234, &mp4, &reel_core::domain::MediaInfo::default()).await.unwrap());
+    assert!(p
+        .videos
+        .mark_ready(&v.id, 1234, &mp4, &reel_core::domain::MediaInfo::default())
+        .await
+        .unwrap());
     let got = p.videos.get(&v.id).await.unwrap().unwrap();
     assert_eq!(
         (got.status, got.size, got.content_type.as_deref()),
@@ -494,7 +516,10 @@ pub async fn videos_turn_ready_and_deleting_hides_and_records(p: Ports) {
         "second delete finds nothing"
     );
     assert!(
-        !p.videos.mark_ready(&v.id, 1, &mp4, &reel_core::domain::MediaInfo::default()).await.unwrap(),
+        !p.videos
+            .mark_ready(&v.id, 1, &mp4, &reel_core::domain::MediaInfo::default())
+            .await
+            .unwrap(),
         "a deleted video stays deleted"
     );
     let records = p.deletions.list(any_time(), None, limit(10)).await.unwrap();

@@ -20,11 +20,15 @@ const COMMENTS: usize = 1000;
 const CHUNKS: usize = 16;
 const CHUNK: usize = 16 << 10;
 
-/// The bytes of upload `i`: distinct per video, so a mix-up shows.
+/// The bytes of upload `i`: a real MP4 whose padding is distinct per video, so a mix-up
+/// shows.
 fn video_bytes(i: usize) -> Vec<u8> {
-    (0..CHUNKS * CHUNK)
-        .map(|n| (n.wrapping_mul(31) ^ i) as u8)
-        .collect()
+    let mut file = support::padded_mp4(CHUNKS * CHUNK);
+    let padding = support::MP4.len() + 8;
+    for (n, byte) in file.iter_mut().enumerate().skip(padding) {
+        *byte = (n.wrapping_mul(31) ^ i) as u8;
+    }
+    file
 }
 
 /// PUTs `bytes` to a granted URL a chunk at a time; `None` when the connection failed

@@ -231,7 +231,15 @@ impl Fixture {
         self.videos.create(&video).await.unwrap();
         self.objects.put(&video.id, b"video bytes").await;
         let mp4 = VideoContentType::parse("video/mp4").unwrap();
-        self.videos.mark_ready(&video.id, 11, &mp4, &reel_core::domain::MediaInfo::default()).await.unwrap();
+        self.videos
+            .mark_ready(
+                &video.id,
+                11,
+                &mp4,
+                &reel_core::domain::MediaInfo::default(),
+            )
+            .await
+            .unwrap();
         for i in 0..comments {
             let c = Comment {
                 id: CommentId::new(),

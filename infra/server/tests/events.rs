@@ -122,7 +122,12 @@ async fn seeded_host() -> AwsHost {
     use reel_core::ports::{Comments, Videos};
     a.videos.create(&ready).await.unwrap();
     a.videos
-        .mark_ready(&ready.id, MP4.len() as u64, &mp4, &reel_core::domain::MediaInfo::default())
+        .mark_ready(
+            &ready.id,
+            MP4.len() as u64,
+            &mp4,
+            &reel_core::domain::MediaInfo::default(),
+        )
         .await
         .unwrap();
     a.videos
@@ -338,21 +343,53 @@ async fn an_s3_object_created_event_makes_the_video_ready_once() {
 
 /// Through the presigned PUT, with exactly the headers the upload grant hands out.
 async fn upload_mp4_as_a_client_would(host: &AwsHost, video: &VideoId) {
+    upload_as_a_client_would(host, video, MP4.to_vec()).await;
+}
+
+/// `bytes` PUT as video/mp4 through the presigned URL the videos function would grant.
+async fn upload_as_a_client_would(host: &AwsHost, video: &VideoId, bytes: Vec<u8>) {
     use reel_core::ports::BlobUrls;
     let mp4 = VideoContentType::parse("video/mp4").unwrap();
     let grant = host
         .adapters
         .urls
-        .presign_put(video, MP4.len() as u64, &mp4, Timestamp::now())
+        .presign_put(video, bytes.len() as u64, &mp4, Timestamp::now())
         .await
         .unwrap();
-    let mut put = reqwest::Client::new().put(&grant.url).body(MP4.to_vec());
+    put_as_a_browser_would(grant, bytes).await;
+}
+
+/// `bytes` PUT as a WebP poster through the presigned URL a poster grant gives.
+async fn upload_poster_as_a_client_would(host: &AwsHost, video: &VideoId, bytes: Vec<u8>) {
+    use reel_core::ports::BlobUrls;
+    let webp = reel_core::domain::PosterType::Webp;
+    let grant = host
+        .adapters
+        .urls
+        .presign_poster_put(video, bytes.len() as u64, webp, Timestamp::now())
+        .await
+        .unwrap();
+    put_as_a_browser_would(grant, bytes).await;
+}
+
+async fn put_as_a_browser_would(grant: reel_core::ports::PresignedRequest, bytes: Vec<u8>) {
+    let mut put = reqwest::Client::new().put(&grant.url).body(bytes);
     for (name, value) in &grant.headers {
         put = put.header(name, value);
     }
     let status = put.send().await.unwrap().status();
     assert!(status.is_success(), "the presigned PUT answered {status}");
 }
+
+/// The S3 notification of an upload to `key`, for this host's bucket.
+fn s3_event(host: &AwsHost, file: &str, key: &str) -> S3Event {
+    let mut event = read_json(&events_dir().join(file));
+    event["Records"][0]["s3"]["bucket"]["name"] = host.adapters.blobs.bucket().into();
+    event["Records"][0]["s3"]["object"]["key"] = key.into();
+    serde_json::from_value(event).unwrap()
+}
+
+const POSTER_WEBP: &[u8] = include_bytes!("fixtures/posters/poster.webp");
 
 async fn object_tags(host: &AwsHost, video: &VideoId) -> Vec<(String, String)> {
     let out = host
@@ -794,12 +831,19 @@ fn granted_without_a_call(function: &str) -> Vec<(&'static str, &'static str)> {
     match function {
         // A session whose id names no account (issued before ids named their user) has
         // its account read apart (`DynamoSessions::account_is_live`).
-        "users" | "comments" | "web" => vec![("dynamodb:GetItem", "table/users")],
+        "users" | "comments" => vec![("dynamodb:GetItem", "table/users")],
         // Presigned URLs: S3 checks the signer's rights when the client uses them.
         "videos" => vec![
             ("dynamodb:GetItem", "table/users"),
             ("s3:PutObject", "bucket/videos/*"),
             ("s3:PutObjectTagging", "bucket/videos/*"),
+            ("s3:PutObject", "bucket/posters/*"),
+            ("s3:GetObject", "bucket/posters/*"),
+        ],
+        // The watch page's poster URL.
+        "web" => vec![
+            ("dynamodb:GetItem", "table/users"),
+            ("s3:GetObject", "bucket/posters/*"),
         ],
         "stream" => vec![
             ("dynamodb:GetItem", "table/users"),
@@ -872,6 +916,31 @@ async fn each_function_is_granted_exactly_what_its_code_calls() {
         .await
         .unwrap()
         .is_none());
+    // ...a text file uploaded as a video is rejected, its bytes' deletion recorded...
+    let text = video(&VideoId::new().to_string(), &alice, "Notes");
+    reel_core::ports::Videos::create(&*host.adapters.videos, &text)
+        .await
+        .unwrap();
+    upload_as_a_client_would(&host, &text.id, b"not a video at all".to_vec()).await;
+    let s3 = s3_event(&host, "s3-object-created.json", &object_key(&text.id));
+    reel_lambda::on_objects_created(&host.function().confirming_videos(), s3)
+        .instrument(scope("video-events"))
+        .await
+        .unwrap();
+    // ...and a poster lands: checked and recorded; one that is not an image, removed.
+    let poster_key = reel_aws::poster_key(&v.id);
+    upload_poster_as_a_client_would(&host, &v.id, POSTER_WEBP.to_vec()).await;
+    let s3 = s3_event(&host, "s3-poster-created.json", &poster_key);
+    reel_lambda::on_objects_created(&host.function().confirming_videos(), s3)
+        .instrument(scope("video-events"))
+        .await
+        .unwrap();
+    upload_poster_as_a_client_would(&host, &v.id, b"RIFF0000WEBPnope".to_vec()).await;
+    let s3 = s3_event(&host, "s3-poster-created.json", &poster_key);
+    reel_lambda::on_objects_created(&host.function().confirming_videos(), s3)
+        .instrument(scope("video-events"))
+        .await
+        .unwrap();
     // deletion-dispatcher, then deletion-worker, on hidden videos; the dispatcher also
     // sweeps an account deleted long enough ago, with a session still to end and a
     // comment: its session and comment are deleted and its late video hidden on the

@@ -35,6 +35,7 @@ fn assert_none_of(krate: &str, forbidden: &[&str]) {
 
 #[test]
 fn the_core_knows_no_storage_no_aws_no_http_framework_and_no_other_crate_of_ours() {
+    // reel-media (the container parsers) is a leaf the core builds on.
     assert_none_of(
         "core",
         &[
@@ -44,6 +45,28 @@ fn the_core_knows_no_storage_no_aws_no_http_framework_and_no_other_crate_of_ours
             "tower*",
             "hyper*",
             "lambda*",
+            "reel-http",
+            "reel-embedded",
+            "reel-aws",
+            "reel-lambda",
+            "reel-server",
+            "reel-testkit",
+        ],
+    );
+}
+
+#[test]
+fn the_media_parsers_are_a_leaf_that_does_no_io_of_its_own() {
+    assert_none_of(
+        "media",
+        &[
+            "aws*",
+            "rusqlite*",
+            "axum",
+            "tower*",
+            "hyper*",
+            "lambda*",
+            "tokio",
             "reel-*",
         ],
     );

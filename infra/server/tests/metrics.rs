@@ -192,7 +192,11 @@ async fn each_metric_is_counted_where_it_happens_and_only_there() {
     assert_eq!(status, StatusCode::NOT_FOUND, "still pending");
     let id = VideoId::parse(&vid).unwrap();
     let mp4 = VideoContentType::parse("video/mp4").unwrap();
-    assert!(f.store.mark_ready(&id, 1000, &mp4, &reel_core::domain::MediaInfo::default()).await.unwrap());
+    assert!(f
+        .store
+        .mark_ready(&id, 1000, &mp4, &reel_core::domain::MediaInfo::default())
+        .await
+        .unwrap());
     let (status, _) = call(&app, Method::GET, &watch, Some(&sid), Value::Null).await;
     assert_eq!(status, StatusCode::TEMPORARY_REDIRECT);
     t.assert_since(

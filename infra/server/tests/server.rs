@@ -303,7 +303,8 @@ async fn a_client_that_stops_reading_loses_its_stream_slot() {
     let sid = api.sign_up("alice").await;
     let vid = api.create_video(&sid, "alice", "Long").await;
     // Far more than the loopback socket buffers hold, so the response cannot complete.
-    api.upload(&sid, &vid, vec![0u8; 64 << 20]).await;
+    let file = support::padded_mp4(64 << 20);
+    api.upload(&sid, &vid, file.clone()).await;
     let url = api.blob_url(&sid, &vid).await;
     let (status, stalled) = slow_reader(&url).await;
     assert_eq!(status, 200);
@@ -317,7 +318,7 @@ async fn a_client_that_stops_reading_loses_its_stream_slot() {
     loop {
         let (status, _, body) = api.fetch(&url, Some("bytes=0-9")).await;
         if status == StatusCode::PARTIAL_CONTENT {
-            assert_eq!(body, vec![0u8; 10]);
+            assert_eq!(body, file[..10]);
             break;
         }
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
@@ -373,9 +374,7 @@ async fn the_stream_limiter_refuses_exactly_the_surplus_and_frees_slots() {
     let sid = api.sign_up("alice").await;
     let vid = api.create_video(&sid, "alice", "big").await;
     // Large enough that no response can finish into the socket buffers.
-    let big: Vec<u8> = (0..48 * 1024 * 1024)
-        .map(|i: u32| (i % 251) as u8)
-        .collect();
+    let big = support::padded_mp4(48 << 20);
     api.upload(&sid, &vid, big).await;
     let url = api.blob_url(&sid, &vid).await;
 
@@ -515,9 +514,7 @@ async fn deletions_survive_a_crash_mid_pipeline() {
             let vid = api_ref
                 .create_video(sid_ref, "alice", &format!("v{i}"))
                 .await;
-            api_ref
-                .upload(sid_ref, &vid, format!("bytes of video {i}").into_bytes())
-                .await;
+            api_ref.upload(sid_ref, &vid, MP4.to_vec()).await;
             if i % 10 == 0 {
                 api_ref
                     .post(

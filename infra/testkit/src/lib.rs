@@ -4,5 +4,6 @@
 //! binaries to run under it.
 
 pub mod binaries;
+pub mod media;
 pub mod moto;
 pub mod runtime_api;

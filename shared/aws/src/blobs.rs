@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use async_trait::async_trait;
-use reel_core::domain::VideoId;
+use reel_core::domain::{Timestamp, VideoId};
 use reel_core::ports::{Blobs, StoreResult};
 
 pub struct S3Blobs {
@@ -76,6 +76,24 @@ impl S3Blobs {
         }
     }
 
+    /// When the video's poster object was last written, or `None` if there is none.
+    pub async fn poster_modified(&self, video: &VideoId) -> anyhow::Result<Option<Timestamp>> {
+        let out = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(poster_key(video))
+            .send()
+            .await;
+        match out {
+            Ok(o) => Ok(o
+                .last_modified
+                .map(|at| Timestamp::from_unix_seconds(at.secs()))),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+            Err(e) => Err(e).context("reading a poster's metadata"),
+        }
+    }
+
     /// Up to `len` bytes of the object at `key` from `offset` (a ranged `GetObject`);
     /// `None` when there is no such object, and empty past its end.
     async fn read(&self, key: String, offset: u64, len: u64) -> anyhow::Result<Option<Vec<u8>>> {
@@ -100,7 +118,11 @@ impl S3Blobs {
             }
             Err(e) => return Err(e).context("reading a range of an object"),
         };
-        let bytes = out.body.collect().await.context("reading an object's body")?;
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .context("reading an object's body")?;
         let mut bytes = bytes.into_bytes().to_vec();
         // A store that ignores `Range` sends everything: keep what was asked.
         bytes.truncate(len as usize);

@@ -57,8 +57,15 @@ impl ConfirmingVideos {
         self.blobs.clear_pending_tag(id).await?;
         let blobs: Arc<dyn Blobs> = self.blobs.clone();
         let now = Timestamp::now();
-        let settled =
-            settle_upload(self.inner.as_ref(), blobs, id, info.size, &content_type, now).await?;
+        let settled = settle_upload(
+            self.inner.as_ref(),
+            blobs,
+            id,
+            info.size,
+            &content_type,
+            now,
+        )
+        .await?;
         Ok(Some((info.size, settled)))
     }
 
@@ -69,8 +76,17 @@ impl ConfirmingVideos {
             self.blobs.delete_poster(id).await?;
             return Ok(());
         };
-        let at = video.poster_pending.map_or_else(Timestamp::now, |p| p.at);
-        settle_poster(self.inner.as_ref(), self.blobs.as_ref(), id, at).await?;
+        let granted = video.poster_pending;
+        let at = granted.map_or_else(Timestamp::now, |p| p.at);
+        let granted_type = granted.map(|p| p.content_type);
+        settle_poster(
+            self.inner.as_ref(),
+            self.blobs.as_ref(),
+            id,
+            at,
+            granted_type,
+        )
+        .await?;
         Ok(())
     }
 
@@ -97,10 +113,17 @@ impl ConfirmingVideos {
             .filter(|p| now.unix_seconds() - p.at.unix_seconds() <= self.poster_window_secs);
         if let Some(pending) = awaited {
             // No S3 events reach this host: a poster granted lately may have landed.
-            if settle_poster(self.inner.as_ref(), self.blobs.as_ref(), &video.id, pending.at)
-                .await?
-                .is_none()
-            {
+            // A poster object older than the grant is the one it replaces: not yet.
+            let landed = self.blobs.poster_modified(&video.id).await?;
+            let fresh = landed.is_some_and(|at| at.unix_seconds() >= pending.at.unix_seconds());
+            let settled = if fresh {
+                let granted_type = Some(pending.content_type);
+                let (videos, blobs) = (self.inner.as_ref(), self.blobs.as_ref());
+                settle_poster(videos, blobs, &video.id, pending.at, granted_type).await?
+            } else {
+                Some(reel_media::poster::PosterError::NotAnImage)
+            };
+            if settled.is_none() {
                 if let Some(refreshed) = self.inner.get(&video.id).await? {
                     video.poster = refreshed.poster;
                     video.poster_pending = refreshed.poster_pending;

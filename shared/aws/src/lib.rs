@@ -38,7 +38,7 @@ mod urls;
 mod users;
 mod videos;
 
-pub use blobs::{object_key, video_of_key, video_of_poster_key, S3Blobs, PENDING_TAG};
+pub use blobs::{object_key, poster_key, video_of_key, video_of_poster_key, S3Blobs, PENDING_TAG};
 pub use comments::DynamoComments;
 pub use confirm::ConfirmingVideos;
 pub use deletions::DynamoDeletions;

@@ -187,7 +187,14 @@ impl BlobUrls for S3Urls {
         ];
         let query = [("x-id", "PutObject")];
         Ok(self
-            .presign("PUT", &object_key(video), &query, headers, now, self.upload_ttl_secs)
+            .presign(
+                "PUT",
+                &object_key(video),
+                &query,
+                headers,
+                now,
+                self.upload_ttl_secs,
+            )
             .await?)
     }
 
@@ -254,7 +261,9 @@ impl BlobUrls for S3Urls {
 /// hourly, and never lie in the future (S3 refuses a URL signed ahead of its clock).
 fn poster_signing_window(now: Timestamp, poster: &Poster) -> (Timestamp, i64) {
     let expires = poster_url_expiry(now).unix_seconds();
-    let start = (expires - 7200).max(poster.at.unix_seconds()).min(now.unix_seconds());
+    let start = (expires - 7200)
+        .max(poster.at.unix_seconds())
+        .min(now.unix_seconds());
     (Timestamp::from_unix_seconds(start), expires - start)
 }
 

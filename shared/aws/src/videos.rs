@@ -142,7 +142,10 @@ impl VideoItem {
             media: self.media.map(MediaItem::into_info),
             reason: self.reason,
             poster: self.poster.map(PosterItem::into_poster).transpose()?,
-            poster_pending: self.poster_pending.map(PosterItem::into_poster).transpose()?,
+            poster_pending: self
+                .poster_pending
+                .map(PosterItem::into_poster)
+                .transpose()?,
         })
     }
 }
@@ -172,8 +175,8 @@ impl DynamoVideos {
         attribute: &'static str,
         poster: &Poster,
     ) -> StoreResult<bool> {
-        let value: AttributeValue =
-            serde_dynamo::to_attribute_value(PosterItem::of(poster)).context("encoding a poster")?;
+        let value: AttributeValue = serde_dynamo::to_attribute_value(PosterItem::of(poster))
+            .context("encoding a poster")?;
         let mut update = self
             .db
             .client
@@ -206,8 +209,8 @@ impl DynamoVideos {
     }
 
     async fn set_poster_keeping_grant(&self, id: &VideoId, poster: &Poster) -> StoreResult<bool> {
-        let value: AttributeValue =
-            serde_dynamo::to_attribute_value(PosterItem::of(poster)).context("encoding a poster")?;
+        let value: AttributeValue = serde_dynamo::to_attribute_value(PosterItem::of(poster))
+            .context("encoding a poster")?;
         let update = self
             .db
             .client
@@ -456,7 +459,8 @@ impl Videos for DynamoVideos {
     }
 
     async fn grant_poster(&self, id: &VideoId, poster: &Poster) -> StoreResult<bool> {
-        self.set_poster_attribute(id, "poster_pending", poster).await
+        self.set_poster_attribute(id, "poster_pending", poster)
+            .await
     }
 
     async fn set_poster(&self, id: &VideoId, poster: &Poster) -> StoreResult<bool> {

@@ -3,7 +3,7 @@
 //! the video becomes ready with its metadata or rejected with a reason. A poster is
 //! checked by its first bytes the same way.
 
-use crate::domain::{MediaInfo, Poster, Timestamp, VideoContentType, VideoId};
+use crate::domain::{MediaInfo, Poster, PosterType, Timestamp, VideoContentType, VideoId};
 use crate::ports::{Blobs, Videos};
 use anyhow::Context;
 use reel_media::poster::{self, PosterError};
@@ -66,30 +66,41 @@ pub async fn settle_upload(
     let (recorded, settled) = match outcome {
         Ok(info) => {
             let ready = videos.mark_ready(video, size, content_type, &info).await;
-            (ready.context("marking the video ready")?, Settled::Ready(info))
+            (
+                ready.context("marking the video ready")?,
+                Settled::Ready(info),
+            )
         }
         Err(why) => {
             let rejected = videos.mark_rejected(video, size, &why.reason(), now).await;
             tracing::info!(%video, reason = %why, "upload rejected; its bytes go to the deletion pipeline");
-            (rejected.context("marking the video rejected")?, Settled::Rejected(why))
+            (
+                rejected.context("marking the video rejected")?,
+                Settled::Rejected(why),
+            )
         }
     };
     if !recorded {
         // Nothing would ever remove these bytes: remove them now.
-        blobs.delete(video).await.context("removing the bytes of a gone video")?;
+        blobs
+            .delete(video)
+            .await
+            .context("removing the bytes of a gone video")?;
         return Ok(Settled::Gone);
     }
     Ok(settled)
 }
 
-/// A poster has landed in the object store (granted at `granted_at`): its first bytes
-/// must be a JPEG or WebP image of sane dimensions (its type was signed into the
-/// upload URL), or it is removed. Returns the check's failure, if any.
+/// A poster has landed in the object store, granted at `granted_at` for the type
+/// `granted_type` (when the grant is still known): its first bytes must be a JPEG or
+/// WebP image of that type and of sane dimensions, or it is removed. Returns the
+/// check's failure, if any.
 pub async fn settle_poster(
     videos: &dyn Videos,
     blobs: &dyn Blobs,
     video: &VideoId,
     granted_at: Timestamp,
+    granted_type: Option<PosterType>,
 ) -> anyhow::Result<Option<PosterError>> {
     let head = blobs
         .read_poster_head(video, poster::HEADER_BYTES as u64)
@@ -98,17 +109,34 @@ pub async fn settle_poster(
     let Some(head) = head else {
         return Ok(Some(PosterError::NotAnImage));
     };
-    let content_type = match poster::inspect(&head) {
-        Ok((content_type, _, _)) => content_type,
+    let checked = poster::inspect(&head).and_then(|(found, _, _)| match granted_type {
+        Some(granted) if granted != found => Err(PosterError::WrongType),
+        _ => Ok(found),
+    });
+    let content_type = match checked {
+        Ok(content_type) => content_type,
         Err(why) => {
             tracing::info!(%video, reason = %why, "poster refused and removed");
-            blobs.delete_poster(video).await.context("removing a bad poster")?;
+            blobs
+                .delete_poster(video)
+                .await
+                .context("removing a bad poster")?;
             return Ok(Some(why));
         }
     };
-    let poster = Poster { content_type, at: granted_at };
-    if !videos.set_poster(video, &poster).await.context("recording the poster")? {
-        blobs.delete_poster(video).await.context("removing a gone video's poster")?;
+    let poster = Poster {
+        content_type,
+        at: granted_at,
+    };
+    if !videos
+        .set_poster(video, &poster)
+        .await
+        .context("recording the poster")?
+    {
+        blobs
+            .delete_poster(video)
+            .await
+            .context("removing a gone video's poster")?;
     }
     Ok(None)
 }

@@ -384,7 +384,13 @@ impl BlobUrls for LocalBlobs {
     ) -> StoreResult<String> {
         let exp = poster_url_expiry(now).unix_seconds();
         let ct = poster.content_type.as_str();
-        let query = Self::query("poster-get", None, Some(ct), exp, Some(poster.at.as_micros()));
+        let query = Self::query(
+            "poster-get",
+            None,
+            Some(ct),
+            exp,
+            Some(poster.at.as_micros()),
+        );
         Ok(self.signed_url(video, query)?)
     }
 }
@@ -421,7 +427,9 @@ impl LocalBlobs {
     /// Stores a checked poster (small: held in memory) in place of any earlier one:
     /// written to a temporary file, synced, then renamed.
     pub async fn write_poster(&self, video: &VideoId, bytes: Bytes) -> anyhow::Result<()> {
-        let tmp = self.tmp.join(format!("poster-{video}.{}", uuid::Uuid::new_v4()));
+        let tmp = self
+            .tmp
+            .join(format!("poster-{video}.{}", uuid::Uuid::new_v4()));
         let written = async {
             let mut file = tokio::fs::OpenOptions::new()
                 .write(true)

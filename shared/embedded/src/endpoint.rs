@@ -347,9 +347,16 @@ async fn upload(
         })?;
     let blobs: Arc<dyn Blobs> = endpoint.blobs.clone();
     let now = endpoint.clock.now();
-    let settled = settle_upload(endpoint.videos.as_ref(), blobs, &video, written, &content_type, now)
-        .await
-        .map_err(ApiError::Internal)?;
+    let settled = settle_upload(
+        endpoint.videos.as_ref(),
+        blobs,
+        &video,
+        written,
+        &content_type,
+        now,
+    )
+    .await
+    .map_err(ApiError::Internal)?;
     match settled {
         // Deleted while uploading: the bytes are gone with it.
         Settled::Gone => return Err(ApiError::NotFound("video")),

@@ -31,21 +31,34 @@ pub(crate) async fn upload(
         return Err(forbidden());
     };
     let content_type = PosterType::parse(ct).ok_or_else(forbidden)?;
-    let sent_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let sent_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     if sent_type != Some(ct) {
-        return Err(ApiError::Forbidden("Content-Type must be exactly the signed one"));
+        return Err(ApiError::Forbidden(
+            "Content-Type must be exactly the signed one",
+        ));
     }
     let bytes = read_exactly(body, size.min(poster::MAX_BYTES)).await?;
     let head = &bytes[..bytes.len().min(poster::HEADER_BYTES)];
     poster::check(head, content_type).map_err(|e| match e {
-        PosterError::BadDimensions => ApiError::bad_request("the image's dimensions are out of range"),
+        PosterError::BadDimensions => {
+            ApiError::bad_request("the image's dimensions are out of range")
+        }
         _ => ApiError::UnsupportedMediaType("the body is not an image of the signed type"),
     })?;
     if endpoint.videos.get(&video).await?.is_none() {
         return Err(ApiError::NotFound("video"));
     }
-    endpoint.blobs.write_poster(&video, bytes).await.map_err(ApiError::Internal)?;
-    let poster = Poster { content_type, at: Timestamp::from_micros(at) };
+    endpoint
+        .blobs
+        .write_poster(&video, bytes)
+        .await
+        .map_err(ApiError::Internal)?;
+    let poster = Poster {
+        content_type,
+        at: Timestamp::from_micros(at),
+    };
     if !endpoint.videos.set_poster(&video, &poster).await? {
         // Deleted meanwhile: the poster goes with it.
         use reel_core::ports::Blobs;
@@ -63,12 +76,16 @@ async fn read_exactly(body: Body, size: u64) -> Result<Bytes, ApiError> {
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| ApiError::bad_request("the upload was interrupted"))?;
         if (bytes.len() + chunk.len()) as u64 > size {
-            return Err(ApiError::PayloadTooLarge("the body is larger than the signed size"));
+            return Err(ApiError::PayloadTooLarge(
+                "the body is larger than the signed size",
+            ));
         }
         bytes.extend_from_slice(&chunk);
     }
     if (bytes.len() as u64) < size {
-        return Err(ApiError::bad_request("the body is shorter than the signed size"));
+        return Err(ApiError::bad_request(
+            "the body is shorter than the signed size",
+        ));
     }
     Ok(bytes.freeze())
 }
@@ -98,9 +115,20 @@ pub(crate) async fn serve(
     if fresh {
         return Ok((StatusCode::NOT_MODIFIED, common).into_response());
     }
-    let Some(bytes) = endpoint.blobs.read_poster(&video).await.map_err(ApiError::Internal)? else {
+    let Some(bytes) = endpoint
+        .blobs
+        .read_poster(&video)
+        .await
+        .map_err(ApiError::Internal)?
+    else {
         return Err(ApiError::NotFound("poster"));
     };
     let content_type = header_value(live.content_type.as_str())?;
-    Ok((StatusCode::OK, common, [(header::CONTENT_TYPE, content_type)], bytes).into_response())
+    Ok((
+        StatusCode::OK,
+        common,
+        [(header::CONTENT_TYPE, content_type)],
+        bytes,
+    )
+        .into_response())
 }

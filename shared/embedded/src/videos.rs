@@ -30,8 +30,14 @@ fn video_from_row(r: &Row<'_>) -> rusqlite::Result<anyhow::Result<Video>> {
         None => None,
     };
     let reason: Option<String> = r.get(14)?;
-    let poster = (r.get::<_, Option<String>>(15)?, r.get::<_, Option<i64>>(16)?);
-    let pending = (r.get::<_, Option<String>>(17)?, r.get::<_, Option<i64>>(18)?);
+    let poster = (
+        r.get::<_, Option<String>>(15)?,
+        r.get::<_, Option<i64>>(16)?,
+    );
+    let pending = (
+        r.get::<_, Option<String>>(17)?,
+        r.get::<_, Option<i64>>(18)?,
+    );
     Ok((|| -> anyhow::Result<Video> {
         Ok(Video {
             id: VideoId::parse(&id)?,
@@ -177,7 +183,11 @@ impl Videos for SqliteStore {
         content_type: &VideoContentType,
         media: &MediaInfo,
     ) -> StoreResult<bool> {
-        let (id, ct, m) = (id.to_string(), content_type.as_str().to_owned(), media.clone());
+        let (id, ct, m) = (
+            id.to_string(),
+            content_type.as_str().to_owned(),
+            media.clone(),
+        );
         self.write(move |conn| {
             let n = conn
                 .execute_cached(

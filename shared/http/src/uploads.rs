@@ -11,8 +11,8 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
 use reel_core::domain::{Poster, PosterType, VideoContentType, VideoStatus};
-use reel_core::ports::PresignedRequest;
 use reel_core::metrics::{self, Metric};
+use reel_core::ports::PresignedRequest;
 
 pub fn router<S>() -> Router<S>
 where
@@ -110,7 +110,9 @@ pub async fn grant_poster_upload(
     ApiJson(body): ApiJson<PosterUploadRequest>,
 ) -> Result<Reply<UploadGrant>, ApiError> {
     if video.author_id != me.id {
-        return Err(ApiError::Forbidden("only the owner may set a video's poster"));
+        return Err(ApiError::Forbidden(
+            "only the owner may set a video's poster",
+        ));
     }
     if video.status == VideoStatus::Rejected {
         return Err(ApiError::Conflict("the video was rejected"));
@@ -125,7 +127,10 @@ pub async fn grant_poster_upload(
         ApiError::UnsupportedMediaType("content_type must be image/webp or image/jpeg"),
     )?;
     let now = state.clock.now();
-    let poster = Poster { content_type, at: now };
+    let poster = Poster {
+        content_type,
+        at: now,
+    };
     if !state.videos.grant_poster(&video.id, &poster).await? {
         return Err(ApiError::NotFound("video"));
     }

@@ -3,9 +3,9 @@
 use crate::cursor;
 use crate::dto::{ListParams, NewVideo, VideoList, VideoView};
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Origin;
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthPathUser, AuthUser, AuthVideo, Owner};
 use crate::reply::Reply;
-use crate::extract::Origin;
 use crate::state::{AppState, BlobUrlSigner};
 use crate::views::VideoViews;
 use axum::extract::State;

@@ -2,13 +2,13 @@
 //! API (no proxy). Templates and assets are compiled into the binary; assets are served
 //! under a content-hash directory with a year-long immutable cache.
 
-use crate::extract::Origin;
-use crate::state::BlobUrlSigner;
-use crate::views::VideoViews;
 use crate::error::ApiError;
+use crate::extract::Origin;
 use crate::extract::{ApiPath, AuthUser};
 use crate::state::AppState;
+use crate::state::BlobUrlSigner;
 use crate::videos::existing_video;
+use crate::views::VideoViews;
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::{header, request::Parts, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -21,7 +21,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Scripts, styles and media only from this origin (plus the blob store's, for S3); no
 /// inline script; never framed.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; \
+const CSP: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; \
 media-src 'self' blob: https:; connect-src 'self' https:; object-src 'none'; base-uri 'none'; \
 form-action 'self'; frame-ancestors 'none'";
 
@@ -69,6 +70,7 @@ static ASSETS: &[Asset] = &[
     asset!("signin.js", JS),
     asset!("home.js", JS),
     asset!("watch.js", JS),
+    asset!("poster.js", JS),
     asset!("favicon.svg", "image/svg+xml"),
 ];
 
@@ -87,10 +89,22 @@ fn assets_version() -> &'static str {
     })
 }
 
+/// Milliseconds as the pages show a length: `3:07`, `1:02:05`.
+fn duration(ms: u64) -> String {
+    let s = (ms + 500) / 1000;
+    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
 fn templates() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
+        env.add_filter("duration", duration);
         // `.html` names are auto-escaped: every user string renders as text.
         for (name, source) in [
             ("base.html", include_str!("../web/templates/base.html")),
@@ -210,9 +224,7 @@ async fn watch(
             let ctx = context! { video => views.of(video).await?, ..base };
             render(StatusCode::OK, "watch.html", ctx)
         }
-        Ok(_) | Err(ApiError::NotFound(_)) => {
-            render(StatusCode::NOT_FOUND, "not_found.html", base)
-        }
+        Ok(_) | Err(ApiError::NotFound(_)) => render(StatusCode::NOT_FOUND, "not_found.html", base),
         Err(other) => Err(other),
     }
 }
@@ -255,6 +267,13 @@ async fn asset(ApiPath((version, file)): ApiPath<(String, String)>) -> Result<Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lengths_read_as_clocks() {
+        assert_eq!(super::duration(187_000), "3:07");
+        assert_eq!(super::duration(1_499), "0:01");
+        assert_eq!(super::duration(3_725_000), "1:02:05");
+    }
 
     #[test]
     fn next_must_stay_on_this_site() {

@@ -34,7 +34,9 @@ pub async fn on_objects_created(videos: &ConfirmingVideos, event: S3Event) -> an
                 tracing::info!(%video, size, codec = media.video_codec.as_deref(), "video ready");
                 metrics::count(Metric::UploadsCompleted, 1);
             }
-            Some((_, Settled::Rejected(why))) => tracing::info!(%video, reason = %why, "video rejected"),
+            Some((_, Settled::Rejected(why))) => {
+                tracing::info!(%video, reason = %why, "video rejected")
+            }
             Some((_, Settled::Gone)) | None => {
                 tracing::info!(%video, "video not made ready (deleted, or not a video)")
             }

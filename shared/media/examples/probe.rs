@@ -3,6 +3,9 @@ fn main() {
     for path in std::env::args().skip(1) {
         let bytes = std::fs::read(&path).expect("reading the file");
         let (outcome, stats) = reel_media::probe_bytes(&bytes);
-        println!("{path}: {outcome:?} ({} requests, {} bytes read)", stats.requests, stats.bytes);
+        println!(
+            "{path}: {outcome:?} ({} requests, {} bytes read)",
+            stats.requests, stats.bytes
+        );
     }
 }

@@ -118,7 +118,10 @@ mod tests {
         };
         assert_eq!(hevc("hvc1", &main10), "hvc1.1.6.L93.B0");
         assert_eq!(vp9(0, 10, 8), "vp09.00.10.08");
-        assert_eq!(av1_of_record(&[0x81, 0x04, 0x0c, 0]).unwrap(), "av01.0.04M.08");
+        assert_eq!(
+            av1_of_record(&[0x81, 0x04, 0x0c, 0]).unwrap(),
+            "av01.0.04M.08"
+        );
         assert_eq!(av1_of_record(&[0x81, 0x2d, 0xcc]).unwrap(), "av01.1.13H.10");
         assert_eq!(mp4a(0x40, Some(2)), "mp4a.40.2");
         assert_eq!(mp4a(0x6b, None), "mp4a.6b");

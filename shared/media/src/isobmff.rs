@@ -39,10 +39,7 @@ fn rejected(r: Rejection) -> ProbeError {
 
 /// The header of the box at `offset` (its 32-bit size, or 64-bit when it says 1, or to
 /// the end of the file when it says 0).
-fn header_at<F: Fetch>(
-    source: &mut CappedSource<F>,
-    offset: u64,
-) -> Result<BoxHeader, ProbeError> {
+fn header_at<F: Fetch>(source: &mut CappedSource<F>, offset: u64) -> Result<BoxHeader, ProbeError> {
     let len = source.len();
     if len - offset < 8 {
         return Err(rejected(Rejection::Truncated));

@@ -109,7 +109,9 @@ fn read_failure<F: Fetch>(
 /// [`probe`] of bytes in memory (tests, fuzzing, tools).
 pub fn probe_bytes(bytes: &[u8]) -> (Result<MediaInfo, ProbeError>, ReadStats) {
     let fetch = |offset: u64, len: usize| {
-        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(bytes.len());
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
         let end = start.saturating_add(len).min(bytes.len());
         Ok(bytes[start..end].to_vec())
     };

@@ -14,15 +14,11 @@ pub fn is_ebml(magic: &[u8]) -> bool {
 
 pub fn probe<F: Fetch>(source: &mut CappedSource<F>) -> Result<MediaInfo, ProbeError> {
     use std::io::{Seek, SeekFrom};
-    source
-        .seek(SeekFrom::Start(0))
-        .map_err(ProbeError::Read)?;
+    source.seek(SeekFrom::Start(0)).map_err(ProbeError::Read)?;
     let file = MatroskaFile::open(&mut *source).map_err(|e| match e {
         DemuxError::IoError(io) => ProbeError::Read(io),
         DemuxError::UnsupportedDocType(_) => ProbeError::Rejected(Rejection::NotAVideo),
-        DemuxError::ElementSizeExceedsStream { .. } => {
-            ProbeError::Rejected(Rejection::Truncated)
-        }
+        DemuxError::ElementSizeExceedsStream { .. } => ProbeError::Rejected(Rejection::Truncated),
         _ => ProbeError::Rejected(Rejection::Damaged),
     })?;
     let tracks = file.tracks();

@@ -163,9 +163,8 @@ impl<F: Fetch> Seek for CappedSource<F> {
             SeekFrom::End(delta) => end.checked_add_signed(delta),
             SeekFrom::Current(delta) => self.pos.checked_add_signed(delta),
         };
-        let target = target.ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "seek before the start")
-        })?;
+        let target = target
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
         self.pos = target;
         Ok(target)
     }

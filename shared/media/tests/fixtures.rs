@@ -47,7 +47,11 @@ fn every_fixture_is_read_as_ffprobe_reads_it() {
 
 /// An object of `len` bytes that is `head`, zeros, then `tail` at its end, read through
 /// a counting fetch: a file of any size without the memory.
-fn sparse(head: Vec<u8>, tail: Vec<u8>, len: u64) -> impl FnMut(u64, usize) -> std::io::Result<Vec<u8>> {
+fn sparse(
+    head: Vec<u8>,
+    tail: Vec<u8>,
+    len: u64,
+) -> impl FnMut(u64, usize) -> std::io::Result<Vec<u8>> {
     let tail_at = len - tail.len() as u64;
     move |offset, want| {
         let end = (offset + want as u64).min(len);
@@ -110,7 +114,10 @@ fn a_small_video_padded_with_a_free_box_is_still_that_video() {
     file.resize(file.len() + padding - 8, 0);
     let (padded, stats) = probe_bytes(&file);
     assert_eq!(padded.unwrap(), plain.unwrap());
-    assert!(stats.bytes < 200 * 1024, "the padding is not read: {stats:?}");
+    assert!(
+        stats.bytes < 200 * 1024,
+        "the padding is not read: {stats:?}"
+    );
 }
 
 #[test]

@@ -32,14 +32,20 @@ fn fixtures() -> Vec<Vec<u8>> {
         .filter(|p| p.extension().is_some_and(|e| e != "json"))
         .collect();
     names.sort();
-    names.into_iter().map(|p| std::fs::read(p).unwrap()).collect()
+    names
+        .into_iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect()
 }
 
 /// Probes `bytes` as an object of `claimed` bytes (zeros past the real ones) under
 /// `cap`, and checks the bounds every probe must keep.
 fn probe_within_bounds(bytes: &[u8], claimed: u64, cap: u64) {
     let fetch = |offset: u64, len: usize| {
-        assert!(len as u64 <= cap, "one fetch of {len} bytes under a cap of {cap}");
+        assert!(
+            len as u64 <= cap,
+            "one fetch of {len} bytes under a cap of {cap}"
+        );
         let end = offset.saturating_add(len as u64).min(claimed);
         Ok((offset..end)
             .map(|at| bytes.get(at as usize).copied().unwrap_or(0))
@@ -66,7 +72,11 @@ fn mutated() -> impl Strategy<Value = Vec<u8>> {
         .prop_map(move |(which, edits, cut)| {
             let mut file = files[which].clone();
             for (in_header, at, byte) in edits {
-                let span = if in_header { file.len().min(512) } else { file.len() };
+                let span = if in_header {
+                    file.len().min(512)
+                } else {
+                    file.len()
+                };
                 let at = at % span.max(1);
                 if let Some(b) = file.get_mut(at) {
                     *b = byte;

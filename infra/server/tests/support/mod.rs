@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 pub mod aws;
 
-pub const MP4: &[u8] = include_bytes!("../fixtures/sample.mp4");
+pub const MP4: &[u8] = reel_testkit::media::SAMPLE_MP4;
+#[allow(unused_imports)]
+pub use reel_testkit::media::padded_mp4;
 
 /// Where a server keeps its data: a data directory, and for the AWS backend the
 /// environment naming moto and this test's own tables, bucket and queues.

@@ -113,7 +113,7 @@ impl Worker {
         format!("{}{path}", self.base)
     }
 
-    /// Creates a video and uploads 64 KiB to it; its id.
+    /// Creates a video and uploads 64 KiB to it (a real MP4, padded); its id.
     async fn upload(&self) -> Result<String, reqwest::Error> {
         let v: Value = self
             .http
@@ -125,7 +125,7 @@ impl Worker {
             .json()
             .await?;
         let vid = v["id"].as_str().unwrap_or_default().to_owned();
-        let bytes = vec![7u8; 64 << 10];
+        let bytes = reel_testkit::media::padded_mp4(64 << 10);
         let grant: Value = self
             .http
             .post(self.url(&format!("/upload/{vid}")))

@@ -4,7 +4,8 @@
 
 import { api, me, showError } from './api.js';
 import { mountComments } from './comments.js';
-import { el, formatBytes, formatSpeed } from './format.js';
+import { el, formatBytes, formatDuration, formatSpeed } from './format.js';
+import { capturePoster } from './poster.js';
 
 const PAGE = 12;
 const home = document.getElementById('home');
@@ -25,6 +26,27 @@ function refreshEmptyState() {
   empty.hidden = list.children.length > 0;
 }
 
+const STATUS_LABELS = { ready: 'Ready', pending: 'Pending', rejected: 'Rejected' };
+
+/** A 16:9 thumbnail: the poster (loaded lazily) or a neutral placeholder, and the
+ *  duration in a corner. */
+function thumbnail(video) {
+  const thumb = el('span', 'video-thumb');
+  if (video.poster_url) {
+    const img = el('img');
+    img.src = video.poster_url;
+    img.alt = '';
+    img.loading = 'lazy';
+    img.decoding = 'async';
+    img.addEventListener('error', () => img.remove()); // the placeholder shows instead
+    thumb.append(img);
+  } else {
+    thumb.append(el('span', 'placeholder', video.status === 'rejected' ? '✕' : video.status === 'ready' ? '▶' : '…'));
+  }
+  if (video.duration_ms != null) thumb.append(el('span', 'duration', formatDuration(video.duration_ms / 1000)));
+  return thumb;
+}
+
 function renderVideo(video) {
   const ready = video.status === 'ready';
   const item = el('li', 'video-item');
@@ -34,16 +56,18 @@ function renderVideo(video) {
 
   const open = el('button', 'video-open');
   open.type = 'button';
-  open.append(el('span', 'video-thumb', ready ? '▶' : '…'), el('span', 'video-name', video.name));
+  open.append(thumbnail(video), el('span', 'video-name', video.name));
   open.disabled = !ready;
-  open.title = ready ? `Play “${video.name}”` : 'Not ready to play yet';
+  open.title = ready ? `Play “${video.name}”` : video.status === 'rejected' ? 'Not a video Reel can play' : 'Not ready to play yet';
   open.addEventListener('click', () => play(video));
 
   const meta = el('p', 'video-meta muted');
   const time = el('time', '', video.display_ctime);
   time.dateTime = video.create_time;
-  meta.append(el('span', `badge ${video.status}`, ready ? 'Ready' : 'Pending'), time);
+  meta.append(el('span', `badge ${video.status}`, STATUS_LABELS[video.status] || video.status), time);
   if (ready) meta.append(el('span', 'size', formatBytes(video.size)));
+  if (ready && video.width && video.height) meta.append(el('span', 'size resolution', `${video.width}×${video.height}`));
+  if (video.status === 'rejected') meta.append(el('span', 'reason', video.reason || 'not a video'));
 
   const actions = el('div', 'video-actions');
   const watch = el('a', 'button ghost small', 'Watch page');
@@ -101,7 +125,13 @@ function play(video) {
   playerCard.hidden = false;
   showError(playerError, '');
   document.getElementById('player-title').textContent = video.name;
-  document.getElementById('player-meta').textContent = `${video.display_ctime} · ${formatBytes(video.size)}`;
+  const facts = [video.display_ctime];
+  if (video.duration_ms != null) facts.push(formatDuration(video.duration_ms / 1000));
+  if (video.width && video.height) facts.push(`${video.width}×${video.height}`);
+  facts.push(formatBytes(video.size));
+  document.getElementById('player-meta').textContent = facts.join(' · ');
+  if (video.poster_url) player.poster = video.poster_url;
+  else player.removeAttribute('poster');
   document.getElementById('player-watch-link').href = `/watch/${encodeURIComponent(video.id)}`;
   // The cookie authenticates this GET; the server answers 307 to a Range-capable URL.
   player.src = `/videos/${encodeURIComponent(video.id)}`;
@@ -225,6 +255,24 @@ function refusal(file) {
 
 class Cancelled extends Error {}
 
+/** Uploads the poster `capture` made for the video; a failure only costs the poster. */
+async function sendPoster(videoId, capture) {
+  const poster = await capture;
+  if (!poster) return;
+  try {
+    const grant = await api('POST', `/upload/${encodeURIComponent(videoId)}/poster`, {
+      size: poster.blob.size,
+      content_type: poster.blob.type,
+    });
+    const response = await fetch(grant.url, { method: grant.method || 'PUT', headers: grant.headers, body: poster.blob });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    // Read by the browser tests (the README's poster figures).
+    home.dataset.lastPoster = JSON.stringify({ bytes: poster.blob.size, type: poster.blob.type, ms: Math.round(poster.ms) });
+  } catch (e) {
+    console.warn('the poster could not be stored', e);
+  }
+}
+
 /** PUTs the file to the presigned URL with the grant's headers, showing progress. */
 function put(grant, file) {
   return new Promise((resolve, reject) => {
@@ -263,13 +311,17 @@ function put(grant, file) {
   });
 }
 
-/** Polls the video until the storage has told the server its bytes landed. */
+class Rejected extends Error {}
+
+/** Polls the video until the storage has told the server its bytes landed and the
+ *  server has read what they are. */
 async function waitUntilReady(id) {
   const deadline = Date.now() + 5 * 60 * 1000;
   let delay = 250;
   for (;;) {
     const video = await api('GET', `/videos/${encodeURIComponent(id)}/info`);
     if (video.status === 'ready') return video;
+    if (video.status === 'rejected') throw new Rejected(video.reason || 'not a video');
     if (Date.now() > deadline) throw new Error('the video is still processing; it will appear here when ready');
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(delay * 2, 3000);
@@ -315,10 +367,13 @@ form.addEventListener('submit', async (event) => {
     checkCancelled();
     const grant = await api('POST', `/upload/${encodeURIComponent(video.id)}`, { size: file.size, content_type: file.type });
     checkCancelled();
+    // The poster is made while the bytes travel, and sent once they have landed.
+    const poster = capturePoster(file);
     await put(grant, file);
     landed = true;
     cancelButton.disabled = true; // the bytes are stored: nothing left to cancel
     setStatus('Processing…');
+    await sendPoster(video.id, poster);
     const ready = await waitUntilReady(video.id);
     form.reset();
     autoName = '';
@@ -333,7 +388,12 @@ form.addEventListener('submit', async (event) => {
       if (leftover) loadVideos(true);
     }
     const note = leftover ? ' The unfinished video could not be removed: delete it from your list.' : '';
-    if (e instanceof Cancelled) {
+    if (e instanceof Rejected) {
+      form.reset();
+      autoName = '';
+      await loadVideos(true);
+      setStatus(`“${name}” was not accepted: ${e.message}. It is marked in your list, where you can delete it.`, 'error');
+    } else if (e instanceof Cancelled) {
       setStatus(leftover ? `Upload cancelled.${note}` : 'Upload cancelled. Nothing was kept.', leftover ? 'error' : '');
       progressRow.hidden = true;
     } else {

@@ -11,7 +11,9 @@ const duration = document.getElementById('video-duration');
 const videoId = page.dataset.videoId;
 
 if (player) {
+  // The server read the length from the file's header; the player says it otherwise.
   player.addEventListener('loadedmetadata', () => {
+    if (duration.dataset.known) return;
     duration.textContent = formatDuration(player.duration);
     duration.classList.remove('muted');
   });
@@ -24,7 +26,7 @@ if (player) {
   const check = async (delay) => {
     try {
       const video = await api('GET', `/videos/${encodeURIComponent(videoId)}/info`);
-      if (video.status === 'ready') {
+      if (video.status === 'ready' || video.status === 'rejected') {
         location.reload();
         return;
       }
