@@ -18,8 +18,21 @@ pub struct Ports {
     pub blob_urls: Arc<dyn BlobUrls>,
     /// Configured with a maximum of `MAX_RECEIVES` receives before the dead-letter queue.
     pub queue: Arc<dyn Queue>,
+    /// Stores an object as a client's upload would (a video's bytes, or with `true` its
+    /// poster): the object store's own write, which no port has.
+    pub put_object: PutObject,
     _keep: Box<dyn std::any::Any + Send>,
 }
+
+type PutObject = Box<
+    dyn Fn(
+            VideoId,
+            Vec<u8>,
+            bool,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+        + Send
+        + Sync,
+>;
 
 async fn local_ports() -> Ports {
     let dir = tempfile::tempdir().unwrap();
@@ -33,8 +46,22 @@ async fn local_ports() -> Ports {
         comments: store.clone(),
         deletions: store.clone(),
         blobs: blobs.clone(),
-        blob_urls: blobs,
+        blob_urls: blobs.clone(),
         queue: Arc::new(SqliteQueue::new((*store).clone(), MAX_RECEIVES)),
+        put_object: Box::new(move |video, bytes, poster| {
+            let blobs = blobs.clone();
+            Box::pin(async move {
+                if poster {
+                    blobs.write_poster(&video, bytes.into()).await.unwrap();
+                } else {
+                    let len = bytes.len() as u64;
+                    let body = futures_util::stream::iter([Ok::<_, std::io::Error>(
+                        bytes::Bytes::from(bytes),
+                    )]);
+                    blobs.write(&video, body, len).await.unwrap();
+                }
+            })
+        }),
         _keep: Box::new(dir),
     }
 }
@@ -61,6 +88,23 @@ async fn aws_ports() -> Ports {
         blobs: aws.blobs,
         blob_urls: aws.urls,
         queue: aws.queue,
+        put_object: Box::new(move |video, bytes, poster| {
+            let (s3, bucket) = (clients.s3.clone(), config.aws.bucket.clone());
+            Box::pin(async move {
+                let key = if poster {
+                    reel_aws::poster_key(&video)
+                } else {
+                    reel_aws::object_key(&video)
+                };
+                s3.put_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .body(bytes.into())
+                    .send()
+                    .await
+                    .unwrap();
+            })
+        }),
         _keep: Box::new(()),
     }
 }
@@ -1036,6 +1080,178 @@ pub async fn blob_urls_are_presigned(p: Ports) {
     p.blobs.delete(&vid).await.unwrap(); // a missing object is success
 }
 
+pub async fn media_facts_and_rejections_are_stored(p: Ports) {
+    let alice = user("alice");
+    p.users.create(&alice).await.unwrap();
+    let (good, bad) = (
+        video(&alice, "good", Timestamp::now()),
+        video(&alice, "bad", Timestamp::now().plus_seconds(1)),
+    );
+    p.videos.create(&good).await.unwrap();
+    p.videos.create(&bad).await.unwrap();
+    let facts = MediaInfo {
+        duration_ms: Some(187_000),
+        width: Some(1920),
+        height: Some(1080),
+        video_codec: Some("avc1.64001f".into()),
+        audio_codec: None,
+        faststart: false,
+    };
+    let mp4 = VideoContentType::parse("video/mp4").unwrap();
+    assert!(p
+        .videos
+        .mark_ready(&good.id, 5000, &mp4, &facts)
+        .await
+        .unwrap());
+    let stored = p.videos.get(&good.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status, stored.media, stored.reason),
+        (VideoStatus::Ready, Some(facts.clone()), None)
+    );
+
+    let now = Timestamp::now();
+    assert!(p
+        .videos
+        .mark_rejected(&bad.id, 55, "not a video file", now)
+        .await
+        .unwrap());
+    let stored = p.videos.get(&bad.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, VideoStatus::Rejected);
+    assert_eq!(
+        (stored.size, stored.reason.as_deref()),
+        (55, Some("not a video file"))
+    );
+    // Its bytes are the deletion pipeline's; the video stays listed (to its owner).
+    let due = p.deletions.list(any_time(), None, limit(10)).await.unwrap();
+    assert_eq!(
+        due.iter().map(|r| r.video_id).collect::<Vec<_>>(),
+        vec![bad.id]
+    );
+    let listed = p
+        .videos
+        .list_by_author(&alice.id, None, limit(10))
+        .await
+        .unwrap();
+    let listed: Vec<_> = listed.items.iter().map(|v| (v.id, v.status)).collect();
+    assert_eq!(
+        listed,
+        vec![
+            (bad.id, VideoStatus::Rejected),
+            (good.id, VideoStatus::Ready)
+        ]
+    );
+    // Deleted by its owner: gone, its deletion still recorded once.
+    assert!(p.videos.delete(&stored, now).await.unwrap());
+    assert!(p.videos.get(&bad.id).await.unwrap().is_none());
+    assert_eq!(
+        p.deletions
+            .list(any_time(), None, limit(10))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(!p
+        .videos
+        .mark_rejected(&bad.id, 55, "truncated file", now)
+        .await
+        .unwrap());
+}
+
+pub async fn posters_are_granted_then_set(p: Ports) {
+    let alice = user("alice");
+    let v = video(&alice, "with a poster", Timestamp::now());
+    p.videos.create(&v).await.unwrap();
+    let first = Poster {
+        content_type: PosterType::Webp,
+        at: Timestamp::from_micros(1_000_000),
+    };
+    let second = Poster {
+        content_type: PosterType::Jpeg,
+        at: Timestamp::from_micros(2_000_000),
+    };
+    assert!(p.videos.grant_poster(&v.id, &first).await.unwrap());
+    let stored = p.videos.get(&v.id).await.unwrap().unwrap();
+    assert_eq!((stored.poster, stored.poster_pending), (None, Some(first)));
+    assert!(p.videos.set_poster(&v.id, &first).await.unwrap());
+    let stored = p.videos.get(&v.id).await.unwrap().unwrap();
+    assert_eq!((stored.poster, stored.poster_pending), (Some(first), None));
+    // A newer grant pending while an older poster lands: the grant stays pending.
+    assert!(p.videos.grant_poster(&v.id, &second).await.unwrap());
+    assert!(p.videos.set_poster(&v.id, &first).await.unwrap());
+    let stored = p.videos.get(&v.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.poster, stored.poster_pending),
+        (Some(first), Some(second))
+    );
+    assert!(p.videos.set_poster(&v.id, &second).await.unwrap());
+    let stored = p.videos.get(&v.id).await.unwrap().unwrap();
+    assert_eq!((stored.poster, stored.poster_pending), (Some(second), None));
+    let nobody = VideoId::new();
+    assert!(!p.videos.grant_poster(&nobody, &first).await.unwrap());
+    assert!(!p.videos.set_poster(&nobody, &first).await.unwrap());
+    // Poster URLs are signed offline, the same within the hour, another for another poster.
+    let now = Timestamp::now();
+    let url = p.blob_urls.poster_url(&v.id, &second, now).await.unwrap();
+    assert_eq!(
+        url,
+        p.blob_urls
+            .poster_url(&v.id, &second, now.plus_seconds(1))
+            .await
+            .unwrap()
+    );
+    assert_ne!(
+        url,
+        p.blob_urls.poster_url(&v.id, &first, now).await.unwrap()
+    );
+    let put = p
+        .blob_urls
+        .presign_poster_put(&v.id, 4490, PosterType::Webp, now)
+        .await
+        .unwrap();
+    assert!(put
+        .headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v == "image/webp"));
+}
+
+pub async fn objects_are_read_in_ranges_and_deleted_with_their_poster(p: Ports) {
+    let vid = VideoId::new();
+    let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    (p.put_object)(vid, bytes.clone(), false).await;
+    (p.put_object)(vid, b"poster bytes".to_vec(), true).await;
+    assert_eq!(
+        p.blobs.read_range(&vid, 10, 20).await.unwrap(),
+        bytes[10..30]
+    );
+    assert_eq!(
+        p.blobs.read_range(&vid, 99_990, 100).await.unwrap(),
+        bytes[99_990..]
+    );
+    assert_eq!(
+        p.blobs.read_range(&vid, 200_000, 10).await.unwrap(),
+        Vec::<u8>::new()
+    );
+    assert_eq!(
+        p.blobs.read_poster_head(&vid, 6).await.unwrap().as_deref(),
+        Some(&b"poster"[..])
+    );
+    p.blobs.delete(&vid).await.unwrap();
+    assert!(
+        p.blobs.read_range(&vid, 0, 10).await.is_err(),
+        "the object is gone"
+    );
+    assert_eq!(
+        p.blobs.read_poster_head(&vid, 6).await.unwrap(),
+        None,
+        "its poster too"
+    );
+    (p.put_object)(vid, b"another".to_vec(), true).await;
+    p.blobs.delete_poster(&vid).await.unwrap();
+    assert_eq!(p.blobs.read_poster_head(&vid, 6).await.unwrap(), None);
+    p.blobs.delete_poster(&vid).await.unwrap(); // a missing poster is success
+}
+
 pub async fn deletion_records_track_dispatch(p: Ports) {
     let alice = user("alice");
     let mut ids = Vec::new();
@@ -1269,6 +1485,8 @@ macro_rules! contract_suite {
                 comments_list_by_window_newest_first, deleting_an_account_schedules_its_videos,
                 videos_of_a_deleted_account_are_swept, a_deleted_accounts_comments_go_with_it,
                 blob_urls_are_presigned, deletion_records_track_dispatch,
+                media_facts_and_rejections_are_stored, posters_are_granted_then_set,
+                objects_are_read_in_ranges_and_deleted_with_their_poster,
                 a_videos_comments_are_deleted_in_bulk, the_queue_has_sqs_semantics,
                 dead_letters_are_counted_and_redriven, unfinished_deletions_are_counted,
                 disabling_an_account_ends_its_sessions,

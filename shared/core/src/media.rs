@@ -7,7 +7,8 @@ use crate::domain::{MediaInfo, Poster, PosterType, Timestamp, VideoContentType, 
 use crate::ports::{Blobs, Videos};
 use anyhow::Context;
 use reel_media::poster::{self, PosterError};
-use reel_media::{CappedSource, ProbeError, ReadStats, Rejection, READ_CAP};
+pub use reel_media::ReadStats;
+use reel_media::{CappedSource, ProbeError, Rejection, READ_CAP};
 use std::sync::Arc;
 
 /// What became of a landed upload.
