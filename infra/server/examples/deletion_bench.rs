@@ -43,20 +43,13 @@ async fn main() -> anyhow::Result<()> {
     let setup = Instant::now();
     let mut ids = Vec::with_capacity(count);
     for i in 0..count {
-        let video = Video {
-            id: VideoId::new(),
-            author_id: author.0,
-            author: author.1.clone(),
-            name: VideoName::parse(&format!("video {i}"))?,
-            created: Timestamp::now(),
-            status: VideoStatus::Pending,
-            size: 0,
-            content_type: None,
-            media: None,
-            reason: None,
-            poster: None,
-            poster_pending: None,
-        };
+        let video = Video::new_pending(
+            VideoId::new(),
+            author.0,
+            author.1.clone(),
+            VideoName::parse(&format!("video {i}"))?,
+            Timestamp::now(),
+        );
         Videos::create(&*store, &video).await?;
         let body = futures_util::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(vec![
                 7u8;

@@ -2,7 +2,7 @@
 //! beside a running server or on its stored data, on both backends. Each checks what the
 //! command prints, its exit code, and what it changed.
 
-use reel_core::domain::{Timestamp, UserId, UserName, Video, VideoId, VideoName, VideoStatus};
+use reel_core::domain::{Timestamp, UserId, UserName, Video, VideoId, VideoName};
 use reel_core::ports::{Queue, Videos};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -191,20 +191,13 @@ async fn status_and_redrive(store: &Store, queue: Arc<dyn Queue>, videos: Arc<dy
     queue.send_batch(&[VideoId::new()]).await.unwrap();
     assert_eq!(queue.receive(1, 300).await.unwrap().len(), 1);
     queue.send_batch(&[VideoId::new()]).await.unwrap();
-    let video = Video {
-        id: VideoId::new(),
-        author_id: UserId::new(),
-        author: UserName::parse("alice").unwrap(),
-        name: VideoName::parse("clip").unwrap(),
-        created: Timestamp::now(),
-        status: VideoStatus::Pending,
-        size: 0,
-        content_type: None,
-        media: None,
-        reason: None,
-        poster: None,
-        poster_pending: None,
-    };
+    let video = Video::new_pending(
+        VideoId::new(),
+        UserId::new(),
+        UserName::parse("alice").unwrap(),
+        VideoName::parse("clip").unwrap(),
+        Timestamp::now(),
+    );
     videos.create(&video).await.unwrap();
     assert!(videos.delete(&video, Timestamp::now()).await.unwrap());
     assert_eq!(deletion_status(store), expected_status(1, 1, 1, 1));

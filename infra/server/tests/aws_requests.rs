@@ -363,6 +363,16 @@ async fn every_route_stays_within_its_aws_request_budget() {
         .await
         .unwrap()
         .is_some());
+    m.route(
+        "POST /upload/{vid}/poster",
+        "poster upload grant",
+        M::POST,
+        &format!("/upload/{vid}/poster"),
+        Some(&alice),
+        Some(json!({"size": 4490, "content_type": "image/webp"})),
+        S::OK,
+    )
+    .await;
     for n in 0..3 {
         m.setup(
             M::POST,

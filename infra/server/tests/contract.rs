@@ -127,20 +127,13 @@ fn user(name: &str) -> User {
 }
 
 fn video(author: &User, name: &str, at: Timestamp) -> Video {
-    Video {
-        id: VideoId::new(),
-        author_id: author.id,
-        author: author.name.clone(),
-        name: VideoName::parse(name).unwrap(),
-        created: at,
-        status: VideoStatus::Pending,
-        size: 0,
-        content_type: None,
-        media: None,
-        reason: None,
-        poster: None,
-        poster_pending: None,
-    }
+    Video::new_pending(
+        VideoId::new(),
+        author.id,
+        author.name.clone(),
+        VideoName::parse(name).unwrap(),
+        at,
+    )
 }
 
 fn comment(video: &Video, author: &User, text: &str, at: Timestamp) -> Comment {

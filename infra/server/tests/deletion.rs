@@ -214,20 +214,13 @@ impl Fixture {
 
     /// A ready video with stored bytes and `comments` comments.
     async fn video_with_comments(&self, comments: usize) -> VideoId {
-        let video = Video {
-            id: VideoId::new(),
-            author_id: self.author.id,
-            author: self.author.name.clone(),
-            name: VideoName::parse("clip").unwrap(),
-            created: Timestamp::now(),
-            status: VideoStatus::Pending,
-            size: 0,
-            content_type: None,
-            media: None,
-            reason: None,
-            poster: None,
-            poster_pending: None,
-        };
+        let video = Video::new_pending(
+            VideoId::new(),
+            self.author.id,
+            self.author.name.clone(),
+            VideoName::parse("clip").unwrap(),
+            Timestamp::now(),
+        );
         self.videos.create(&video).await.unwrap();
         self.objects.put(&video.id, b"video bytes").await;
         let mp4 = VideoContentType::parse("video/mp4").unwrap();

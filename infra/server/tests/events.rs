@@ -75,20 +75,13 @@ fn user(id: &str, name: &str, hash: &PasswordHash) -> User {
 }
 
 fn video(id: &str, owner: &User, name: &str) -> Video {
-    Video {
-        id: VideoId::parse(id).unwrap(),
-        author_id: owner.id,
-        author: owner.name.clone(),
-        name: VideoName::parse(name).unwrap(),
-        created: Timestamp::from_unix_seconds(1_790_000_100),
-        status: VideoStatus::Pending,
-        size: 0,
-        content_type: None,
-        media: None,
-        reason: None,
-        poster: None,
-        poster_pending: None,
-    }
+    Video::new_pending(
+        VideoId::parse(id).unwrap(),
+        owner.id,
+        owner.name.clone(),
+        VideoName::parse(name).unwrap(),
+        Timestamp::from_unix_seconds(1_790_000_100),
+    )
 }
 
 /// alice, bob and carol with their sessions; alice's ready video with bob's comment,

@@ -97,6 +97,8 @@ async fn every_fixture_is_read_and_shown_as_its_table_says(store: Store) {
         assert!(!ids(&theirs).contains(vid));
         let (status, _) = api.get(&format!("/videos/{vid}/info"), &bob).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = api.get(&format!("/videos/{vid}/comments"), &bob).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
     }
     assert_eq!(ids(&theirs).len(), ids(&mine).len() - rejected.len());
     // Its bytes go through the deletion pipeline while the item stays.

@@ -47,6 +47,19 @@ fn http_event(method: &str, path: &str, session: Option<&str>, body: Option<Valu
 }
 
 /// (status, JSON body or Null, headers) of an HTTP function's answer.
+/// PUTs `bytes` to a granting reply's URL with its headers, as a browser would.
+async fn put_as_granted(granted: &Value, bytes: &'static [u8]) {
+    let (status, grant, _) = reply(granted);
+    assert_eq!(status, 200, "{grant}");
+    let mut put = reqwest::Client::new()
+        .put(grant["url"].as_str().unwrap())
+        .body(bytes);
+    for (name, value) in grant["headers"].as_object().unwrap() {
+        put = put.header(name, value.as_str().unwrap());
+    }
+    assert_eq!(put.send().await.unwrap().status(), 200);
+}
+
 fn reply(answer: &Value) -> (u64, Value, Value) {
     let body = answer["body"].as_str().unwrap_or("");
     (
@@ -250,15 +263,7 @@ async fn the_http_functions_work_end_to_end_on_moto() {
         ))
         .await
         .unwrap();
-    let (status, grant, _) = reply(&grant);
-    assert_eq!(status, 200, "{grant}");
-    let mut put = reqwest::Client::new()
-        .put(grant["url"].as_str().unwrap())
-        .body(MP4);
-    for (name, value) in grant["headers"].as_object().unwrap() {
-        put = put.header(name, value.as_str().unwrap());
-    }
-    assert_eq!(put.send().await.unwrap().status(), 200);
+    put_as_granted(&grant, MP4).await;
     let mut created: Value =
         serde_json::from_str(include_str!("../../../events/s3-object-created.json")).unwrap();
     created["Records"][0]["s3"]["bucket"]["name"] = format!("b{tag}").into();
@@ -280,6 +285,52 @@ async fn the_http_functions_work_end_to_end_on_moto() {
         (200, Some("ready"), Some(MP4.len() as u64)),
         "{info}"
     );
+    // What video-events read of its header (ranged GetObjects).
+    assert_eq!(
+        (
+            info["duration_ms"].as_u64(),
+            info["video_codec"].as_str(),
+            info["faststart"].as_bool()
+        ),
+        (Some(4000), Some("avc1.64000c"), Some(true)),
+        "{info}"
+    );
+
+    // A poster: granted by videos, PUT to S3, checked by video-events on its notification,
+    // then signed into the video's info.
+    const POSTER: &[u8] = include_bytes!("../../server/tests/fixtures/posters/poster.webp");
+    let grant = videos
+        .invoke_json(&http_event(
+            "POST",
+            &format!("/upload/{vid}/poster"),
+            Some(&sid),
+            Some(json!({"size": POSTER.len(), "content_type": "image/webp"})),
+        ))
+        .await
+        .unwrap();
+    put_as_granted(&grant, POSTER).await;
+    let mut landed: Value =
+        serde_json::from_str(include_str!("../../../events/s3-poster-created.json")).unwrap();
+    landed["Records"][0]["s3"]["bucket"]["name"] = format!("b{tag}").into();
+    landed["Records"][0]["s3"]["object"]["key"] = format!("posters/{vid}").into();
+    video_events.invoke_json(&landed).await.unwrap();
+    let info = videos
+        .invoke_json(&http_event(
+            "GET",
+            &format!("/videos/{vid}/info"),
+            Some(&sid),
+            None,
+        ))
+        .await
+        .unwrap();
+    let poster_url = reply(&info).1["poster_url"]
+        .as_str()
+        .expect("a poster URL")
+        .to_owned();
+    let poster = reqwest::get(&poster_url).await.unwrap();
+    assert_eq!(poster.status(), 200);
+    assert_eq!(poster.headers()["content-type"], "image/webp");
+    assert_eq!(poster.bytes().await.unwrap(), POSTER);
     let redirected = stream
         .invoke_json(&http_event(
             "GET",

@@ -266,6 +266,19 @@ fn upload_error(e: UploadError) -> ApiError {
     }
 }
 
+/// The request's `Content-Type` must be the one its URL signs (as S3 checks).
+pub(crate) fn require_signed_type(headers: &HeaderMap, signed: &str) -> Result<(), ApiError> {
+    let sent = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    if sent != Some(signed) {
+        return Err(ApiError::Forbidden(
+            "Content-Type must be exactly the signed one",
+        ));
+    }
+    Ok(())
+}
+
 async fn upload(
     State(endpoint): State<BlobEndpoint>,
     Path(vid): Path<String>,
@@ -279,14 +292,7 @@ async fn upload(
     };
     let content_type = VideoContentType::parse(ct)
         .map_err(|_| ApiError::UnsupportedMediaType("not a video type"))?;
-    let sent_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    if sent_type != Some(ct) {
-        return Err(ApiError::Forbidden(
-            "Content-Type must be exactly the signed one",
-        ));
-    }
+    require_signed_type(&headers, ct)?;
     if let Some(declared) = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())

@@ -2,7 +2,7 @@
 //! exact size and type, once its header proves it is that kind of image; `GET` serves
 //! it through the hour-long URL listings carry, cached by the browser as long.
 
-use crate::endpoint::{check_url, header_value, BlobEndpoint};
+use crate::endpoint::{check_url, header_value, require_signed_type, BlobEndpoint};
 use crate::BlobQuery;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
@@ -31,14 +31,7 @@ pub(crate) async fn upload(
         return Err(forbidden());
     };
     let content_type = PosterType::parse(ct).ok_or_else(forbidden)?;
-    let sent_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    if sent_type != Some(ct) {
-        return Err(ApiError::Forbidden(
-            "Content-Type must be exactly the signed one",
-        ));
-    }
+    require_signed_type(&headers, ct)?;
     let bytes = read_exactly(body, size.min(poster::MAX_BYTES)).await?;
     let head = &bytes[..bytes.len().min(poster::HEADER_BYTES)];
     poster::check(head, content_type).map_err(|e| match e {

@@ -117,7 +117,8 @@ async fn path_param<S: Send + Sync>(
 
 /// The signed-in user and the video of the path's `{vid}`, read in one round trip
 /// ([`Sessions::get_with`]): 401 without a live session, then 404 `005` for an unknown,
-/// malformed or deleted video.
+/// malformed or deleted video, or one the user may not see (someone else's rejected
+/// upload: `crate::videos::visible_to`).
 pub struct AuthVideo {
     pub me: AuthUser,
     pub video: Video,
@@ -139,6 +140,9 @@ where
             return Err(ApiError::NotFound("video"));
         };
         let video = state.videos.current(video).await?;
+        if !crate::videos::visible_to(&video, &me) {
+            return Err(ApiError::NotFound("video"));
+        }
         Ok(AuthVideo { me, video })
     }
 }

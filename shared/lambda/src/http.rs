@@ -17,7 +17,7 @@ pub async fn serve_metadata(routes: Router<AppState>) -> Result<(), lambda_http:
     run_http(routes, AwsFunction::metadata_state).await
 }
 
-/// Serves an HTTP function whose routes sign object-store URLs (videos, stream).
+/// Serves an HTTP function whose routes sign object-store URLs (videos, stream, web).
 ///
 /// These two are not generic, so the binaries share their one compiled copy of the
 /// HTTP stack instead of each compiling its own (measured: seconds per binary).
