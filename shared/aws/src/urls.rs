@@ -242,7 +242,8 @@ impl BlobUrls for S3Urls {
         now: Timestamp,
     ) -> StoreResult<String> {
         let (signed_at, ttl) = poster_signing_window(now, poster);
-        let cache = format!("private, max-age={ttl}, immutable");
+        // No spaces: a query value's space has two encodings, and a signature only one.
+        let cache = format!("private,max-age={ttl},immutable");
         let query = [
             ("response-cache-control", cache.as_str()),
             ("response-content-type", poster.content_type.as_str()),
@@ -377,6 +378,61 @@ mod tests {
         assert_same_put(None, "reel-videos", None).await;
         assert_same_put(None, "reel-videos", Some("session-token")).await;
         assert_same_put(Some("http://127.0.0.1:5000"), "reel-videos", None).await;
+    }
+
+    #[tokio::test]
+    async fn posters_are_signed_exactly_as_the_sdk_signs_them() {
+        let vid = VideoId::new();
+        let now = Timestamp::from_unix_seconds(NOW);
+        let poster = Poster {
+            content_type: PosterType::Webp,
+            at: Timestamp::from_unix_seconds(NOW - 100),
+        };
+        let ours = urls(None, "reel-videos", Some("session-token"))
+            .poster_url(&vid, &poster, now)
+            .await
+            .unwrap();
+        let (signed_at, ttl) = poster_signing_window(now, &poster);
+        let presigning = aws_sdk_s3::presigning::PresigningConfig::builder()
+            .start_time(start_time(signed_at))
+            .expires_in(Duration::from_secs(ttl as u64))
+            .build()
+            .unwrap();
+        let sdk = sdk_client(None, Some("session-token"))
+            .get_object()
+            .bucket("reel-videos")
+            .key(poster_key(&vid))
+            .response_cache_control(format!("private,max-age={ttl},immutable"))
+            .response_content_type("image/webp")
+            .presigned(presigning)
+            .await
+            .unwrap();
+        assert_eq!(parts(&ours), parts(sdk.uri()));
+    }
+
+    #[test]
+    fn a_poster_url_is_the_same_all_hour_and_never_signed_ahead() {
+        let poster = Poster {
+            content_type: PosterType::Jpeg,
+            at: Timestamp::from_unix_seconds(1_000),
+        };
+        let hour = 1_800_000_000 - 1_800_000_000 % 3600;
+        let a = poster_signing_window(Timestamp::from_unix_seconds(hour + 60), &poster);
+        let b = poster_signing_window(Timestamp::from_unix_seconds(hour + 2000), &poster);
+        assert_eq!(a, b);
+        let (start, ttl) = a;
+        assert!(start.unix_seconds() <= hour + 60);
+        assert_eq!(start.unix_seconds() + ttl, hour + 3600);
+        // Past the 50th minute the window moves on (at least ten minutes must be left).
+        let c = poster_signing_window(Timestamp::from_unix_seconds(hour + 3100), &poster);
+        assert_ne!(a, c);
+        // A poster granted a moment ago: signed at its grant, not before it.
+        let fresh = Poster {
+            at: Timestamp::from_unix_seconds(hour + 30),
+            ..poster
+        };
+        let (start, _) = poster_signing_window(Timestamp::from_unix_seconds(hour + 60), &fresh);
+        assert_eq!(start.unix_seconds(), hour + 30);
     }
 
     #[tokio::test]

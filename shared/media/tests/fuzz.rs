@@ -19,6 +19,8 @@ fn config() -> ProptestConfig {
     ProptestConfig {
         cases: cases(),
         failure_persistence: None,
+        // A failing input is reported as found: shrinking a slow one takes too long.
+        max_shrink_iters: 64,
         ..ProptestConfig::default()
     }
 }
@@ -36,6 +38,36 @@ fn fixtures() -> Vec<Vec<u8>> {
         .into_iter()
         .map(|p| std::fs::read(p).unwrap())
         .collect()
+}
+
+/// [`probe_within_bounds`] on a thread of its own that must finish within 10 s (a loop
+/// is a failure, not a hung test run); a hanging input is kept in the temporary
+/// directory for a look.
+fn probe_in_time(bytes: &[u8], claimed: u64, cap: u64) {
+    let (done, finished) = std::sync::mpsc::channel();
+    let input = bytes.to_vec();
+    let worker = std::thread::spawn(move || {
+        let outcome = std::panic::catch_unwind(|| probe_within_bounds(&input, claimed, cap));
+        let _ = done.send(());
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    });
+    if finished
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .is_err()
+    {
+        let kept = std::env::temp_dir().join("reel-media-fuzz-hang.bin");
+        std::fs::write(&kept, bytes).unwrap();
+        panic!(
+            "the probe of {} bytes (claimed {claimed}) did not finish in 10 s: {}",
+            bytes.len(),
+            kept.display()
+        );
+    }
+    if let Err(panic) = worker.join() {
+        std::panic::resume_unwind(panic);
+    }
 }
 
 /// Probes `bytes` as an object of `claimed` bytes (zeros past the real ones) under
@@ -107,12 +139,12 @@ proptest! {
 
     #[test]
     fn mutated_fixtures_never_panic_or_overread(file in mutated()) {
-        probe_within_bounds(&file, file.len() as u64, reel_media::READ_CAP);
+        probe_in_time(&file, file.len() as u64, reel_media::READ_CAP);
     }
 
     #[test]
     fn random_headers_never_panic_or_overread(file in random_with_magic()) {
-        probe_within_bounds(&file, file.len() as u64, reel_media::READ_CAP);
+        probe_in_time(&file, file.len() as u64, reel_media::READ_CAP);
     }
 
     #[test]
@@ -121,6 +153,6 @@ proptest! {
         claimed in 0u64..(64 << 30),
     ) {
         let claimed = claimed.max(file.len() as u64);
-        probe_within_bounds(&file, claimed, 256 * 1024);
+        probe_in_time(&file, claimed, 256 * 1024);
     }
 }
