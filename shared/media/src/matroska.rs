@@ -14,6 +14,9 @@ pub fn is_ebml(magic: &[u8]) -> bool {
 
 pub fn probe<F: Fetch>(source: &mut CappedSource<F>) -> Result<MediaInfo, ProbeError> {
     use std::io::{Seek, SeekFrom};
+    if segment_starts_with_crc32(source)? {
+        return Err(ProbeError::Rejected(Rejection::Damaged));
+    }
     source.seek(SeekFrom::Start(0)).map_err(ProbeError::Read)?;
     let file = MatroskaFile::open(&mut *source).map_err(|e| match e {
         DemuxError::IoError(io) => ProbeError::Read(io),
@@ -41,6 +44,54 @@ pub fn probe<F: Fetch>(source: &mut CappedSource<F>) -> Result<MediaInfo, ProbeE
         audio_codec: audio.and_then(audio_codec),
         faststart: true,
     })
+}
+
+/// matroska-demuxer 0.8.1 loops forever on a Segment whose first child is a CRC-32
+/// element (its `search_seek_head` seeks back to the Segment's start on every
+/// `continue`; found by `tests/fuzz.rs`). Encoders put CRC-32 elements inside the
+/// level-1 elements, not first in the Segment, so such a file is refused before the crate
+/// sees it: the EBML header and the Segment's header are stepped over (an id and a
+/// size each), and the next byte is compared with CRC-32's one-byte id.
+fn segment_starts_with_crc32<F: Fetch>(source: &mut CappedSource<F>) -> Result<bool, ProbeError> {
+    const CRC32_ID: u8 = 0xbf;
+    let Some((header_len, payload)) = element_header(source, 0) else {
+        return Ok(false);
+    };
+    let Some(segment_at) = header_len.checked_add(payload) else {
+        return Ok(false);
+    };
+    let Some((segment_header_len, _)) = element_header(source, segment_at) else {
+        return Ok(false);
+    };
+    let first_child = segment_at.saturating_add(segment_header_len);
+    Ok(source
+        .read_at(first_child, 1)
+        .is_ok_and(|b| b[0] == CRC32_ID))
+}
+
+/// The length of the element header at `at` (its id and its size) and the size it
+/// declares; `None` when it cannot be read (the crate then says what is wrong).
+fn element_header<F: Fetch>(source: &mut CappedSource<F>, at: u64) -> Option<(u64, u64)> {
+    let bytes = source.read_at(at, 16).ok()?;
+    let id_len = vint_len(bytes[0]);
+    let size_len = vint_len(*bytes.get(id_len)?);
+    let size = vint_value(bytes.get(id_len..id_len + size_len)?);
+    Some(((id_len + size_len) as u64, size))
+}
+
+/// An EBML variable-length integer's length in bytes, from its first byte (1..=8; an
+/// invalid first byte counts as 8).
+fn vint_len(first: u8) -> usize {
+    (first.leading_zeros() as usize + 1).min(8)
+}
+
+/// The value of a variable-length integer (its length marker bit removed).
+fn vint_value(bytes: &[u8]) -> u64 {
+    let marker = 0x80u8.checked_shr(bytes.len() as u32 - 1).unwrap_or(0);
+    let first = u64::from(bytes[0] & !marker);
+    bytes[1..]
+        .iter()
+        .fold(first, |v, b| (v << 8) | u64::from(*b))
 }
 
 /// Matroska codec ids (`V_VP9`, ...) as RFC 6381 strings, from `CodecPrivate` where it

@@ -135,3 +135,21 @@ fn an_index_larger_than_the_cap_is_refused_unread() {
     }
     assert!(source.stats().bytes < 1024 * 1024);
 }
+
+#[test]
+fn a_segment_that_starts_with_a_crc32_element_is_refused_not_looped_on() {
+    // The fuzz harness's find: the WebM fixture with its SeekHead's first id byte made
+    // CRC-32's (0xbf), on which matroska-demuxer 0.8.1 loops forever.
+    let mut file = fixture("vp9-opus.webm");
+    assert_eq!(
+        file[48], 0x11,
+        "the Segment's first child (SeekHead) starts at 48"
+    );
+    file[48] = 0xbf;
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(probe_bytes(&file).0.map_err(|e| e.to_string())));
+    let outcome = finished
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the probe finishes");
+    assert_eq!(outcome, Err("damaged video header".to_owned()));
+}
