@@ -416,7 +416,7 @@ mod tests {
             content_type: PosterType::Jpeg,
             at: Timestamp::from_unix_seconds(1_000),
         };
-        let hour = 1_800_000_000 - 1_800_000_000 % 3600;
+        let hour = 1_800_000_000; // a full hour (500,000 h)
         let a = poster_signing_window(Timestamp::from_unix_seconds(hour + 60), &poster);
         let b = poster_signing_window(Timestamp::from_unix_seconds(hour + 2000), &poster);
         assert_eq!(a, b);
