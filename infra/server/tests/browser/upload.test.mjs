@@ -2,7 +2,8 @@
 // sent, and a cancelled upload leaves nothing behind.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newPage, register, until, useSite } from './support.mjs';
+import { join } from 'node:path';
+import { newPage, register, repo, until, useSite } from './support.mjs';
 
 // A 10 KB limit: the 18 KB sample is "too large", a few bytes are fine.
 const site = useSite({ REEL_MAX_UPLOAD_BYTES: '10240' });
@@ -53,7 +54,8 @@ test('cancel aborts the transfer and deletes the pending video', { timeout: 60_0
   const reachedStorage = new Promise((r) => { held = r; });
   await page.route('**/blobs/**', (route) => held(route));
 
-  await page.setInputFiles('#upload-file', { name: 'clip.webm', mimeType: 'video/webm', buffer: Buffer.alloc(5_000) });
+  // A real video (5.5 KB, under this site's 10 KB limit): only the transfer is held.
+  await page.setInputFiles('#upload-file', join(repo, 'infra/server/tests/fixtures/media/av1.webm'));
   await page.click('#upload-start');
   const route = await reachedStorage;
   await page.waitForSelector('#upload-cancel:visible');
