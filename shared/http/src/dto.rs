@@ -176,9 +176,20 @@ pub struct PosterUploadRequest {
     #[schema(minimum = 1, maximum = 2097152)]
     #[serde(deserialize_with = "whole_number")]
     pub size: u64,
-    /// `image/webp` or `image/jpeg`.
-    #[schema(example = "image/webp")]
+    /// `image/webp` or `image/jpeg` (another type: 415 `010`).
+    #[schema(value_type = PosterMediaType)]
     pub content_type: String,
+}
+
+/// The poster image types, as the schema names them (the body's field is read as text,
+/// so that another type is a clear 415 rather than a parse error).
+#[derive(ToSchema)]
+#[allow(dead_code)] // a schema, never a value
+pub enum PosterMediaType {
+    #[schema(rename = "image/webp")]
+    Webp,
+    #[schema(rename = "image/jpeg")]
+    Jpeg,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

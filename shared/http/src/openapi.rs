@@ -33,7 +33,7 @@ GET/HEAD may use the `session` cookie instead."),
     ),
     components(schemas(error::ErrorBody, dto::Credentials, dto::PasswordConfirmation, dto::SessionCreated,
         dto::UserView, dto::NewVideo, dto::VideoView, dto::VideoList, dto::UploadRequest, dto::UploadGrant,
-        dto::PosterUploadRequest,
+        dto::PosterUploadRequest, dto::PosterMediaType,
         dto::NewComment, dto::CommentView, dto::CommentList, dto::Health)),
     modifiers(&SessionSchemes),
 )]
