@@ -11,7 +11,9 @@ mod records;
 mod text;
 mod timestamp;
 mod user_name;
+mod video_description;
 mod video_name;
+mod visibility;
 
 pub use client_address::{ClientKey, TrustedProxies};
 pub use comment_content::{CommentContent, CommentContentRule};
@@ -25,7 +27,9 @@ pub use records::{
 pub use text::{BoundedText, TextRule};
 pub use timestamp::{Timestamp, Window};
 pub use user_name::UserName;
+pub use video_description::{VideoDescription, VideoDescriptionRule};
 pub use video_name::{VideoName, VideoNameRule};
+pub use visibility::{Access, Exposure, Listing, Viewer, Visibility};
 
 /// Why a piece of input was refused; the message is safe to show to the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -9,6 +9,8 @@ use unicode_general_category::{get_general_category, GeneralCategory};
 pub trait TextRule {
     /// The field's name in error messages.
     const FIELD: &'static str;
+    /// The fewest characters after trimming (0: the field may be empty).
+    const MIN: usize = 1;
     /// The most characters after trimming.
     const MAX: usize;
     /// Whether line breaks and tabs are allowed.
@@ -20,7 +22,8 @@ pub struct BoundedText<R>(String, PhantomData<R>);
 
 impl<R: TextRule> BoundedText<R> {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        bounded_text(raw, R::FIELD, R::MAX, R::MULTILINE).map(|text| Self(text, PhantomData))
+        bounded_text(raw, R::FIELD, R::MIN..=R::MAX, R::MULTILINE)
+            .map(|text| Self(text, PhantomData))
     }
 
     /// Whether `parse` refuses any text holding `c` (the OpenAPI document's patterns
@@ -61,17 +64,23 @@ impl<R> std::fmt::Debug for BoundedText<R> {
     }
 }
 
-/// `raw` trimmed, when it holds 1 to `max` characters, no control character (but line
+/// `raw` trimmed, when it holds `length` characters (1 to some maximum, or from 0), no control character (but line
 /// breaks and tabs where `multiline`), and no format character (Unicode category Cf:
 /// bidirectional overrides and isolates, zero-width spaces, soft hyphens, ...), which
 /// are invisible and can reorder or disguise the text around them. The zero-width
 /// joiner and non-joiner stay allowed: emoji sequences and Persian and Indic scripts
 /// need them, and they reorder nothing. `field` names the field in the messages.
-fn bounded_text(raw: &str, field: &str, max: usize, multiline: bool) -> Result<String, ParseError> {
+fn bounded_text(
+    raw: &str,
+    field: &str,
+    length: std::ops::RangeInclusive<usize>,
+    multiline: bool,
+) -> Result<String, ParseError> {
     let trimmed = raw.trim();
-    if !(1..=max).contains(&trimmed.chars().count()) {
+    if !length.contains(&trimmed.chars().count()) {
+        let (min, max) = (length.start(), length.end());
         return Err(ParseError::new(format!(
-            "{field} must be 1 to {max} characters"
+            "{field} must be {min} to {max} characters"
         )));
     }
     if trimmed.chars().any(|c| is_refused_control(c, multiline)) {
@@ -134,7 +143,7 @@ mod tests {
             '\u{E0041}', // tag latin capital A
         ] {
             let text = format!("evil{c}gpj.exe");
-            let err = bounded_text(&text, "name", 200, false).unwrap_err();
+            let err = bounded_text(&text, "name", 1..=200, false).unwrap_err();
             assert_eq!(
                 err.0,
                 "name must not contain invisible formatting characters (such as bidirectional overrides)",
@@ -153,17 +162,17 @@ mod tests {
             "café",
             "a b",
         ] {
-            assert_eq!(bounded_text(ok, "name", 200, false).unwrap(), ok);
+            assert_eq!(bounded_text(ok, "name", 1..=200, false).unwrap(), ok);
         }
     }
 
     #[test]
     fn control_characters_follow_multiline() {
-        assert!(bounded_text("a\nb", "content", 10, true).is_ok());
+        assert!(bounded_text("a\nb", "content", 1..=10, true).is_ok());
         assert_eq!(
-            bounded_text("a\nb", "name", 10, false).unwrap_err().0,
+            bounded_text("a\nb", "name", 1..=10, false).unwrap_err().0,
             "name must not contain control characters"
         );
-        assert!(bounded_text("a\u{7}b", "content", 10, true).is_err());
+        assert!(bounded_text("a\u{7}b", "content", 1..=10, true).is_err());
     }
 }
