@@ -116,14 +116,13 @@ impl ConfirmingVideos {
             // A poster object older than the grant is the one it replaces: not yet.
             let landed = self.blobs.poster_modified(&video.id).await?;
             let fresh = landed.is_some_and(|at| at.unix_seconds() >= pending.at.unix_seconds());
-            let settled = if fresh {
-                let granted_type = Some(pending.content_type);
-                let (videos, blobs) = (self.inner.as_ref(), self.blobs.as_ref());
-                settle_poster(videos, blobs, &video.id, pending.at, granted_type).await?
-            } else {
-                Some(reel_media::poster::PosterError::NotAnImage)
-            };
-            if settled.is_none() {
+            let granted_type = Some(pending.content_type);
+            let (videos, blobs) = (self.inner.as_ref(), self.blobs.as_ref());
+            if fresh
+                && settle_poster(videos, blobs, &video.id, pending.at, granted_type)
+                    .await?
+                    .is_none()
+            {
                 if let Some(refreshed) = self.inner.get(&video.id).await? {
                     video.poster = refreshed.poster;
                     video.poster_pending = refreshed.poster_pending;

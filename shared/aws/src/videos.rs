@@ -167,13 +167,15 @@ impl DynamoVideos {
         Self { db }
     }
 
-    /// Sets `poster` or `poster_pending` of an existing video (one `UpdateItem`); a
-    /// landed poster also clears the grant it came from.
-    async fn set_poster_attribute(
+    /// Sets `poster` or `poster_pending` of an existing video (one `UpdateItem`);
+    /// with `clearing`, also removes the pending grant, on the condition that it is the
+    /// one granted at that time. `false` when a condition failed.
+    async fn update_poster(
         &self,
         id: &VideoId,
         attribute: &'static str,
         poster: &Poster,
+        clearing: Option<Timestamp>,
     ) -> StoreResult<bool> {
         let value: AttributeValue = serde_dynamo::to_attribute_value(PosterItem::of(poster))
             .context("encoding a poster")?;
@@ -187,7 +189,7 @@ impl DynamoVideos {
             .condition_expression("attribute_exists(video_id)")
             .expression_attribute_names("#poster", attribute)
             .expression_attribute_values(":poster", value);
-        if attribute == "poster" {
+        if let Some(granted) = clearing {
             update = update
                 .update_expression("SET #poster = :poster REMOVE poster_pending")
                 .condition_expression(
@@ -195,34 +197,9 @@ impl DynamoVideos {
                      OR poster_pending.#at = :at)",
                 )
                 .expression_attribute_names("#at", "at")
-                .expression_attribute_values(":at", n(poster.at.as_micros()));
+                .expression_attribute_values(":at", n(granted.as_micros()));
         }
         match update.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if super::dynamo::is_condition_failure(&e) && attribute == "poster" => {
-                // A newer grant is pending: set the poster and leave that grant be.
-                self.set_poster_keeping_grant(id, poster).await
-            }
-            Err(e) if super::dynamo::is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(anyhow::Error::new(e).context("recording a poster").into()),
-        }
-    }
-
-    async fn set_poster_keeping_grant(&self, id: &VideoId, poster: &Poster) -> StoreResult<bool> {
-        let value: AttributeValue = serde_dynamo::to_attribute_value(PosterItem::of(poster))
-            .context("encoding a poster")?;
-        let update = self
-            .db
-            .client
-            .update_item()
-            .table_name(&self.db.videos)
-            .key("video_id", s(id.to_string()))
-            .update_expression("SET poster = :poster")
-            .condition_expression("attribute_exists(video_id)")
-            .expression_attribute_values(":poster", value)
-            .send()
-            .await;
-        match update {
             Ok(_) => Ok(true),
             Err(e) if super::dynamo::is_condition_failure(&e) => Ok(false),
             Err(e) => Err(anyhow::Error::new(e).context("recording a poster").into()),
@@ -459,12 +436,19 @@ impl Videos for DynamoVideos {
     }
 
     async fn grant_poster(&self, id: &VideoId, poster: &Poster) -> StoreResult<bool> {
-        self.set_poster_attribute(id, "poster_pending", poster)
-            .await
+        self.update_poster(id, "poster_pending", poster, None).await
     }
 
+    /// The poster, and its grant cleared if it is this poster's; when a newer grant is
+    /// pending (the condition fails), the poster alone, leaving that grant be.
     async fn set_poster(&self, id: &VideoId, poster: &Poster) -> StoreResult<bool> {
-        self.set_poster_attribute(id, "poster", poster).await
+        if self
+            .update_poster(id, "poster", poster, Some(poster.at))
+            .await?
+        {
+            return Ok(true);
+        }
+        self.update_poster(id, "poster", poster, None).await
     }
 
     /// One transaction, conditional on the video's item: hidden and recorded.
