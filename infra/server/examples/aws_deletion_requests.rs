@@ -73,20 +73,16 @@ async fn seed(host: &AwsHost, videos: usize, comments: usize) -> anyhow::Result<
     let author = UserId::new();
     let mut made = Vec::new();
     for i in 0..videos {
-        let video = Video {
-            id: VideoId::new(),
-            author_id: author,
-            author: UserName::parse("alice")?,
-            name: VideoName::parse(&format!("v{i}"))?,
-            created: Timestamp::now(),
-            status: VideoStatus::Ready,
-            size: 5,
-            content_type: Some("video/mp4".into()),
-            media: None,
-            reason: None,
-            poster: None,
-            poster_pending: None,
-        };
+        let mut video = Video::new_pending(
+            VideoId::new(),
+            author,
+            UserName::parse("alice")?,
+            VideoName::parse(&format!("v{i}"))?,
+            Timestamp::now(),
+        );
+        video.status = VideoStatus::Ready;
+        video.size = 5;
+        video.content_type = Some("video/mp4".into());
         host.adapters.videos.create(&video).await?;
         host.clients
             .s3

@@ -367,7 +367,7 @@ pub async fn videos_list_newest_first_in_pages(p: Ports) {
     loop {
         let page = p
             .videos
-            .list_by_author(&alice.id, after.as_ref(), limit(2))
+            .list_by_author(&alice.id, Audience::Owner, after.as_ref(), limit(2))
             .await
             .unwrap();
         assert!(page.items.len() <= 2);
@@ -383,13 +383,13 @@ pub async fn videos_list_newest_first_in_pages(p: Ports) {
     assert_eq!(seen, sorted, "newest first");
     let all = p
         .videos
-        .list_by_author(&alice.id, None, limit(100))
+        .list_by_author(&alice.id, Audience::Owner, None, limit(100))
         .await
         .unwrap();
     assert_eq!((all.items.len(), all.next), (6, None));
     let none = p
         .videos
-        .list_by_author(&UserId::new(), None, limit(10))
+        .list_by_author(&UserId::new(), Audience::Owner, None, limit(10))
         .await
         .unwrap();
     assert!(none.items.is_empty() && none.next.is_none());
@@ -543,7 +543,7 @@ pub async fn videos_turn_ready_and_deleting_hides_and_records(p: Ports) {
     assert!(p.videos.get(&v.id).await.unwrap().is_none());
     assert!(p
         .videos
-        .list_by_author(&alice.id, None, limit(10))
+        .list_by_author(&alice.id, Audience::Owner, None, limit(10))
         .await
         .unwrap()
         .items
@@ -1122,7 +1122,7 @@ pub async fn media_facts_and_rejections_are_stored(p: Ports) {
     );
     let listed = p
         .videos
-        .list_by_author(&alice.id, None, limit(10))
+        .list_by_author(&alice.id, Audience::Owner, None, limit(10))
         .await
         .unwrap();
     let listed: Vec<_> = listed.items.iter().map(|v| (v.id, v.status)).collect();

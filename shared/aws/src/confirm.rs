@@ -11,8 +11,8 @@ use super::blobs::S3Blobs;
 use super::videos::DynamoVideos;
 use async_trait::async_trait;
 use reel_core::domain::{
-    Limit, MediaInfo, Page, Poster, Timestamp, UserId, Video, VideoContentType, VideoId,
-    VideoStatus,
+    Audience, Limit, MediaInfo, Page, Poster, Timestamp, UserId, Video, VideoChanges,
+    VideoContentType, VideoId, VideoStatus,
 };
 use reel_core::media::{settle_poster, settle_upload, Settled};
 use reel_core::ports::{Blobs, PendingUsage, SortKey, StoreResult, Videos};
@@ -150,13 +150,19 @@ impl Videos for ConfirmingVideos {
         Ok(self.confirmed(video).await?)
     }
 
+    /// Confirms what the list holds; for anyone but the owner that is ready videos
+    /// alone, so a landed upload shows to others once its owner's read confirmed it.
     async fn list_by_author(
         &self,
         author: &UserId,
+        audience: Audience,
         after: Option<&SortKey>,
         limit: Limit,
     ) -> StoreResult<Page<Video, SortKey>> {
-        let page = self.inner.list_by_author(author, after, limit).await?;
+        let page = self
+            .inner
+            .list_by_author(author, audience, after, limit)
+            .await?;
         let items =
             futures_util::future::try_join_all(page.items.into_iter().map(|v| self.confirmed(v)))
                 .await?;
@@ -164,6 +170,23 @@ impl Videos for ConfirmingVideos {
             items,
             next: page.next,
         })
+    }
+
+    /// Ready videos only: nothing to confirm.
+    async fn list_feed(
+        &self,
+        after: Option<&SortKey>,
+        limit: Limit,
+    ) -> StoreResult<Page<Video, SortKey>> {
+        self.inner.list_feed(after, limit).await
+    }
+
+    async fn update_details(
+        &self,
+        video: &Video,
+        changes: &VideoChanges,
+    ) -> StoreResult<Option<Video>> {
+        self.inner.update_details(video, changes).await
     }
 
     async fn pending_usage(

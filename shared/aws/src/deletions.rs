@@ -123,6 +123,36 @@ pub(super) fn account_deletion_record(
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
+/// Which of `authors` have a deleted-account record (one strongly consistent
+/// `BatchGetItem`, none when the list is empty): their videos are gone for every read,
+/// though the sweep has not hidden them yet.
+pub(super) async fn deleted_among(
+    db: &Tables,
+    authors: &[UserId],
+) -> anyhow::Result<std::collections::HashSet<UserId>> {
+    let mut distinct: Vec<UserId> = authors.to_vec();
+    distinct.sort_by_key(|a| a.to_string());
+    distinct.dedup();
+    if distinct.is_empty() {
+        return Ok(Default::default());
+    }
+    let keys = distinct
+        .iter()
+        .map(|a| {
+            let key = Item::from([("video_id".to_owned(), s(format!("{ACCOUNT_PREFIX}{a}")))]);
+            (db.deletions.as_str(), key)
+        })
+        .collect();
+    let found = db.batch_get(keys, "deleted-account records").await?;
+    let mut deleted = std::collections::HashSet::new();
+    for item in found.get(&db.deletions).into_iter().flatten() {
+        let record: DeletionItem =
+            serde_dynamo::from_item(item.clone()).context("decoding a deletion record")?;
+        deleted.insert(UserId::parse(&record.author_id)?);
+    }
+    Ok(deleted)
+}
+
 #[async_trait]
 impl Deletions for DynamoDeletions {
     /// In the table's scan order (stable, by key hash), resuming after `after`; scans

@@ -98,6 +98,9 @@ pub const VIDEOS_BY_AUTHOR: &str = "by_author";
 /// `pending_author`), for the per-user upload quotas: counting them never reads the
 /// ready ones.
 pub const VIDEOS_PENDING_BY_AUTHOR: &str = "pending_by_author";
+/// The feed: a sparse index of the ready public videos alone (only they carry `feed`,
+/// whose one value is its partition key), newest first by `created`.
+pub const VIDEOS_FEED: &str = "feed";
 pub const VIDEOS: Table = Table {
     name: "videos",
     hash: s("video_id"),
@@ -113,6 +116,12 @@ pub const VIDEOS: Table = Table {
             name: VIDEOS_PENDING_BY_AUTHOR,
             hash: s("pending_author"),
             range: None,
+            projection: Projection::All,
+        },
+        Index {
+            name: VIDEOS_FEED,
+            hash: s("feed"),
+            range: Some(n("created")),
             projection: Projection::All,
         },
     ],

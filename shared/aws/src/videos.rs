@@ -8,8 +8,8 @@ use anyhow::Context;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 use reel_core::domain::{
-    Limit, MediaInfo, Page, Poster, PosterType, Timestamp, UserId, UserName, Video,
-    VideoContentType, VideoId, VideoName, VideoStatus,
+    Audience, Limit, MediaInfo, Page, Poster, PosterType, Timestamp, UserId, UserName, Video,
+    VideoChanges, VideoContentType, VideoDescription, VideoId, VideoName, VideoStatus, Visibility,
 };
 use reel_core::ports::{PendingUsage, SortKey, StoreResult, Videos};
 use serde::{Deserialize, Serialize};
@@ -20,9 +20,19 @@ pub(super) struct VideoItem {
     author_id: String,
     author: String,
     name: String,
+    /// Absent on items written before videos had one: empty.
+    #[serde(default)]
+    description: String,
+    /// Absent on items written before videos had one: internal, today's rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    visibility: Option<String>,
     created: i64,
     status: String,
     size: u64,
+    /// [`FEED_KEY`] while the video is ready and public: the key of the sparse `feed`
+    /// index, set and removed by every write that changes either.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    feed: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     content_type: Option<String>,
     /// The author's id while the video waits for its bytes: the key of the sparse
@@ -116,9 +126,12 @@ impl VideoItem {
             author_id: v.author_id.to_string(),
             author: v.author.as_str().to_owned(),
             name: v.name.as_str().to_owned(),
+            description: v.description.as_str().to_owned(),
+            visibility: Some(v.visibility.as_str().to_owned()),
             created: v.created.as_micros(),
             status: v.status.as_str().to_owned(),
             size: v.size,
+            feed: v.in_feed().then(|| FEED_KEY.to_owned()),
             content_type: v.content_type.clone(),
             pending_author: (v.status == VideoStatus::Pending).then(|| v.author_id.to_string()),
             granted: 0,
@@ -135,6 +148,11 @@ impl VideoItem {
             author_id: UserId::parse(&self.author_id)?,
             author: UserName::parse(&self.author)?,
             name: VideoName::parse(&self.name)?,
+            description: VideoDescription::parse(&self.description)?,
+            visibility: match self.visibility {
+                Some(v) => Visibility::parse(&v)?,
+                None => Visibility::default(),
+            },
             created: Timestamp::from_micros(self.created),
             status: VideoStatus::from_stored(&self.status)?,
             size: self.size,
@@ -147,6 +165,23 @@ impl VideoItem {
                 .map(PosterItem::into_poster)
                 .transpose()?,
         })
+    }
+}
+
+/// The one value of the `feed` index's partition key. One partition takes about 1,000
+/// writes a second (README, "The feed at scale"); beyond that the key would be sharded.
+const FEED_KEY: &str = "public";
+
+/// Attempts at a conditional write whose condition a concurrent change of the same
+/// video failed (read again, then written again).
+const RACE_ATTEMPTS: u32 = 3;
+
+/// The condition that `visibility` is still `v` (an item without the attribute is
+/// internal).
+fn visibility_is(v: Visibility) -> &'static str {
+    match v {
+        Visibility::Internal => "(attribute_not_exists(#vis) OR #vis = :vis)",
+        _ => "#vis = :vis",
     }
 }
 
@@ -165,6 +200,115 @@ pub struct DynamoVideos {
 impl DynamoVideos {
     pub fn new(db: Tables) -> Self {
         Self { db }
+    }
+
+    /// [`Videos::update_details`]'s write if the status is still `status`: the video as
+    /// it now is, or `Err(())` when the condition failed.
+    async fn try_update_details(
+        &self,
+        id: &VideoId,
+        status: VideoStatus,
+        changes: &VideoChanges,
+    ) -> anyhow::Result<Result<Video, ()>> {
+        let mut sets = Vec::new();
+        let mut update = self
+            .db
+            .client
+            .update_item()
+            .table_name(&self.db.videos)
+            .key("video_id", s(id.to_string()))
+            .condition_expression("attribute_exists(video_id) AND #status = :status")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", s(status.as_str()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew);
+        if let Some(name) = &changes.name {
+            sets.push("#name = :name");
+            update = update
+                .expression_attribute_names("#name", "name")
+                .expression_attribute_values(":name", s(name.as_str()));
+        }
+        if let Some(description) = &changes.description {
+            sets.push("description = :description");
+            update = update.expression_attribute_values(":description", s(description.as_str()));
+        }
+        let mut remove = "";
+        if let Some(visibility) = changes.visibility {
+            sets.push("visibility = :visibility");
+            update = update.expression_attribute_values(":visibility", s(visibility.as_str()));
+            if status == VideoStatus::Ready && visibility == Visibility::Public {
+                sets.push("feed = :feed");
+                update = update.expression_attribute_values(":feed", s(FEED_KEY));
+            } else {
+                remove = " REMOVE feed";
+            }
+        }
+        let expression = format!("SET {}{remove}", sets.join(", "));
+        match update.update_expression(expression).send().await {
+            Ok(out) => {
+                let item = out
+                    .attributes
+                    .context("UpdateItem returned no attributes")?;
+                let item: VideoItem = serde_dynamo::from_item(item).context("decoding a video")?;
+                Ok(Ok(item.into_video()?))
+            }
+            Err(e) if super::dynamo::is_condition_failure(&e) => Ok(Err(())),
+            Err(e) => Err(anyhow::Error::new(e).context("editing a video")),
+        }
+    }
+
+    /// [`Videos::mark_ready`]'s transaction for the video as read: `false` when a
+    /// condition failed.
+    async fn try_mark_ready(
+        &self,
+        video: &Video,
+        size: u64,
+        content_type: &VideoContentType,
+        media: &MediaInfo,
+    ) -> anyhow::Result<bool> {
+        let media: AttributeValue =
+            serde_dynamo::to_attribute_value(MediaItem::of(media)).context("encoding media")?;
+        let in_feed = video.visibility == Visibility::Public;
+        let expression = if in_feed {
+            "SET #status = :ready, #size = :size, content_type = :ct, media = :media, \
+             feed = :feed REMOVE pending_author"
+        } else {
+            "SET #status = :ready, #size = :size, content_type = :ct, media = :media \
+             REMOVE pending_author, feed"
+        };
+        let mut update = Update::builder()
+            .table_name(&self.db.videos)
+            .key("video_id", s(video.id.to_string()))
+            .update_expression(expression)
+            .expression_attribute_values(":media", media)
+            .condition_expression(format!(
+                "attribute_exists(video_id) AND {}",
+                visibility_is(video.visibility)
+            ))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#size", "size")
+            .expression_attribute_names("#vis", "visibility")
+            .expression_attribute_values(":vis", s(video.visibility.as_str()))
+            .expression_attribute_values(":ready", s(VideoStatus::Ready.as_str()))
+            .expression_attribute_values(":size", AttributeValue::N(size.to_string()))
+            .expression_attribute_values(":ct", s(content_type.as_str()));
+        if in_feed {
+            update = update.expression_attribute_values(":feed", s(FEED_KEY));
+        }
+        let update = update.build().context("building the video's update")?;
+        let author_live = ConditionCheck::builder()
+            .table_name(&self.db.users)
+            .key("user_name", s(video.author.as_str()))
+            .condition_expression("user_id = :author AND attribute_not_exists(disabled)")
+            .expression_attribute_values(":author", s(video.author_id.to_string()))
+            .build()
+            .context("building the author's check")?;
+        let writes = vec![
+            TransactWriteItem::builder().update(update).build(),
+            TransactWriteItem::builder()
+                .condition_check(author_live)
+                .build(),
+        ];
+        super::users::transact(&self.db, writes, "marking a video ready").await
     }
 
     /// Sets `poster` or `poster_pending` of an existing video (one `UpdateItem`);
@@ -207,13 +351,50 @@ impl DynamoVideos {
     }
 }
 
-/// The `by_author` index's key of a listed video: what `LastEvaluatedKey` holds.
-fn index_key(author: &UserId, at: &SortKey) -> Item {
+/// The key in an index partitioned by `partition` (`by_author`, `feed`) of a listed
+/// video: what `LastEvaluatedKey` holds.
+fn index_key(partition: &str, value: String, at: &SortKey) -> Item {
     Item::from([
-        ("author_id".to_owned(), s(author.to_string())),
+        (partition.to_owned(), s(value)),
         ("created".to_owned(), n(at.at.as_micros())),
         ("video_id".to_owned(), s(at.id.clone())),
     ])
+}
+
+/// One page of a newest-first index `Query`: asks for one item more than the page so
+/// the last page has no cursor; if DynamoDB stops early (1 MB per query, or a filter
+/// that left fewer), its `LastEvaluatedKey` is the cursor.
+async fn newest_first(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    limit: Limit,
+    what: &'static str,
+) -> anyhow::Result<Page<Video, SortKey>> {
+    let want = limit.get() as usize;
+    let out = query
+        .scan_index_forward(false)
+        .limit(limit.get() as i32 + 1)
+        .send()
+        .await
+        .context(what)?;
+    let mut items = out
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| serde_dynamo::from_item::<_, VideoItem>(i)?.into_video())
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let next = if items.len() > want {
+        items.truncate(want);
+        items.last().map(|v| SortKey {
+            at: v.created,
+            id: v.id.to_string(),
+        })
+    } else {
+        out.last_evaluated_key
+            .as_ref()
+            .map(sort_key_of)
+            .transpose()?
+    };
+    Ok(Page { items, next })
 }
 
 /// The cursor of an index key, as DynamoDB returned it.
@@ -223,7 +404,7 @@ fn sort_key_of(key: &Item) -> anyhow::Result<SortKey> {
             at: Timestamp::from_micros(at.parse()?),
             id: id.clone(),
         }),
-        _ => anyhow::bail!("unexpected LastEvaluatedKey from the by_author index"),
+        _ => anyhow::bail!("unexpected LastEvaluatedKey from a videos index"),
     }
 }
 
@@ -250,16 +431,16 @@ impl Videos for DynamoVideos {
         Ok(item.map(VideoItem::into_video).transpose()?)
     }
 
-    /// Asks for one item more than the page so the last page has no cursor; if
-    /// DynamoDB stops early (1 MB per query), its `LastEvaluatedKey` is the cursor.
+    /// One `Query` of the `by_author` index; for anyone but the owner filtered
+    /// (`FilterExpression`) to the ready videos of the visibilities the audience sees.
     async fn list_by_author(
         &self,
         author: &UserId,
+        audience: Audience,
         after: Option<&SortKey>,
         limit: Limit,
     ) -> StoreResult<Page<Video, SortKey>> {
-        let want = limit.get() as usize;
-        let out = self
+        let mut query = self
             .db
             .client
             .query()
@@ -267,31 +448,70 @@ impl Videos for DynamoVideos {
             .index_name(schema::VIDEOS_BY_AUTHOR)
             .key_condition_expression("author_id = :a")
             .expression_attribute_values(":a", s(author.to_string()))
-            .scan_index_forward(false)
-            .limit(limit.get() as i32 + 1)
-            .set_exclusive_start_key(after.map(|a| index_key(author, a)))
-            .send()
-            .await
-            .context("listing videos")?;
-        let mut items = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|i| serde_dynamo::from_item::<_, VideoItem>(i)?.into_video())
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let next = if items.len() > want {
-            items.truncate(want);
-            items.last().map(|v| SortKey {
-                at: v.created,
-                id: v.id.to_string(),
-            })
-        } else {
-            out.last_evaluated_key
-                .as_ref()
-                .map(sort_key_of)
-                .transpose()?
-        };
-        Ok(Page { items, next })
+            .set_exclusive_start_key(after.map(|a| index_key("author_id", author.to_string(), a)));
+        if let Some(shown) = audience.shows() {
+            let mut allowed = Vec::new();
+            for (i, v) in shown.iter().enumerate() {
+                let name = format!(":v{i}");
+                allowed.push(format!("#vis = {name}"));
+                if *v == Visibility::Internal {
+                    allowed.push("attribute_not_exists(#vis)".to_owned());
+                }
+                query = query.expression_attribute_values(name, s(v.as_str()));
+            }
+            query = query
+                .filter_expression(format!("#status = :ready AND ({})", allowed.join(" OR ")))
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_names("#vis", "visibility")
+                .expression_attribute_values(":ready", s(VideoStatus::Ready.as_str()));
+        }
+        Ok(newest_first(query, limit, "listing videos").await?)
+    }
+
+    /// One `Query` of the sparse `feed` index, then one strongly consistent
+    /// `BatchGetItem` of the page's authors' deleted-account records: a deleted
+    /// account's videos stay in the index until the deletion sweep hides them (a
+    /// minute), and leave the feed at once all the same.
+    async fn list_feed(
+        &self,
+        after: Option<&SortKey>,
+        limit: Limit,
+    ) -> StoreResult<Page<Video, SortKey>> {
+        let query = self
+            .db
+            .client
+            .query()
+            .table_name(&self.db.videos)
+            .index_name(schema::VIDEOS_FEED)
+            .key_condition_expression("feed = :feed")
+            .expression_attribute_values(":feed", s(FEED_KEY))
+            .set_exclusive_start_key(after.map(|a| index_key("feed", FEED_KEY.to_owned(), a)));
+        let mut page = newest_first(query, limit, "listing the feed").await?;
+        let authors: Vec<UserId> = page.items.iter().map(|v| v.author_id).collect();
+        let deleted = super::deletions::deleted_among(&self.db, &authors).await?;
+        page.items.retain(|v| !deleted.contains(&v.author_id));
+        Ok(page)
+    }
+
+    /// One conditional `UpdateItem` on the status read (the feed key follows status and
+    /// visibility together); a status changed in between (the upload landing) makes it
+    /// read again and retry.
+    async fn update_details(
+        &self,
+        video: &Video,
+        changes: &VideoChanges,
+    ) -> StoreResult<Option<Video>> {
+        let mut status = video.status;
+        for _ in 0..RACE_ATTEMPTS {
+            match self.try_update_details(&video.id, status, changes).await? {
+                Ok(updated) => return Ok(Some(updated)),
+                Err(()) => match self.get(&video.id).await? {
+                    Some(current) => status = current.status,
+                    None => return Ok(None),
+                },
+            }
+        }
+        Err(anyhow::anyhow!("editing a video: its status kept changing").into())
     }
 
     /// One `Query` of the sparse `pending_by_author` index (eventually consistent, like
@@ -353,10 +573,12 @@ impl Videos for DynamoVideos {
         }
     }
 
-    /// One transaction: the video's item updated, on the condition that its author's
-    /// account (its item under the author's name) is still the same account and not
-    /// disabled. Upload URLs outlive a disabled or deleted account; their bytes must
-    /// not make a video ready. The author is read first, from the video's item.
+    /// One transaction: the video's item updated (and put in the feed if it is public,
+    /// on the condition that its visibility is still the one read), on the condition
+    /// that its author's account (its item under the author's name) is still the same
+    /// account and not disabled. Upload URLs outlive a disabled or deleted account;
+    /// their bytes must not make a video ready. The video is read first, for its author
+    /// and visibility; an edit of its visibility in between makes it read and try again.
     async fn mark_ready(
         &self,
         id: &VideoId,
@@ -364,41 +586,22 @@ impl Videos for DynamoVideos {
         content_type: &VideoContentType,
         media: &MediaInfo,
     ) -> StoreResult<bool> {
-        let Some(video) = self.get(id).await? else {
-            return Ok(false);
-        };
-        let media: AttributeValue =
-            serde_dynamo::to_attribute_value(MediaItem::of(media)).context("encoding media")?;
-        let update = Update::builder()
-            .table_name(&self.db.videos)
-            .key("video_id", s(id.to_string()))
-            .update_expression(
-                "SET #status = :ready, #size = :size, content_type = :ct, media = :media \
-                 REMOVE pending_author",
-            )
-            .expression_attribute_values(":media", media)
-            .condition_expression("attribute_exists(video_id)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#size", "size")
-            .expression_attribute_values(":ready", s(VideoStatus::Ready.as_str()))
-            .expression_attribute_values(":size", AttributeValue::N(size.to_string()))
-            .expression_attribute_values(":ct", s(content_type.as_str()))
-            .build()
-            .context("building the video's update")?;
-        let author_live = ConditionCheck::builder()
-            .table_name(&self.db.users)
-            .key("user_name", s(video.author.as_str()))
-            .condition_expression("user_id = :author AND attribute_not_exists(disabled)")
-            .expression_attribute_values(":author", s(video.author_id.to_string()))
-            .build()
-            .context("building the author's check")?;
-        let writes = vec![
-            TransactWriteItem::builder().update(update).build(),
-            TransactWriteItem::builder()
-                .condition_check(author_live)
-                .build(),
-        ];
-        Ok(super::users::transact(&self.db, writes, "marking a video ready").await?)
+        for _ in 0..RACE_ATTEMPTS {
+            let Some(video) = self.get(id).await? else {
+                return Ok(false);
+            };
+            if self
+                .try_mark_ready(&video, size, content_type, media)
+                .await?
+            {
+                return Ok(true);
+            }
+            match self.get(id).await? {
+                Some(now) if now.visibility != video.visibility => continue,
+                _ => return Ok(false),
+            }
+        }
+        Err(anyhow::anyhow!("marking a video ready: its visibility kept changing").into())
     }
 
     /// One transaction: the item updated (on the condition that it exists) and the

@@ -3,8 +3,9 @@
 //! Every adapter passes the same contract suite (`infra/server/tests/contract.rs`).
 
 use crate::domain::{
-    Comment, CommentId, DeletionRecord, Limit, MediaInfo, Page, Poster, PosterType, SessionId,
-    Timestamp, User, UserId, UserName, Video, VideoContentType, VideoId, Window,
+    Audience, Comment, CommentId, DeletionRecord, Limit, MediaInfo, Page, Poster, PosterType,
+    SessionId, Timestamp, User, UserId, UserName, Video, VideoChanges, VideoContentType, VideoId,
+    Window,
 };
 use async_trait::async_trait;
 
@@ -169,13 +170,34 @@ pub trait Videos: Send + Sync {
     async fn create(&self, video: &Video) -> StoreResult<()>;
     /// `None` for unknown and for deleted videos.
     async fn get(&self, id: &VideoId) -> StoreResult<Option<Video>>;
-    /// The author's videos, newest first, starting after `after`.
+    /// The author's videos `audience` may see in that list ([`Audience::shows`]),
+    /// newest first, starting after `after`. A store that filters after reading (a
+    /// DynamoDB `FilterExpression`) may return a page shorter than `limit` with a
+    /// `next` that continues it.
     async fn list_by_author(
         &self,
         author: &UserId,
+        audience: Audience,
         after: Option<&SortKey>,
         limit: Limit,
     ) -> StoreResult<Page<Video, SortKey>>;
+    /// The feed: every author's ready public videos ([`Video::in_feed`]), newest first,
+    /// starting after `after`, read from an index that holds only those (its cost
+    /// does not grow with other videos); none of a deleted account's, even before the
+    /// deletion sweep has hidden them.
+    async fn list_feed(
+        &self,
+        after: Option<&SortKey>,
+        limit: Limit,
+    ) -> StoreResult<Page<Video, SortKey>>;
+    /// Changes name, description and visibility of `video` (as the caller read it),
+    /// keeping the feed index in step with the result at once. Returns the video as
+    /// it now is, `None` if it is gone.
+    async fn update_details(
+        &self,
+        video: &Video,
+        changes: &VideoChanges,
+    ) -> StoreResult<Option<Video>>;
     /// The video as it stands now, given as another read found it (the path's video
     /// read with the session, [`Sessions::get_with`]): a store whose reads confirm
     /// pending uploads (the one-process AWS site, which gets no S3 events) does it here

@@ -136,6 +136,18 @@ ALTER TABLE videos ADD COLUMN poster_pending_type TEXT;
 ALTER TABLE videos ADD COLUMN poster_pending_us INTEGER;
 "#,
     ),
+    M::up(
+        r#"
+-- Who may read a video and its author's words about it (API.md, "Visibility, channels
+-- and the feed"); every existing video keeps today's rule, internal. The feed reads a
+-- partial index of the ready public videos alone, so its cost does not grow with the
+-- others.
+ALTER TABLE videos ADD COLUMN description TEXT NOT NULL DEFAULT '';
+ALTER TABLE videos ADD COLUMN visibility TEXT NOT NULL DEFAULT 'internal';
+CREATE INDEX videos_feed ON videos (created_us DESC, id DESC)
+    WHERE status = 'ready' AND visibility = 'public';
+"#,
+    ),
 ];
 
 /// Every embedded port, over one SQLite database in WAL mode.

@@ -3,15 +3,15 @@ use super::page::query_page;
 use anyhow::Context;
 use async_trait::async_trait;
 use reel_core::domain::{
-    Limit, MediaInfo, Page, Poster, PosterType, Timestamp, UserId, UserName, Video,
-    VideoContentType, VideoId, VideoName, VideoStatus,
+    Audience, Limit, MediaInfo, Page, Poster, PosterType, Timestamp, UserId, UserName, Video,
+    VideoChanges, VideoContentType, VideoDescription, VideoId, VideoName, VideoStatus, Visibility,
 };
 use reel_core::ports::{PendingUsage, SortKey, StoreResult, Videos};
 use rusqlite::{params, OptionalExtension, Row};
 
 const COLUMNS: &str = "id, author_id, author_name, name, created_us, status, size, content_type, \
      duration_ms, width, height, video_codec, audio_codec, faststart, reason, \
-     poster_type, poster_us, poster_pending_type, poster_pending_us";
+     poster_type, poster_us, poster_pending_type, poster_pending_us, description, visibility";
 
 fn video_from_row(r: &Row<'_>) -> rusqlite::Result<anyhow::Result<Video>> {
     let text = |i: usize| r.get::<_, String>(i);
@@ -38,12 +38,15 @@ fn video_from_row(r: &Row<'_>) -> rusqlite::Result<anyhow::Result<Video>> {
         r.get::<_, Option<String>>(17)?,
         r.get::<_, Option<i64>>(18)?,
     );
+    let (description, visibility) = (text(19)?, text(20)?);
     Ok((|| -> anyhow::Result<Video> {
         Ok(Video {
             id: VideoId::parse(&id)?,
             author_id: UserId::parse(&author_id)?,
             author: UserName::parse(&author)?,
             name: VideoName::parse(&name)?,
+            description: VideoDescription::parse(&description)?,
+            visibility: Visibility::parse(&visibility)?,
             created: Timestamp::from_micros(created),
             status: VideoStatus::from_stored(&status)?,
             size: u64::try_from(size)?,
@@ -55,6 +58,14 @@ fn video_from_row(r: &Row<'_>) -> rusqlite::Result<anyhow::Result<Video>> {
         })
     })()
     .context("stored video row"))
+}
+
+/// A listed video's position, for the next page's cursor.
+fn sort_key(v: &Video) -> SortKey {
+    SortKey {
+        at: v.created,
+        id: v.id.to_string(),
+    }
 }
 
 fn poster_of((kind, at): (Option<String>, Option<i64>)) -> anyhow::Result<Option<Poster>> {
@@ -73,8 +84,9 @@ impl Videos for SqliteStore {
         let v = video.clone();
         self.write(move |conn| {
             conn.execute_cached(
-                "INSERT INTO videos (id, author_id, author_name, name, created_us, status, size, content_type) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO videos (id, author_id, author_name, name, created_us, status, size, \
+                 content_type, description, visibility) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     v.id.to_string(),
                     v.author_id.to_string(),
@@ -83,7 +95,9 @@ impl Videos for SqliteStore {
                     v.created.as_micros(),
                     v.status.as_str(),
                     i64::try_from(v.size)?,
-                    v.content_type
+                    v.content_type,
+                    v.description.as_str(),
+                    v.visibility.as_str()
                 ],
             )
             .context("inserting video")?;
@@ -110,20 +124,30 @@ impl Videos for SqliteStore {
     async fn list_by_author(
         &self,
         author: &UserId,
+        audience: Audience,
         after: Option<&SortKey>,
         limit: Limit,
     ) -> StoreResult<Page<Video, SortKey>> {
         let (author, after) = (author.to_string(), after.cloned());
+        let shown = match audience.shows() {
+            None => String::new(),
+            Some(visibilities) => {
+                let quoted: Vec<String> = visibilities
+                    .iter()
+                    .map(|v| format!("'{}'", v.as_str()))
+                    .collect();
+                format!(
+                    "AND status = 'ready' AND visibility IN ({})",
+                    quoted.join(", ")
+                )
+            }
+        };
         self.read(move |conn| {
             let sql = format!(
-                "SELECT {COLUMNS} FROM videos WHERE author_id = ?1
+                "SELECT {COLUMNS} FROM videos WHERE author_id = ?1 {shown}
                  AND (created_us, id) < (?2, ?3)
                  ORDER BY created_us DESC, id DESC LIMIT ?4"
             );
-            let key = |v: &Video| SortKey {
-                at: v.created,
-                id: v.id.to_string(),
-            };
             query_page(
                 conn,
                 &sql,
@@ -131,9 +155,66 @@ impl Videos for SqliteStore {
                 after.as_ref(),
                 limit,
                 video_from_row,
-                key,
+                sort_key,
             )
             .context("listing videos")
+        })
+        .await
+    }
+
+    /// The partial index `videos_feed` (the literals in the query select it). A
+    /// deleted account's videos left with it, in its deletion's transaction.
+    async fn list_feed(
+        &self,
+        after: Option<&SortKey>,
+        limit: Limit,
+    ) -> StoreResult<Page<Video, SortKey>> {
+        let after = after.cloned();
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM videos INDEXED BY videos_feed
+                 WHERE status = 'ready' AND visibility = 'public'
+                 AND (created_us, id) < (?1, ?2)
+                 ORDER BY created_us DESC, id DESC LIMIT ?3"
+            );
+            query_page(
+                conn,
+                &sql,
+                &[],
+                after.as_ref(),
+                limit,
+                video_from_row,
+                sort_key,
+            )
+            .context("listing the feed")
+        })
+        .await
+    }
+
+    async fn update_details(
+        &self,
+        video: &Video,
+        changes: &VideoChanges,
+    ) -> StoreResult<Option<Video>> {
+        let id = video.id.to_string();
+        let (name, description, visibility) = (
+            changes.name.as_ref().map(|n| n.as_str().to_owned()),
+            changes.description.as_ref().map(|d| d.as_str().to_owned()),
+            changes.visibility.map(|v| v.as_str()),
+        );
+        self.write(move |conn| {
+            conn.query_row_cached(
+                &format!(
+                    "UPDATE videos SET name = COALESCE(?2, name), \
+                     description = COALESCE(?3, description), \
+                     visibility = COALESCE(?4, visibility) WHERE id = ?1 RETURNING {COLUMNS}"
+                ),
+                params![id, name, description, visibility],
+                video_from_row,
+            )
+            .optional()
+            .context("editing a video")?
+            .transpose()
         })
         .await
     }

@@ -1,9 +1,10 @@
 //! `comments` feature: post, list (by time window, newest first) and delete comments.
 
+use crate::cache::shared_if_anonymous;
 use crate::cursor;
 use crate::dto::{CommentList, CommentParams, CommentView, NewComment};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthVideo};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthVideo, ReadableVideo};
 use crate::reply::Reply;
 use crate::state::AppState;
 use crate::videos::check_author_id;
@@ -37,7 +38,7 @@ where
         (status = 400, description = "`001` invalid content", body = ErrorBody),
         (status = 401, description = "`002` not signed in", body = ErrorBody),
         (status = 403, description = "`007` someone else's author_id", body = ErrorBody),
-        (status = 404, description = "`005` no such video", body = ErrorBody),
+        (status = 404, description = "`005` no such video, or one the caller may not read", body = ErrorBody),
     ))]
 pub async fn post_comment(
     State(state): State<AppState>,
@@ -72,18 +73,19 @@ fn unix_seconds(raw: Option<&str>, name: &str) -> Result<Option<i64>, ApiError> 
 /// A video's comments, newest first; `from` exclusive, `to` inclusive (Unix seconds).
 #[utoipa::path(get, path = "/videos/{vid}/comments", tag = "comments",
     params(("vid" = String, Path), CommentParams),
-    security(("session_header" = []), ("session_cookie" = [])),
+    security((), ("session_header" = []), ("session_cookie" = [])),
     responses(
-        (status = 200, body = CommentList),
+        (status = 200, body = CommentList, description = "Without a session (a public or unlisted video): `Cache-Control: public, max-age=60` and an `ETag`"),
+        (status = 304, description = "Not modified (`If-None-Match`)"),
         (status = 400, description = "`001` bad from/to/limit/cursor", body = ErrorBody),
-        (status = 401, description = "`002` not signed in", body = ErrorBody),
-        (status = 404, description = "`005` no such video", body = ErrorBody),
+        (status = 401, description = "`002` an internal video, without a session", body = ErrorBody),
+        (status = 404, description = "`005` no such video, or one the caller may not read", body = ErrorBody),
     ))]
 pub async fn list_comments(
     State(state): State<AppState>,
-    AuthVideo { video, .. }: AuthVideo,
+    ReadableVideo { viewer, video }: ReadableVideo,
     ApiQuery(params): ApiQuery<CommentParams>,
-) -> Result<Reply<CommentList>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let window = TimeWindow {
         from: unix_seconds(params.from.as_deref(), "from")?,
         to: unix_seconds(params.to.as_deref(), "to")?,
@@ -103,12 +105,13 @@ pub async fn list_comments(
         },
     )
     .await?;
-    Ok(Reply(
-        StatusCode::OK,
-        CommentList {
-            comments: comments.into_iter().map(CommentView::from).collect(),
-            next_cursor,
-        },
+    let list = CommentList {
+        comments: comments.into_iter().map(CommentView::from).collect(),
+        next_cursor,
+    };
+    Ok(shared_if_anonymous(
+        Reply(StatusCode::OK, list),
+        viewer.as_ref(),
     ))
 }
 

@@ -1,7 +1,7 @@
 //! The JSON shapes of the API: request bodies as received (parsed into domain types by
 //! the handlers) and the views sent back.
 
-use reel_core::domain::{Comment, User, Video};
+use reel_core::domain::{Comment, User, Video, Visibility};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -57,6 +57,66 @@ pub struct NewVideo {
     /// Optional, for compatibility; must be the signed-in user's id.
     #[serde(default)]
     pub author_id: Option<String>,
+    /// 0–5,000 characters after trimming (line breaks allowed); default empty.
+    #[serde(default)]
+    #[schema(max_length = 5000, nullable = false)]
+    pub description: Option<String>,
+    /// Who may read it; default `internal` (any signed-in user).
+    #[serde(default)]
+    #[schema(nullable = false)]
+    pub visibility: Option<VisibilityName>,
+}
+
+/// Who may read a video and where it is listed (API.md's table): `public` (anyone;
+/// the feed), `unlisted` (anyone with the link; no list but its owner's), `internal`
+/// (any signed-in user), `private` (its owner only).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum VisibilityName {
+    Public,
+    Unlisted,
+    Internal,
+    Private,
+}
+
+impl From<VisibilityName> for Visibility {
+    fn from(v: VisibilityName) -> Self {
+        match v {
+            VisibilityName::Public => Visibility::Public,
+            VisibilityName::Unlisted => Visibility::Unlisted,
+            VisibilityName::Internal => Visibility::Internal,
+            VisibilityName::Private => Visibility::Private,
+        }
+    }
+}
+
+impl From<Visibility> for VisibilityName {
+    fn from(v: Visibility) -> Self {
+        match v {
+            Visibility::Public => VisibilityName::Public,
+            Visibility::Unlisted => VisibilityName::Unlisted,
+            Visibility::Internal => VisibilityName::Internal,
+            Visibility::Private => VisibilityName::Private,
+        }
+    }
+}
+
+/// `PATCH /videos/{vid}`: at least one field; an unknown field is refused (400 `001`),
+/// so that a misspelt one does not silently change nothing.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VideoPatch {
+    /// 1–200 characters after trimming, as at creation.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, nullable = false)]
+    pub name: Option<String>,
+    /// 0–5,000 characters after trimming (line breaks allowed).
+    #[serde(default)]
+    #[schema(max_length = 5000, nullable = false)]
+    pub description: Option<String>,
+    #[serde(default)]
+    #[schema(nullable = false)]
+    pub visibility: Option<VisibilityName>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -65,6 +125,9 @@ pub struct VideoView {
     pub author_id: String,
     pub author: String,
     pub name: String,
+    /// Its author's words about it; `""` when none.
+    pub description: String,
+    pub visibility: VisibilityName,
     /// `Jan 02 2006, 15:04:05` (UTC).
     pub display_ctime: String,
     /// RFC 3339, UTC.
@@ -103,6 +166,8 @@ impl VideoView {
             author_id: v.author_id.to_string(),
             author: v.author.into_string(),
             name: v.name.into_string(),
+            description: v.description.into_string(),
+            visibility: v.visibility.into(),
             display_ctime: v.created.display(),
             create_time: v.created.rfc3339(),
             status: v.status.as_str().to_owned(),

@@ -2,12 +2,14 @@
 //! come back in the API's error envelope.
 
 use crate::error::ApiError;
-use crate::proxy::{is_host, Viewer};
+use crate::proxy::{is_host, Viewer as ProxyViewer};
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRef, FromRequest, FromRequestParts, Path, Request};
 use axum::http::{header, request::Parts, HeaderMap, Method};
 use bytes::Bytes;
-use reel_core::domain::{ClientKey, SessionId, User, UserId, UserName, Video, VideoId};
+use reel_core::domain::{
+    Access, ClientKey, SessionId, User, UserId, UserName, Video, VideoId, Viewer,
+};
 use reel_core::ports::{Found, PathItem};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
@@ -37,9 +39,8 @@ impl AuthUser {
     }
 }
 
-fn session_cookie(parts: &Parts) -> Option<String> {
-    parts
-        .headers
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -58,7 +59,7 @@ fn presented_session(parts: &Parts) -> Result<SessionId, ApiError> {
     let safe_method = parts.method == Method::GET || parts.method == Method::HEAD;
     let raw = match from_header {
         Some(raw) => raw.to_owned(),
-        None if safe_method => session_cookie(parts).ok_or(ApiError::Unauthorized)?,
+        None if safe_method => session_cookie(&parts.headers).ok_or(ApiError::Unauthorized)?,
         None => return Err(ApiError::Unauthorized),
     };
     SessionId::parse(raw.trim()).map_err(|_| ApiError::Unauthorized)
@@ -91,6 +92,89 @@ impl AuthUser {
     }
 }
 
+impl AuthUser {
+    /// Like [`AuthUser::authenticate`] for a route anyone may call: no session, or one
+    /// that is unknown or expired, is an anonymous caller (`None`), not a 401 — the
+    /// route's own rules then say what an anonymous caller gets. The path's item is
+    /// read with the session when there is one (one round trip), else on its own.
+    async fn authenticate_if_any(
+        parts: &Parts,
+        state: &AppState,
+        item: Option<PathItem<'_>>,
+    ) -> Result<(Option<Self>, Option<Found>), ApiError> {
+        if presented_session(parts).is_ok() {
+            return match AuthUser::authenticate(parts, state, item).await {
+                Ok((user, found)) => Ok((Some(user), found)),
+                Err(ApiError::Unauthorized) => {
+                    let found = match item {
+                        Some(item) => Some(read_item(state, item).await?),
+                        None => None,
+                    };
+                    Ok((None, found))
+                }
+                Err(other) => Err(other),
+            };
+        }
+        let found = match item {
+            Some(item) => Some(read_item(state, item).await?),
+            None => None,
+        };
+        Ok((None, found))
+    }
+}
+
+/// The path's user or video read without a session.
+async fn read_item(state: &AppState, item: PathItem<'_>) -> Result<Found, ApiError> {
+    Ok(match item {
+        PathItem::User(name) => Found::User(state.users.by_name(name).await?),
+        PathItem::Video(id) => Found::Video(state.videos.get(id).await?),
+    })
+}
+
+/// Whether the request presents a session at all (valid or not): a reply to it is
+/// never shared by a cache (see [`crate::cache`]).
+pub fn carries_session(headers: &HeaderMap) -> bool {
+    headers.contains_key(SESSION_HEADER) || session_cookie(headers).is_some()
+}
+
+/// Who is asking, for the access decision.
+pub fn viewer_of(user: Option<&AuthUser>) -> Viewer<'_> {
+    match user {
+        Some(user) => Viewer::SignedIn(&user.id),
+        None => Viewer::Anonymous,
+    }
+}
+
+/// The one access decision ([`reel_core::domain::Exposure::access`]) as a reply: 401
+/// `002` when signing in would let the caller read the video, 404 `005` when nothing
+/// would (it is as if there were no such video).
+pub fn require_access(video: &Video, user: Option<&AuthUser>) -> Result<(), ApiError> {
+    match video.exposure().access(viewer_of(user)) {
+        Access::Read => Ok(()),
+        Access::SignInFirst => Err(ApiError::Unauthorized),
+        Access::Hidden => Err(ApiError::NotFound("video")),
+    }
+}
+
+/// The signed-in user if the request presents a live session, else `None` (an
+/// anonymous caller, for the routes anyone may call).
+pub struct MaybeUser(pub Option<AuthUser>);
+
+impl<S> FromRequestParts<S> for MaybeUser
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let state = AppState::from_ref(state);
+        Ok(MaybeUser(
+            AuthUser::authenticate_if_any(parts, &state, None).await?.0,
+        ))
+    }
+}
+
 impl<S> FromRequestParts<S> for AuthUser
 where
     AppState: FromRef<S>,
@@ -115,10 +199,61 @@ async fn path_param<S: Send + Sync>(
     Ok(params.remove(name).unwrap_or_default())
 }
 
-/// The signed-in user and the video of the path's `{vid}`, read in one round trip
-/// ([`Sessions::get_with`]): 401 without a live session, then 404 `005` for an unknown,
-/// malformed or deleted video, or one the user may not see (someone else's rejected
-/// upload: `crate::videos::visible_to`).
+/// The video of the path's `{vid}` and whoever asks for it, for the routes anyone may
+/// call (info, stream, comment list, watch page): read with the session in one round
+/// trip when there is one ([`Sessions::get_with`]), alone otherwise; then the access
+/// decision ([`require_access`]): 404 `005` for an unknown, malformed or deleted video
+/// or one the caller may not read, 401 `002` for one they may read once signed in.
+pub struct ReadableVideo {
+    pub viewer: Option<AuthUser>,
+    pub video: Video,
+}
+
+impl<S> FromRequestParts<S> for ReadableVideo
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let PathVideo { viewer, video } = PathVideo::from_request_parts(parts, state).await?;
+        let video = video.ok_or(ApiError::NotFound("video"))?;
+        require_access(&video, viewer.as_ref())?;
+        Ok(ReadableVideo { viewer, video })
+    }
+}
+
+/// The path's `{vid}` as found (`None`: unknown, malformed or deleted) and whoever
+/// asks, before any access decision: what a page needs to choose between the video,
+/// a sign-in redirect and its 404 page (with the viewer's header).
+pub struct PathVideo {
+    pub viewer: Option<AuthUser>,
+    pub video: Option<Video>,
+}
+
+impl<S> FromRequestParts<S> for PathVideo
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let id = VideoId::parse(&path_param(parts, state, "vid").await?).ok();
+        let state = AppState::from_ref(state);
+        let item = id.as_ref().map(PathItem::Video);
+        let (viewer, found) = AuthUser::authenticate_if_any(parts, &state, item).await?;
+        let video = match found {
+            Some(Found::Video(Some(video))) => Some(state.videos.current(video).await?),
+            _ => None,
+        };
+        Ok(PathVideo { viewer, video })
+    }
+}
+
+/// [`ReadableVideo`] for the routes that need a session (posting a comment, upload
+/// grants, edits): 401 without a live session, then the same access decision.
 pub struct AuthVideo {
     pub me: AuthUser,
     pub video: Video,
@@ -140,9 +275,7 @@ where
             return Err(ApiError::NotFound("video"));
         };
         let video = state.videos.current(video).await?;
-        if !crate::videos::visible_to(&video, &me) {
-            return Err(ApiError::NotFound("video"));
-        }
+        require_access(&video, Some(&me))?;
         Ok(AuthVideo { me, video })
     }
 }
@@ -170,6 +303,55 @@ where
             return Err(ApiError::NotFound("user"));
         };
         Ok(AuthPathUser { me, user })
+    }
+}
+
+/// The user of the path's `{user_name}` and whoever asks (anyone may: a channel), read
+/// in one round trip when there is a session: 404 `005` for an unknown or malformed name.
+pub struct PathUser {
+    pub viewer: Option<AuthUser>,
+    pub user: User,
+}
+
+impl<S> FromRequestParts<S> for PathUser
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let MaybePathUser { viewer, user } =
+            MaybePathUser::from_request_parts(parts, state).await?;
+        let user = user.ok_or(ApiError::NotFound("user"))?;
+        Ok(PathUser { viewer, user })
+    }
+}
+
+/// [`PathUser`] with an unknown user as `None`, for a page that answers it with its 404
+/// page.
+pub struct MaybePathUser {
+    pub viewer: Option<AuthUser>,
+    pub user: Option<User>,
+}
+
+impl<S> FromRequestParts<S> for MaybePathUser
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let name = UserName::parse(&path_param(parts, state, "user_name").await?).ok();
+        let state = AppState::from_ref(state);
+        let item = name.as_ref().map(PathItem::User);
+        let (viewer, found) = AuthUser::authenticate_if_any(parts, &state, item).await?;
+        let user = match found {
+            Some(Found::User(user)) => user,
+            _ => None,
+        };
+        Ok(MaybePathUser { viewer, user })
     }
 }
 
@@ -287,7 +469,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let vouched = parts
             .extensions
-            .get::<Viewer>()
+            .get::<ProxyViewer>()
             .and_then(|v| v.addr.clone())
             .or_else(|| parts.extensions.get::<PeerAddr>().map(|p| p.0.clone()));
         if let Some(addr) = vouched {
@@ -364,7 +546,7 @@ where
         // Through the CloudFront distribution: the viewer's host, over HTTPS.
         if let Some(host) = parts
             .extensions
-            .get::<Viewer>()
+            .get::<ProxyViewer>()
             .and_then(|v| v.host.as_ref())
         {
             return Ok(Origin(format!("https://{host}")));

@@ -2,6 +2,7 @@
 //! layers every host applies. Lambda functions serve one feature's router; the local
 //! server merges them all ([`site_app`]).
 
+pub mod cache;
 pub mod comments;
 pub mod cursor;
 pub mod dto;
@@ -94,6 +95,7 @@ pub fn with_common_layers(router: Router) -> Router {
     router
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn(cache::cache_rules))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))

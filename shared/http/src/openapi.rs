@@ -24,7 +24,8 @@ GET/HEAD may use the `session` cookie instead."),
     paths(
         users::sign_up, users::get_user, users::delete_account,
         sessions::sign_in, sessions::sign_out,
-        videos::create_video, videos::list_videos, videos::video_info, videos::delete_video,
+        videos::create_video, videos::list_videos, videos::feed, videos::video_info,
+        videos::edit_video, videos::delete_video,
         uploads::grant_upload,
         uploads::grant_poster_upload,
         stream::stream_video,
@@ -32,10 +33,10 @@ GET/HEAD may use the `session` cookie instead."),
         health::health, openapi_json,
     ),
     components(schemas(error::ErrorBody, dto::Credentials, dto::PasswordConfirmation, dto::SessionCreated,
-        dto::UserView, dto::NewVideo, dto::VideoView, dto::VideoList, dto::UploadRequest, dto::UploadGrant,
+        dto::UserView, dto::NewVideo, dto::VideoPatch, dto::VisibilityName, dto::VideoView, dto::VideoList, dto::UploadRequest, dto::UploadGrant,
         dto::PosterUploadRequest, dto::PosterMediaType,
         dto::NewComment, dto::CommentView, dto::CommentList, dto::Health)),
-    modifiers(&SessionSchemes),
+    modifiers(&SessionSchemes, &EditNeedsAField),
 )]
 pub struct ApiDoc;
 
@@ -210,6 +211,21 @@ impl Modify for SessionSchemes {
             "session_cookie",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("session"))),
         );
+    }
+}
+
+/// `VideoPatch` takes at least one field (`minProperties`, which utoipa's derive does
+/// not write).
+struct EditNeedsAField;
+
+impl Modify for EditNeedsAField {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, Schema};
+        let schemas = openapi.components.as_mut().map(|c| &mut c.schemas);
+        if let Some(RefOr::T(Schema::Object(patch))) = schemas.and_then(|s| s.get_mut("VideoPatch"))
+        {
+            patch.min_properties = Some(1);
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! `stream` feature: redirect to a short-lived URL the object store serves with `Range`.
 
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{AuthVideo, Origin};
+use crate::extract::{Origin, ReadableVideo};
 use crate::state::{AppState, BlobUrlSigner};
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -20,21 +20,21 @@ where
     Router::new().route("/videos/{vid}", get(stream_video))
 }
 
-/// Watch a ready video: 307 to a presigned URL (GET and HEAD).
+/// Watch a ready video the caller may read: 307 to a presigned URL (GET and HEAD).
 #[utoipa::path(get, path = "/videos/{vid}", tag = "stream",
     params(("vid" = String, Path)),
-    security(("session_header" = []), ("session_cookie" = [])),
+    security((), ("session_header" = []), ("session_cookie" = [])),
     responses(
         (status = 307, description = "Redirect to a short-lived URL serving the bytes with Range support",
             headers(("Location" = String))),
-        (status = 401, description = "`002` not signed in", body = ErrorBody),
-        (status = 404, description = "`005` unknown or not ready", body = ErrorBody),
+        (status = 401, description = "`002` an internal video, without a session", body = ErrorBody),
+        (status = 404, description = "`005` unknown, not ready, or not the caller's to read", body = ErrorBody),
         (status = 429, description = "`008` stream concurrency limit reached (on the byte endpoint)", body = ErrorBody),
     ))]
 pub async fn stream_video(
     State(state): State<AppState>,
     State(BlobUrlSigner(urls)): State<BlobUrlSigner>,
-    AuthVideo { video, .. }: AuthVideo,
+    ReadableVideo { video, .. }: ReadableVideo,
     origin: Origin,
 ) -> Result<Response, ApiError> {
     if video.status != VideoStatus::Ready {

@@ -2,19 +2,20 @@
 //! API (no proxy). Templates and assets are compiled into the binary; assets are served
 //! under a content-hash directory with a year-long immutable cache.
 
+use crate::cache::shared_if_anonymous;
+use crate::dto::VideoView;
 use crate::error::ApiError;
-use crate::extract::Origin;
-use crate::extract::{ApiPath, AuthUser};
+use crate::extract::{viewer_of, ApiPath, AuthUser, MaybePathUser, MaybeUser, Origin, PathVideo};
 use crate::state::AppState;
 use crate::state::BlobUrlSigner;
-use crate::videos::existing_video;
 use crate::views::VideoViews;
-use axum::extract::{FromRequestParts, Query, State};
-use axum::http::{header, request::Parts, HeaderValue, StatusCode};
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use minijinja::{context, Environment};
+use reel_core::domain::{Access, VideoStatus, Visibility};
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -36,6 +37,8 @@ where
         .route("/", get(index))
         .route("/userhome", get(userhome))
         .route("/watch/{vid}", get(watch))
+        .route("/explore", get(explore))
+        .route("/u/{user_name}", get(channel))
         .route("/static/{version}/{file}", get(asset))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
@@ -71,6 +74,9 @@ static ASSETS: &[Asset] = &[
     asset!("home.js", JS),
     asset!("watch.js", JS),
     asset!("poster.js", JS),
+    asset!("cards.js", JS),
+    asset!("explore.js", JS),
+    asset!("edit.js", JS),
     asset!("favicon.svg", "image/svg+xml"),
 ];
 
@@ -115,6 +121,18 @@ fn templates() -> &'static Environment<'static> {
             ),
             ("watch.html", include_str!("../web/templates/watch.html")),
             (
+                "explore.html",
+                include_str!("../web/templates/explore.html"),
+            ),
+            (
+                "channel.html",
+                include_str!("../web/templates/channel.html"),
+            ),
+            (
+                "video_card.html",
+                include_str!("../web/templates/video_card.html"),
+            ),
+            (
                 "not_found.html",
                 include_str!("../web/templates/not_found.html"),
             ),
@@ -136,34 +154,56 @@ fn render(status: StatusCode, name: &str, ctx: minijinja::Value) -> Result<Respo
     Ok((status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response())
 }
 
-/// The signed-in user if there is one; pages redirect instead of answering 401.
-pub struct MaybeUser(pub Option<AuthUser>);
+/// Videos on a page's grid (the feed, a channel): the first page in the HTML, more by
+/// script.
+const GRID_PAGE: &str = "24";
 
-impl<S> FromRequestParts<S> for MaybeUser
-where
-    AppState: axum::extract::FromRef<S>,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        match AuthUser::from_request_parts(parts, state).await {
-            Ok(user) => Ok(MaybeUser(Some(user))),
-            Err(ApiError::Unauthorized) => Ok(MaybeUser(None)),
-            Err(other) => Err(other),
-        }
+/// Context every page shares. The session id goes into a meta tag for the scripts,
+/// which send it as `X-Session-Id`; the cookie itself stays HttpOnly. `indexable`:
+/// whether search engines may index the page (only pages of public content).
+fn page_context(state: &AppState, user: Option<&AuthUser>, indexable: bool) -> minijinja::Value {
+    context! {
+        static => format!("/static/{}", assets_version()),
+        session => user.map(|u| u.session.as_str()),
+        user_name => user.map(|u| u.name.as_str()),
+        user_id => user.map(|u| u.id.to_string()),
+        max_upload_bytes => state.config.api.max_upload_bytes.get(),
+        noindex => !indexable,
     }
 }
 
-/// Context every page shares. The session id goes into a meta tag for the scripts,
-/// which send it as `X-Session-Id`; the cookie itself stays HttpOnly.
-fn page_context(state: &AppState, user: &AuthUser) -> minijinja::Value {
-    context! {
-        static => format!("/static/{}", assets_version()),
-        session => user.session.as_str(),
-        user_name => user.name.as_str(),
-        user_id => user.id.to_string(),
-        max_upload_bytes => state.config.api.max_upload_bytes.get(),
+/// A video on a grid: its view and its age as text ("3 d ago").
+#[derive(serde::Serialize)]
+struct Card {
+    #[serde(flatten)]
+    video: VideoView,
+    age: String,
+}
+
+fn cards(views: Vec<VideoView>, now: reel_core::domain::Timestamp) -> Vec<Card> {
+    views
+        .into_iter()
+        .map(|video| {
+            let age = age(&video.create_time, now);
+            Card { video, age }
+        })
+        .collect()
+}
+
+/// How long ago an RFC 3339 time was, as the pages' script also writes it.
+fn age(rfc3339: &str, now: reel_core::domain::Timestamp) -> String {
+    let Ok(then) =
+        time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+    else {
+        return String::new();
+    };
+    let seconds = (now.unix_seconds() - then.unix_timestamp()).max(0);
+    match seconds {
+        s if s < 60 => "just now".to_owned(),
+        s if s < 3600 => format!("{} min ago", s / 60),
+        s if s < 86_400 => format!("{} h ago", s / 3600),
+        s if s < 28 * 86_400 => format!("{} d ago", s / 86_400),
+        _ => then.date().to_string(),
     }
 }
 
@@ -192,7 +232,7 @@ async fn index(MaybeUser(user): MaybeUser, Query(next): Query<Next>) -> Result<R
     if user.is_some() {
         return Ok(found(next.unwrap_or("/userhome")));
     }
-    let ctx = context! { static => format!("/static/{}", assets_version()), next => next.unwrap_or("/userhome") };
+    let ctx = context! { static => format!("/static/{}", assets_version()), next => next.unwrap_or("/userhome"), signing_in => true };
     render(StatusCode::OK, "index.html", ctx)
 }
 
@@ -203,30 +243,107 @@ async fn userhome(
     let Some(user) = user else {
         return Ok(found("/"));
     };
-    render(StatusCode::OK, "userhome.html", page_context(&state, &user))
+    render(
+        StatusCode::OK,
+        "userhome.html",
+        page_context(&state, Some(&user), false),
+    )
 }
 
+/// The 404 page, with the viewer's header.
+fn not_found_page(
+    state: &AppState,
+    user: Option<&AuthUser>,
+    what: &str,
+) -> Result<Response, ApiError> {
+    let ctx = context! { what => what, ..page_context(state, user, false) };
+    render(StatusCode::NOT_FOUND, "not_found.html", ctx)
+}
+
+/// A video's page: to whoever may read it (without a session for a public or unlisted
+/// one, with link-preview tags); an internal video without a session sends the visitor
+/// to sign in first; anything else is the 404 page.
 async fn watch(
+    State(state): State<AppState>,
+    State(BlobUrlSigner(urls)): State<BlobUrlSigner>,
+    PathVideo { viewer, video }: PathVideo,
+    origin: Origin,
+    ApiPath(vid): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let user = viewer.as_ref();
+    let Some(video) = video else {
+        return not_found_page(&state, user, "video");
+    };
+    match video.exposure().access(viewer_of(user)) {
+        Access::Read => {}
+        Access::SignInFirst => {
+            return Ok(found(&format!("/?next=/watch/{}", safe_path_segment(&vid))));
+        }
+        Access::Hidden => return not_found_page(&state, user, "video"),
+    }
+    let public = video.in_feed();
+    let previewed = video.status == VideoStatus::Ready
+        && matches!(video.visibility, Visibility::Public | Visibility::Unlisted);
+    let owner = user.is_some_and(|u| u.id == video.author_id);
+    let page_url = format!("{}/watch/{}", origin.0, video.id);
+    let views = VideoViews::new(urls.as_ref(), &origin, state.clock.now());
+    let ctx = context! {
+        video => views.of(video).await?,
+        page_url => page_url,
+        preview => previewed,
+        owner => owner,
+        ..page_context(&state, user, public)
+    };
+    let page = render(StatusCode::OK, "watch.html", ctx)?;
+    Ok(shared_if_anonymous(page, user))
+}
+
+/// `/explore`: the feed as a grid.
+async fn explore(
     State(state): State<AppState>,
     State(BlobUrlSigner(urls)): State<BlobUrlSigner>,
     MaybeUser(user): MaybeUser,
     origin: Origin,
-    ApiPath(vid): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    let Some(user) = user else {
-        let back = format!("/?next=/watch/{}", safe_path_segment(&vid));
-        return Ok(found(&back));
+    let (videos, next_cursor) = crate::videos::feed_page(&state, Some(GRID_PAGE), None).await?;
+    let now = state.clock.now();
+    let views = VideoViews::new(urls.as_ref(), &origin, now);
+    let ctx = context! {
+        videos => cards(views.all(videos).await?, now),
+        next_cursor => next_cursor,
+        ..page_context(&state, user.as_ref(), true)
     };
-    let base = page_context(&state, &user);
-    match existing_video(&state, &vid).await {
-        Ok(video) if crate::videos::visible_to(&video, &user) => {
-            let views = VideoViews::new(urls.as_ref(), &origin, state.clock.now());
-            let ctx = context! { video => views.of(video).await?, ..base };
-            render(StatusCode::OK, "watch.html", ctx)
-        }
-        Ok(_) | Err(ApiError::NotFound(_)) => render(StatusCode::NOT_FOUND, "not_found.html", base),
-        Err(other) => Err(other),
-    }
+    let page = render(StatusCode::OK, "explore.html", ctx)?;
+    Ok(shared_if_anonymous(page, user.as_ref()))
+}
+
+/// `/u/{user_name}`: a channel, the user's videos the viewer may see in that list.
+async fn channel(
+    State(state): State<AppState>,
+    State(BlobUrlSigner(urls)): State<BlobUrlSigner>,
+    MaybePathUser {
+        viewer,
+        user: author,
+    }: MaybePathUser,
+    origin: Origin,
+) -> Result<Response, ApiError> {
+    let user = viewer.as_ref();
+    let Some(author) = author else {
+        return not_found_page(&state, user, "channel");
+    };
+    let (videos, next_cursor) =
+        crate::videos::author_page(&state, user, &author, Some(GRID_PAGE), None).await?;
+    let now = state.clock.now();
+    let views = VideoViews::new(urls.as_ref(), &origin, now);
+    let ctx = context! {
+        channel => author.name.as_str(),
+        own => user.is_some_and(|u| u.id == author.id),
+        videos => cards(views.all(videos).await?, now),
+        next_cursor => next_cursor,
+        ..page_context(&state, user, true)
+    };
+    let page = render(StatusCode::OK, "channel.html", ctx)?;
+    Ok(shared_if_anonymous(page, user))
 }
 
 /// 302, as the contract (and the original) has it; axum's `Redirect` offers 303/307/308.
@@ -305,6 +422,8 @@ mod tests {
             "userhome.html",
             "watch.html",
             "not_found.html",
+            "explore.html",
+            "channel.html",
         ] {
             assert!(templates().get_template(name).is_ok(), "{name}");
         }

@@ -22,14 +22,14 @@ pub use ids::{CommentId, SessionId, UserId, VideoId};
 pub use page::{Limit, Page};
 pub use password::{Password, PasswordHash};
 pub use records::{
-    Comment, DeletionRecord, MediaInfo, Poster, PosterType, User, Video, VideoStatus,
+    Comment, DeletionRecord, MediaInfo, Poster, PosterType, User, Video, VideoChanges, VideoStatus,
 };
 pub use text::{BoundedText, TextRule};
 pub use timestamp::{Timestamp, Window};
 pub use user_name::UserName;
 pub use video_description::{VideoDescription, VideoDescriptionRule};
 pub use video_name::{VideoName, VideoNameRule};
-pub use visibility::{Access, Exposure, Listing, Viewer, Visibility};
+pub use visibility::{Access, Audience, Exposure, Listing, Viewer, Visibility};
 
 /// Why a piece of input was refused; the message is safe to show to the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

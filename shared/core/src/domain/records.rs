@@ -4,7 +4,8 @@ pub use reel_media::poster::PosterType;
 pub use reel_media::MediaInfo;
 
 use super::{
-    CommentContent, CommentId, PasswordHash, Timestamp, UserId, UserName, VideoId, VideoName,
+    CommentContent, CommentId, Exposure, PasswordHash, Timestamp, UserId, UserName,
+    VideoDescription, VideoId, VideoName, Visibility,
 };
 
 #[derive(Debug, Clone)]
@@ -51,6 +52,10 @@ pub struct Video {
     pub author_id: UserId,
     pub author: UserName,
     pub name: VideoName,
+    /// Its author's words about it (may be empty).
+    pub description: VideoDescription,
+    /// Who may read it and where it is listed ([`Exposure`]).
+    pub visibility: Visibility,
     pub created: Timestamp,
     pub status: VideoStatus,
     /// Bytes stored; 0 while pending.
@@ -82,6 +87,8 @@ impl Video {
             author_id,
             author,
             name,
+            description: VideoDescription::empty(),
+            visibility: Visibility::default(),
             created,
             status: VideoStatus::Pending,
             size: 0,
@@ -91,6 +98,52 @@ impl Video {
             poster: None,
             poster_pending: None,
         }
+    }
+}
+
+impl Video {
+    /// The facts the access decision needs ([`Exposure::access`], [`Exposure::listed`]).
+    pub fn exposure(&self) -> Exposure<'_> {
+        Exposure {
+            author: &self.author_id,
+            status: self.status,
+            visibility: self.visibility,
+        }
+    }
+
+    /// Whether it belongs in the public feed: ready and public (the sparse feed index
+    /// holds exactly these).
+    pub fn in_feed(&self) -> bool {
+        self.status == VideoStatus::Ready && self.visibility == Visibility::Public
+    }
+}
+
+/// An owner's edit of a video (`PATCH /videos/{vid}`): the fields to change, at least
+/// one of them.
+#[derive(Debug, Clone, Default)]
+pub struct VideoChanges {
+    pub name: Option<VideoName>,
+    pub description: Option<VideoDescription>,
+    pub visibility: Option<Visibility>,
+}
+
+impl VideoChanges {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.description.is_none() && self.visibility.is_none()
+    }
+
+    /// The video as it is once the changes are made.
+    pub fn apply_to(&self, mut video: Video) -> Video {
+        if let Some(name) = &self.name {
+            video.name = name.clone();
+        }
+        if let Some(description) = &self.description {
+            video.description = description.clone();
+        }
+        if let Some(visibility) = self.visibility {
+            video.visibility = visibility;
+        }
+        video
     }
 }
 

@@ -2,11 +2,17 @@ use super::text::{BoundedText, TextRule};
 
 /// A video's description: 0–5000 characters after trimming (empty is the default), the
 /// same text rules as comments: line breaks and tabs allowed, other control and
-/// invisible formatting characters not (see [`super::text`]). Groundwork for issue 24:
-/// videos do not carry one yet.
+/// invisible formatting characters not (see [`super::text`]).
 pub type VideoDescription = BoundedText<VideoDescriptionRule>;
 
 pub enum VideoDescriptionRule {}
+
+impl VideoDescription {
+    /// No description: what a video has until its author writes one.
+    pub fn empty() -> Self {
+        Self::parse("").expect("the empty description is valid")
+    }
+}
 
 impl TextRule for VideoDescriptionRule {
     const FIELD: &'static str = "description";

@@ -1,6 +1,7 @@
 //! Who may read a video and where it is listed: the one decision every route and both
-//! hosts are to use (API.md, "Visibility, channels and the feed"). Groundwork for issue
-//! 24: videos do not carry a visibility yet, so nothing calls this but its tests.
+//! hosts use (API.md, "Visibility, channels and the feed"): the HTTP layer's video
+//! extractors, list handlers and pages all ask [`Exposure::access`] or
+//! [`Exposure::listed`] (through `Video::exposure`).
 
 use super::{ParseError, UserId, VideoStatus};
 
@@ -73,6 +74,39 @@ pub enum Listing {
     Author,
     /// `GET /videos` and `/explore`.
     Feed,
+}
+
+/// Whose author list is read, by whom: what a store filters an author's list by
+/// ([`Audience::shows`]), which agrees with [`Exposure::listed`] cell by cell (tested).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// The author: everything, whatever its status.
+    Owner,
+    /// Another signed-in user: ready public and internal videos.
+    SignedIn,
+    /// No session: ready public videos.
+    Anonymous,
+}
+
+impl Audience {
+    /// The audience of `author`'s list for `viewer`.
+    pub fn of(viewer: Viewer<'_>, author: &UserId) -> Self {
+        match viewer {
+            Viewer::SignedIn(me) if me == author => Self::Owner,
+            Viewer::SignedIn(_) => Self::SignedIn,
+            Viewer::Anonymous => Self::Anonymous,
+        }
+    }
+
+    /// The visibilities listed to this audience; `None` for everything (the owner,
+    /// who also sees pending and rejected videos; the others see ready ones only).
+    pub fn shows(self) -> Option<&'static [Visibility]> {
+        match self {
+            Self::Owner => None,
+            Self::SignedIn => Some(&[Visibility::Public, Visibility::Internal]),
+            Self::Anonymous => Some(&[Visibility::Public]),
+        }
+    }
 }
 
 impl Exposure<'_> {
@@ -204,6 +238,41 @@ mod tests {
                     assert_eq!(v.access(viewer), Hidden, "{status:?} {visibility:?}");
                     assert!(!v.listed(viewer, Listing::Author));
                     assert!(!v.listed(viewer, Listing::Feed));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn what_stores_filter_author_lists_by_is_the_decision() {
+        let (owner, other) = (UserId::new(), UserId::new());
+        let statuses = [
+            VideoStatus::Pending,
+            VideoStatus::Ready,
+            VideoStatus::Rejected,
+        ];
+        for viewer in [
+            Viewer::Anonymous,
+            Viewer::SignedIn(&other),
+            Viewer::SignedIn(&owner),
+        ] {
+            let audience = Audience::of(viewer, &owner);
+            for status in statuses {
+                for visibility in [Public, Unlisted, Internal, Private] {
+                    let v = Exposure {
+                        author: &owner,
+                        status,
+                        visibility,
+                    };
+                    let filtered = match audience.shows() {
+                        None => true,
+                        Some(shown) => status == VideoStatus::Ready && shown.contains(&visibility),
+                    };
+                    assert_eq!(
+                        filtered,
+                        v.listed(viewer, Listing::Author),
+                        "{viewer:?} {status:?} {visibility:?}"
+                    );
                 }
             }
         }

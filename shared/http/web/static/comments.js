@@ -37,18 +37,27 @@ export function mountComments(container, videoId, ownerId) {
   const post = el('button', 'button primary', 'Post');
   post.type = 'submit';
   form.append(label, input, post);
+  // Signed out (a public or unlisted video): the comments are read-only.
+  let signIn = null;
+  if (!me) {
+    form.hidden = true;
+    signIn = el('p', 'muted sign-in-to-comment');
+    const link = el('a', '', 'Sign in to comment');
+    link.href = `/?next=${encodeURIComponent(location.pathname)}`;
+    signIn.append(link);
+  }
   const error = el('p', 'error');
   error.setAttribute('role', 'alert');
   error.hidden = true;
   const loading = el('p', 'muted loading', 'Loading comments…');
-  const empty = el('p', 'empty', 'No comments yet — be the first.');
+  const empty = el('p', 'empty', me ? 'No comments yet — be the first.' : 'No comments yet.');
   empty.hidden = true;
   const list = el('ul', 'comment-list');
   list.setAttribute('aria-live', 'polite');
   const more = el('button', 'button ghost more', 'Load more comments');
   more.type = 'button';
   more.hidden = true;
-  container.append(heading, form, error, loading, empty, list, more);
+  container.append(heading, signIn ?? form, error, loading, empty, list, more);
 
   let cursor = null;
 

@@ -6,6 +6,7 @@ import { api, me, showError } from './api.js';
 import { mountComments } from './comments.js';
 import { el, formatBytes, formatDuration, formatSpeed } from './format.js';
 import { capturePoster } from './poster.js';
+import { copyLink, saveEdit } from './edit.js';
 
 const PAGE = 12;
 const home = document.getElementById('home');
@@ -65,6 +66,7 @@ function renderVideo(video) {
   const time = el('time', '', video.display_ctime);
   time.dateTime = video.create_time;
   meta.append(el('span', `badge ${video.status}`, STATUS_LABELS[video.status] || video.status), time);
+  meta.append(el('span', 'badge visibility', video.visibility));
   if (ready) meta.append(el('span', 'size', formatBytes(video.size)));
   if (ready && video.width && video.height) meta.append(el('span', 'size resolution', `${video.width}×${video.height}`));
   if (video.status === 'rejected') meta.append(el('span', 'reason', video.reason || 'not a video'));
@@ -72,11 +74,24 @@ function renderVideo(video) {
   const actions = el('div', 'video-actions');
   const watch = el('a', 'button ghost small', 'Watch page');
   watch.href = `/watch/${encodeURIComponent(video.id)}`;
+  const edit = el('button', 'button ghost small', 'Edit');
+  edit.type = 'button';
+  edit.setAttribute('aria-label', `Edit “${video.name}”`);
+  edit.addEventListener('click', () => openEdit(video, item));
+  const copy = el('button', 'button ghost small', 'Copy link');
+  copy.type = 'button';
+  const copyStatus = el('span', 'muted copy-status');
+  copyStatus.setAttribute('role', 'status');
+  const fallback = el('input', 'copy-fallback');
+  fallback.readOnly = true;
+  fallback.hidden = true;
+  fallback.setAttribute('aria-label', 'Link to this video');
+  copy.addEventListener('click', () => copyLink(new URL(watch.href, location.href).href, fallback, copyStatus));
   const remove = el('button', 'button danger small', 'Delete');
   remove.type = 'button';
   remove.setAttribute('aria-label', `Delete “${video.name}”`);
   remove.addEventListener('click', () => confirmDelete(video, item, remove));
-  actions.append(watch, remove);
+  actions.append(watch, edit, copy, remove, copyStatus, fallback);
 
   item.append(open, meta, actions);
   return item;
@@ -185,6 +200,45 @@ dialog.addEventListener('close', async () => {
     button.disabled = false;
     item.classList.remove('busy');
     showError(listError, `Could not delete “${video.name}”: ${e.message}`);
+  }
+});
+
+// ---- editing ----
+
+const editDialog = document.getElementById('edit-video');
+const editForm = document.getElementById('edit-form');
+const editStatus = document.getElementById('edit-status');
+let editing = null;
+
+function openEdit(video, item) {
+  editing = { video, item };
+  editForm.elements.name.value = video.name;
+  editForm.elements.description.value = video.description ?? '';
+  editForm.elements.visibility.value = video.visibility;
+  editStatus.textContent = '';
+  editDialog.showModal();
+}
+
+// "Save" sends the changes and keeps the dialog open on an error; the list item is
+// replaced by the edited video's.
+editForm.addEventListener('submit', async (event) => {
+  if (event.submitter?.value !== 'save' || !editing) return;
+  event.preventDefault();
+  const save = document.getElementById('edit-save');
+  save.disabled = true;
+  editStatus.textContent = 'Saving…';
+  editStatus.className = 'status';
+  try {
+    const video = await saveEdit(editing.video.id, editing.video, editForm);
+    const fresh = renderVideo(video);
+    editing.item.replaceWith(fresh);
+    editing = null;
+    editDialog.close();
+  } catch (e) {
+    editStatus.textContent = e.message;
+    editStatus.className = 'status error';
+  } finally {
+    save.disabled = false;
   }
 });
 
@@ -363,7 +417,8 @@ form.addEventListener('submit', async (event) => {
   let video = null;
   let landed = false;
   try {
-    video = await api('POST', `${userPath}/videos`, { name });
+    const visibility = document.getElementById('upload-visibility').value;
+    video = await api('POST', `${userPath}/videos`, { name, visibility });
     checkCancelled();
     const grant = await api('POST', `/upload/${encodeURIComponent(video.id)}`, { size: file.size, content_type: file.type });
     checkCancelled();

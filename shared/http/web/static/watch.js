@@ -3,6 +3,7 @@
 
 import { api } from './api.js';
 import { mountComments } from './comments.js';
+import { copyLink, saveEdit } from './edit.js';
 import { formatDuration } from './format.js';
 
 const page = document.getElementById('watch');
@@ -42,3 +43,52 @@ if (player) {
 }
 
 mountComments(document.getElementById('comments'), videoId, page.dataset.ownerId);
+
+document.getElementById('copy-link').addEventListener('click', () => copyLink(
+  page.dataset.pageUrl,
+  document.getElementById('copy-link-fallback'),
+  document.getElementById('copy-link-status'),
+));
+
+// The owner's edit form: name, description, visibility; the page shows the result.
+const form = document.getElementById('edit-form');
+if (form) {
+  const open = document.getElementById('edit-open');
+  const status = document.getElementById('edit-status');
+  let current = {
+    name: form.elements.name.value,
+    description: form.elements.description.value,
+    visibility: form.elements.visibility.value,
+  };
+  const toggle = (show) => {
+    form.hidden = !show;
+    open.setAttribute('aria-expanded', String(show));
+    if (show) form.elements.name.focus();
+  };
+  open.addEventListener('click', () => toggle(form.hidden));
+  document.getElementById('edit-cancel').addEventListener('click', () => toggle(false));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const save = document.getElementById('edit-save');
+    save.disabled = true;
+    status.textContent = 'Saving…';
+    status.className = 'status';
+    try {
+      const video = await saveEdit(videoId, current, form);
+      current = { name: video.name, description: video.description, visibility: video.visibility };
+      document.getElementById('video-title').textContent = video.name;
+      document.title = `${video.name} · Reel`;
+      const description = document.getElementById('video-description');
+      description.textContent = video.description;
+      description.hidden = !video.description;
+      document.getElementById('video-visibility').textContent = video.visibility;
+      status.textContent = 'Saved.';
+      toggle(false);
+    } catch (e) {
+      status.textContent = e.message;
+      status.className = 'status error';
+    } finally {
+      save.disabled = false;
+    }
+  });
+}
