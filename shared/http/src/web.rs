@@ -106,11 +106,25 @@ fn duration(ms: u64) -> String {
     }
 }
 
+/// The start of a text for a link preview: at most 200 characters, on one line, cut
+/// at a word with "…" when longer.
+fn excerpt(text: &str) -> String {
+    const MAX: usize = 200;
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= MAX {
+        return flat;
+    }
+    let cut: String = flat.chars().take(MAX - 1).collect();
+    let at_word = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
+    format!("{at_word}…")
+}
+
 fn templates() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
         env.add_filter("duration", duration);
+        env.add_filter("excerpt", excerpt);
         // `.html` names are auto-escaped: every user string renders as text.
         for (name, source) in [
             ("base.html", include_str!("../web/templates/base.html")),
@@ -384,6 +398,17 @@ async fn asset(ApiPath((version, file)): ApiPath<(String, String)>) -> Result<Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn previews_get_one_line_of_at_most_200_characters() {
+        assert_eq!(excerpt("Day one.\nDay  two."), "Day one. Day two.");
+        let long = "word ".repeat(100);
+        let cut = excerpt(&long);
+        assert!(
+            cut.chars().count() <= 200 && cut.ends_with("word…"),
+            "{cut}"
+        );
+    }
 
     #[test]
     fn lengths_read_as_clocks() {
