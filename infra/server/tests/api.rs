@@ -177,6 +177,18 @@ impl App {
         r.json()
     }
 
+    /// A video whose bytes have landed: others may read it (a pending one is its
+    /// owner's alone).
+    async fn ready_video(&self, sid: &str, owner: &str, name: &str) -> Value {
+        let video = self.create_video(sid, owner, name).await;
+        let vid = id(&video);
+        let put = self
+            .upload(sid, &vid, reel_testkit::media::SAMPLE_MP4)
+            .await;
+        assert_eq!(put.status, StatusCode::OK);
+        video
+    }
+
     /// Grants an upload of `size` bytes of video/mp4; the path of its signed URL.
     async fn grant_path(&self, sid: &str, vid: &str, size: usize) -> String {
         let grant = self
@@ -724,7 +736,7 @@ async fn listing_videos_pages_newest_first() {
     let mut made = Vec::new();
     for i in 0..5 {
         made.push(id(&app
-            .create_video(&alice, "alice", &format!("v{i}"))
+            .ready_video(&alice, "alice", &format!("v{i}"))
             .await));
         app.clock.advance(Duration::from_millis(1));
     }
@@ -778,9 +790,9 @@ async fn listing_videos_pages_newest_first() {
     app.send(Call::new(Method::GET, "/user/nobody/videos").session(&bob))
         .await
         .assert_error(StatusCode::NOT_FOUND, "005");
-    app.send(Call::new(Method::GET, "/user/alice/videos"))
-        .await
-        .assert_error(StatusCode::UNAUTHORIZED, "002");
+    // Without a session: her public videos alone (these are internal).
+    let anonymous = app.send(Call::new(Method::GET, "/user/alice/videos")).await;
+    assert_eq!(anonymous.json(), json!({"videos": [], "next_cursor": null}));
 }
 
 #[tokio::test]
@@ -788,8 +800,8 @@ async fn video_info_and_deletion() {
     let app = App::new();
     let alice = app.sign_up("alice").await;
     let bob = app.sign_up("bob").await;
-    let v = id(&app.create_video(&alice, "alice", "clip").await);
-    let bobs = id(&app.create_video(&bob, "bob", "bob's").await);
+    let v = id(&app.ready_video(&alice, "alice", "clip").await);
+    let bobs = id(&app.ready_video(&bob, "bob", "bob's").await);
     let info = app
         .send(Call::new(Method::GET, &format!("/videos/{v}/info")).session(&bob))
         .await;
@@ -880,13 +892,14 @@ async fn upload_grants_check_owner_state_size_and_type() {
         .starts_with(&format!("http://reel.test/blobs/{v}?")));
     assert!(g["expires_at"].as_str().unwrap().ends_with('Z'));
 
+    // Someone else's pending video is theirs alone: as if there were none.
     app.send(grant(
         &bob,
         &v,
         json!({"size": 10, "content_type": "video/mp4"}),
     ))
     .await
-    .assert_error(StatusCode::FORBIDDEN, "007");
+    .assert_error(StatusCode::NOT_FOUND, "005");
     let unknown = uuid::Uuid::new_v4().to_string();
     app.send(grant(
         &alice,
@@ -1288,7 +1301,7 @@ async fn comments_are_posted_listed_and_deleted_by_the_right_people() {
     let alice = app.sign_up("alice").await;
     let bob = app.sign_up("bob").await;
     let carol = app.sign_up("carol").await;
-    let v = id(&app.create_video(&alice, "alice", "clip").await);
+    let v = id(&app.ready_video(&alice, "alice", "clip").await);
     let empty = app
         .send(Call::new(Method::GET, &format!("/videos/{v}/comments")).session(&bob))
         .await;
@@ -1400,7 +1413,7 @@ async fn comments_are_posted_listed_and_deleted_by_the_right_people() {
 async fn comment_lists_filter_by_time_and_page() {
     let app = App::new();
     let alice = app.sign_up("alice").await;
-    let v = id(&app.create_video(&alice, "alice", "clip").await);
+    let v = id(&app.ready_video(&alice, "alice", "clip").await);
     let mut made = Vec::new();
     for i in 0..5 {
         made.push(id(&app.comment(&alice, &v, &format!("c{i}")).await.json()));
@@ -1518,7 +1531,9 @@ async fn the_openapi_document_matches_the_routers() {
         "DELETE /user/{user_name}/session",
         "POST /user/{user_name}/videos",
         "GET /user/{user_name}/videos",
+        "GET /videos",
         "GET /videos/{vid}/info",
+        "PATCH /videos/{vid}",
         "DELETE /user/{user_name}/videos/{vid}",
         "POST /upload/{vid}",
         "POST /upload/{vid}/poster",

@@ -1271,7 +1271,7 @@ pub async fn blob_urls_are_presigned(p: Ports) {
         .any(|(k, v)| k.eq_ignore_ascii_case("content-type") && v == "video/mp4"));
     let get = p
         .blob_urls
-        .presign_get(&vid, Some("video/mp4"), now)
+        .presign_get(&vid, Some("video/mp4"), None, now)
         .await
         .unwrap();
     assert!(

@@ -238,6 +238,7 @@ fn the_optional_waf_and_distribution_match_the_code() {
         [
             "SiteWebAcl",
             "SiteForwardedHostFunction",
+            "SiteCachePolicy",
             "SiteOriginRequestPolicy",
             "SiteDistribution"
         ]
@@ -261,11 +262,14 @@ fn the_optional_waf_and_distribution_match_the_code() {
         str_of(origin_headers, "HeaderName").to_ascii_lowercase(),
         reel_http::proxy::SECRET_HEADER
     );
+    // What reaches the origin: the origin request policy's headers and the cache key's
+    // (CloudFront forwards what it keys on).
     let forwarded: Vec<String> = strings(
         &t["Resources"]["SiteOriginRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
             ["HeadersConfig"]["Headers"],
     )
     .iter()
+    .chain(&strings(&cache_key(&t)["HeadersConfig"]["Headers"]))
     .map(|h| h.to_ascii_lowercase())
     .collect();
     for needed in [
@@ -316,4 +320,88 @@ fn the_dispatcher_may_sweep_deleted_accounts() {
     for action in ["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Scan"] {
         assert!(has("DeletionsTable", action), "{action}");
     }
+}
+
+/// The cache policy's `ParametersInCacheKeyAndForwardedToOrigin`.
+fn cache_key(t: &Value) -> &Value {
+    &t["Resources"]["SiteCachePolicy"]["Properties"]["CachePolicyConfig"]
+        ["ParametersInCacheKeyAndForwardedToOrigin"]
+}
+
+/// The optional CloudFront distribution shares only anonymous replies. Every cache
+/// behavior uses the template's own cache policy (a `!Ref`, not a managed policy id),
+/// whose key holds the `session` cookie and the `X-Session-Id` header: a request that
+/// carries a session, in either place, can never match the entry an anonymous request
+/// left, nor another session's. Its MinTTL is 0, so CloudFront obeys the origin's
+/// `Cache-Control`: every reply to a request carrying a session says `private` or
+/// `no-store` (`shared/http/src/cache.rs`; the events and contract tests check those
+/// headers), and with MinTTL 0 such a reply is never stored; DefaultTTL 0 stores
+/// nothing that says nothing (errors, redirects); MaxTTL keeps nothing longer than the
+/// API's `max-age` of 60 s. Query strings are all in the key (cursors, limits). Key
+/// separation and the origin's `private` together mean a signed-in request is answered
+/// from the origin, every time.
+#[test]
+fn a_signed_in_request_is_never_answered_from_the_shared_cache() {
+    let t = template();
+    let distribution = &t["Resources"]["SiteDistribution"]["Properties"]["DistributionConfig"];
+    let mut behaviors = vec![&distribution["DefaultCacheBehavior"]];
+    if let Some(more) = distribution["CacheBehaviors"].as_sequence() {
+        behaviors.extend(more);
+    }
+    for behavior in behaviors {
+        let policy = &behavior["CachePolicyId"];
+        let Value::Tagged(reference) = policy else {
+            panic!("a managed or literal cache policy: {policy:?}")
+        };
+        assert_eq!(reference.tag, "Ref");
+        assert_eq!(reference.value.as_str(), Some("SiteCachePolicy"));
+        assert!(
+            behavior["ForwardedValues"].is_null() && behavior["MinTTL"].is_null(),
+            "no legacy cache settings beside the policy"
+        );
+    }
+
+    let config = &t["Resources"]["SiteCachePolicy"]["Properties"]["CachePolicyConfig"];
+    let ttl = |name: &str| {
+        config[name]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{name} is a number"))
+    };
+    assert_eq!(ttl("MinTTL"), 0, "the origin's private/no-store is obeyed");
+    assert_eq!(
+        ttl("DefaultTTL"),
+        0,
+        "a reply without Cache-Control is not kept"
+    );
+    assert!(
+        (0..=i64::from(reel_http::cache::MAX_AGE_SECS)).contains(&ttl("MaxTTL")),
+        "nothing is kept longer than the API's max-age"
+    );
+
+    let key = cache_key(&t);
+    let cookies = &key["CookiesConfig"];
+    let keyed_cookies = match str_of(cookies, "CookieBehavior") {
+        "whitelist" => strings(&cookies["Cookies"]),
+        // Every cookie is in the key, the session's too.
+        "all" => vec![reel_http::extract::SESSION_COOKIE.to_owned()],
+        other => panic!("cookies {other}: the session cookie must be in the key"),
+    };
+    assert!(
+        keyed_cookies
+            .iter()
+            .any(|c| c == reel_http::extract::SESSION_COOKIE),
+        "the session cookie is in the key: {keyed_cookies:?}"
+    );
+    let headers = &key["HeadersConfig"];
+    assert_eq!(str_of(headers, "HeaderBehavior"), "whitelist");
+    assert!(
+        strings(&headers["Headers"])
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(reel_http::extract::SESSION_HEADER)),
+        "X-Session-Id is in the key"
+    );
+    assert_eq!(
+        str_of(&key["QueryStringsConfig"], "QueryStringBehavior"),
+        "all"
+    );
 }

@@ -402,3 +402,53 @@ async fn only_anonymous_replies_may_be_shared() {
     let cache = res.headers().get(header::CACHE_CONTROL);
     assert!(cache.is_none_or(|c| !c.to_str().unwrap().contains("public")));
 }
+
+/// The embedded byte endpoint asks the decision again for the viewer its URL was
+/// granted to: hiding a video stops URLs already handed out at once (S3's presigned
+/// URLs cannot: they last until they expire, as the README's security model says).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hiding_a_video_stops_its_byte_urls_locally() {
+    let store = Store::local();
+    let (_server, world) = world(&store).await;
+    let vid = ready_video(&world, "Soon private", "public").await;
+    let api = &world.api;
+    let mut urls = Vec::new();
+    for sid in [None, Some(&world.other), Some(&world.owner)] {
+        let mut req = api.http.get(format!("{}/videos/{vid}", api.base));
+        if let Some(sid) = sid {
+            req = req.header("x-session-id", sid.as_str());
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::TEMPORARY_REDIRECT);
+        urls.push(res.headers()[header::LOCATION].to_str().unwrap().to_owned());
+    }
+    let (anonymous, other, owner) = (urls[0].clone(), urls[1].clone(), urls[2].clone());
+    for url in [&anonymous, &other, &owner] {
+        assert_eq!(
+            api.fetch(url, Some("bytes=0-3")).await.0,
+            StatusCode::PARTIAL_CONTENT
+        );
+    }
+    let path = format!("/videos/{vid}");
+    let edit = |visibility: &str| {
+        let body = json!({"visibility": visibility});
+        api.call(Method::PATCH, &path, Some(&world.owner), Some(body))
+    };
+    assert_eq!(edit("internal").await.0, StatusCode::OK);
+    assert_eq!(api.fetch(&anonymous, None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        api.fetch(&other, Some("bytes=0-3")).await.0,
+        StatusCode::PARTIAL_CONTENT
+    );
+    assert_eq!(edit("private").await.0, StatusCode::OK);
+    assert_eq!(api.fetch(&other, None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        api.fetch(&owner, Some("bytes=0-3")).await.0,
+        StatusCode::PARTIAL_CONTENT
+    );
+    assert_eq!(edit("public").await.0, StatusCode::OK);
+    assert_eq!(
+        api.fetch(&anonymous, Some("bytes=0-3")).await.0,
+        StatusCode::PARTIAL_CONTENT
+    );
+}

@@ -23,7 +23,7 @@ use aws_sigv4::http_request::{
     UriPathNormalizationMode,
 };
 use aws_smithy_runtime_api::client::identity::Identity;
-use reel_core::domain::{Poster, PosterType, Timestamp, VideoContentType, VideoId};
+use reel_core::domain::{Poster, PosterType, Timestamp, UserId, VideoContentType, VideoId};
 use reel_core::ports::{poster_url_expiry, BlobUrls, PresignedRequest, StoreResult};
 use std::time::{Duration, SystemTime};
 use tokio::sync::Mutex;
@@ -198,10 +198,13 @@ impl BlobUrls for S3Urls {
             .await?)
     }
 
+    /// The same URL whoever asks (`viewer` is not S3's to check): valid until it
+    /// expires, whatever happens to the video meanwhile.
     async fn presign_get(
         &self,
         video: &VideoId,
         content_type: Option<&str>,
+        _viewer: Option<&UserId>,
         now: Timestamp,
     ) -> StoreResult<PresignedRequest> {
         let mut query = vec![("x-id", "GetObject")];
@@ -358,7 +361,7 @@ mod tests {
         let vid = VideoId::new();
         let now = Timestamp::from_unix_seconds(NOW);
         let ours = urls(endpoint, bucket, token)
-            .presign_get(&vid, Some("video/mp4"), now)
+            .presign_get(&vid, Some("video/mp4"), None, now)
             .await
             .unwrap();
         let sdk = sdk_client(endpoint, token)
@@ -480,7 +483,7 @@ mod tests {
         let vid = VideoId::new();
         let now = Timestamp::from_unix_seconds(NOW);
         let get = urls(None, "reel-videos", None)
-            .presign_get(&vid, Some("video/mp4"), now)
+            .presign_get(&vid, Some("video/mp4"), None, now)
             .await
             .unwrap();
         let (_, query) = parts(&get.url);

@@ -369,11 +369,16 @@ pub trait BlobUrls: Send + Sync {
         content_type: &VideoContentType,
         now: Timestamp,
     ) -> StoreResult<PresignedRequest>;
-    /// A short-lived URL that serves the object with `Range` support.
+    /// A short-lived URL that serves the object with `Range` support, for `viewer`
+    /// (`None`: an anonymous caller). A store that serves the bytes itself (the embedded
+    /// byte endpoint) signs the viewer into the URL and asks the access decision again
+    /// on every request, so an edit that hides the video takes effect at once there;
+    /// S3 cannot, and its URL lasts until it expires (`REEL_STREAM_URL_TTL_SECS`).
     async fn presign_get(
         &self,
         video: &VideoId,
         content_type: Option<&str>,
+        viewer: Option<&UserId>,
         now: Timestamp,
     ) -> StoreResult<PresignedRequest>;
     /// A URL to PUT exactly `size` bytes of `content_type` as the video's poster.

@@ -6,7 +6,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use reel_core::domain::{Poster, PosterType, Timestamp, VideoContentType, VideoId};
+use reel_core::domain::{Poster, PosterType, Timestamp, UserId, VideoContentType, VideoId};
 use reel_core::ports::{poster_url_expiry, BlobUrls, Blobs, PresignedRequest, StoreResult};
 use reel_core::signing::Signer;
 use serde::{Deserialize, Serialize};
@@ -34,8 +34,15 @@ pub struct BlobQuery {
     /// poster's URL differs from its successor's, so browsers fetch the new one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub v: Option<i64>,
+    /// GET: whom the stream route granted it to, a user id or [`ANONYMOUS`]; the byte
+    /// endpoint asks the access decision for this viewer on every request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub who: Option<String>,
     pub sig: String,
 }
+
+/// [`BlobQuery::who`] of a URL granted to a caller without a session.
+pub const ANONYMOUS: &str = "anonymous";
 
 /// Why a blob URL was refused.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -176,6 +183,9 @@ impl LocalBlobs {
         if let Some(v) = q.v {
             m.push_str(&format!("\n{v}"));
         }
+        if let Some(who) = &q.who {
+            m.push_str(&format!("\nwho={who}"));
+        }
         m
     }
 
@@ -201,6 +211,7 @@ impl LocalBlobs {
             ct: ct.map(str::to_owned),
             exp,
             v,
+            who: None,
             sig: String::new(),
         }
     }
@@ -340,14 +351,14 @@ impl BlobUrls for LocalBlobs {
         &self,
         video: &VideoId,
         content_type: Option<&str>,
+        viewer: Option<&UserId>,
         now: Timestamp,
     ) -> StoreResult<PresignedRequest> {
         let expires = now.plus_seconds(self.stream_ttl_secs);
+        let mut query = Self::query("get", None, content_type, expires.unix_seconds(), None);
+        query.who = Some(viewer.map_or_else(|| ANONYMOUS.to_owned(), |id| id.to_string()));
         Ok(PresignedRequest {
-            url: self.signed_url(
-                video,
-                Self::query("get", None, content_type, expires.unix_seconds(), None),
-            )?,
+            url: self.signed_url(video, query)?,
             headers: vec![],
             expires,
         })

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use http_range_header::StartPosition;
 use reel_core::clock::Clock;
-use reel_core::domain::{VideoContentType, VideoId, VideoStatus};
+use reel_core::domain::{Access, UserId, Video, VideoContentType, VideoId, VideoStatus, Viewer};
 use reel_core::media::{settle_upload, Settled};
 use reel_core::ports::{Blobs, Videos};
 use reel_http::error::ApiError;
@@ -100,6 +100,23 @@ pub(crate) fn check_url(
     Ok((video, query))
 }
 
+/// Whether the viewer a stream URL was granted to may still read `video`. A URL
+/// without one (issued before URLs named their viewer) counts as anonymous.
+fn url_may_read(video: &Video, query: &BlobQuery) -> bool {
+    let id = match query.who.as_deref() {
+        None | Some(crate::blobs::ANONYMOUS) => None,
+        Some(raw) => match UserId::parse(raw) {
+            Ok(id) => Some(id),
+            Err(_) => return false,
+        },
+    };
+    let viewer = match &id {
+        Some(id) => Viewer::SignedIn(id),
+        None => Viewer::Anonymous,
+    };
+    video.exposure().access(viewer) == Access::Read
+}
+
 async fn serve(
     State(endpoint): State<BlobEndpoint>,
     Path(vid): Path<String>,
@@ -108,9 +125,10 @@ async fn serve(
 ) -> Result<Response, ApiError> {
     let (video, query) = check_url(&endpoint, &vid, query, "get")?;
     // A deleted video's bytes are gone at once for every URL, though the file waits for
-    // the deletion worker.
+    // the deletion worker; so are those of a video whose visibility no longer lets the
+    // URL's viewer read it (the one access decision, asked again here).
     match endpoint.videos.get(&video).await? {
-        Some(v) if v.status == VideoStatus::Ready => {}
+        Some(v) if v.status == VideoStatus::Ready && url_may_read(&v, &query) => {}
         _ => return Err(ApiError::NotFound("video")),
     }
     let permit =

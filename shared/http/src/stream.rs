@@ -34,14 +34,19 @@ where
 pub async fn stream_video(
     State(state): State<AppState>,
     State(BlobUrlSigner(urls)): State<BlobUrlSigner>,
-    ReadableVideo { video, .. }: ReadableVideo,
+    ReadableVideo { video, viewer }: ReadableVideo,
     origin: Origin,
 ) -> Result<Response, ApiError> {
     if video.status != VideoStatus::Ready {
         return Err(ApiError::NotFound("video"));
     }
     let target = urls
-        .presign_get(&video.id, video.content_type.as_deref(), state.clock.now())
+        .presign_get(
+            &video.id,
+            video.content_type.as_deref(),
+            viewer.as_ref().map(|u| &u.id),
+            state.clock.now(),
+        )
         .await?;
     let location = HeaderValue::from_str(&origin.resolve(target.url))
         .map_err(|e| ApiError::Internal(e.into()))?;
