@@ -143,6 +143,8 @@ pub enum PathItem<'a> {
 
 /// The path's item as [`Sessions::get_with`] found it: the variant of the [`PathItem`]
 /// asked for, `None` when there is no such user or video (a deleted video included).
+// One per request, moved once: boxing the larger variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Found {
     User(Option<User>),
