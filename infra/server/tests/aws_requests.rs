@@ -134,6 +134,8 @@ impl Site {
             (_, ["upload", ..]) => Function::Videos,
             (_, ["videos", _, "info"]) => Function::Videos,
             (_, ["videos", _, "comments", ..]) => Function::Comments,
+            (_, ["videos"]) => Function::Videos,
+            ("PATCH", ["videos", _]) => Function::Videos,
             (_, ["videos", _]) => Function::Stream,
             _ => Function::Web,
         }
@@ -215,6 +217,7 @@ impl Measure {
             Method::POST => "POST",
             Method::DELETE => "DELETE",
             Method::PUT => "PUT",
+            Method::PATCH => "PATCH",
             _ => unreachable!("a method the API has"),
         };
         let site = &self.site;
@@ -430,6 +433,75 @@ async fn every_route_stays_within_its_aws_request_budget() {
         M::HEAD,
         &format!("/videos/{vid}"),
         Some(&bob),
+        None,
+        S::TEMPORARY_REDIRECT,
+    )
+    .await;
+
+    // Sharing: the owner makes it public; anyone reads it, the feed and the channel.
+    m.route(
+        "PATCH /videos/{vid}",
+        "edit video (make public)",
+        M::PATCH,
+        &format!("/videos/{vid}"),
+        Some(&alice),
+        Some(json!({"visibility": "public", "description": "Day one."})),
+        S::OK,
+    )
+    .await;
+    for (route, what, path) in [
+        ("GET /videos", "feed", "/videos".to_owned()),
+        (
+            "GET /user/{user_name}/videos",
+            "list videos (anonymous)",
+            "/user/alice/videos".to_owned(),
+        ),
+        (
+            "GET /videos/{vid}/info",
+            "get video (anonymous)",
+            format!("/videos/{vid}/info"),
+        ),
+        (
+            "GET /videos/{vid}/comments",
+            "list comments (anonymous)",
+            format!("/videos/{vid}/comments"),
+        ),
+        ("GET /explore", "explore page", "/explore".to_owned()),
+        ("GET /u/{user_name}", "channel page (anonymous)", "/u/alice".to_owned()),
+        (
+            "GET /watch/{vid}",
+            "watch page (anonymous)",
+            format!("/watch/{vid}"),
+        ),
+    ] {
+        m.route(route, what, M::GET, &path, None, None, S::OK).await;
+    }
+    m.route(
+        "GET /videos",
+        "feed (with a session)",
+        M::GET,
+        "/videos",
+        Some(&bob),
+        None,
+        S::OK,
+    )
+    .await;
+    m.route(
+        "GET /u/{user_name}",
+        "channel page",
+        M::GET,
+        "/u/alice",
+        Some(&bob),
+        None,
+        S::OK,
+    )
+    .await;
+    m.route(
+        "GET /videos/{vid}",
+        "stream URL (anonymous)",
+        M::GET,
+        &format!("/videos/{vid}"),
+        None,
         None,
         S::TEMPORARY_REDIRECT,
     )
