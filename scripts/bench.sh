@@ -9,7 +9,11 @@
 #   bash scripts/bench.sh                 # about 5 minutes after the build
 #   BENCH_SECONDS=5 bash scripts/bench.sh # a quick look
 #   BENCH_BINARY=/path/to/reel bash ...   # another build of `reel` (say, before a change)
-#   BENCH_PARTS=streaming bash ...        # only some parts: "api", "streaming" (default both)
+#   BENCH_PARTS=streaming bash ...        # only some parts: "api", "streaming", "feed"
+#       (default "api streaming"). "feed": the feed and a channel read without a
+#       session (GET /videos, GET /user/<name>/videos, 24 a page) with 1,000 and then
+#       100,000 ready public videos in the store (rows written straight into SQLite),
+#       each as a ratio to the same moment's /healthz: flat lists keep the ratio.
 #   BENCH_PERF_DIR=dir bash ...            # also perf-record the server during each API
 #       scenario at 16 connections: dir/<scenario>.data and .txt (the top of the profile);
 #       build with symbols for it: CARGO_PROFILE_RELEASE_STRIP=false
@@ -181,6 +185,41 @@ for c in 16 64; do
     row "GET videos (20)" "$base/user/$user/videos"
     row "GET user info" "$base/user/$user"
     row "POST comment" "$base/videos/${videos[2]}/comments" -s "$work/post.lua"
+done
+echo
+fi
+if [[ $parts == *feed* ]]; then
+# Ready public videos of the bench user, written into the database directly (100,000
+# uploads through the API would take an hour); the server reads them like any other.
+seed_public() { # HOW_MANY: adds that many, newer than every earlier one
+    python3 - "$work/data/reel.db" "$1" "$user_id" "$user" <<'PY'
+import sqlite3, sys, time, uuid
+db, n, author, name = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+conn = sqlite3.connect(db, timeout=30)
+start = int(time.time() * 1e6)
+rows = [(str(uuid.uuid4()), author, name, f"Public video {i}", start + i) for i in range(n)]
+with conn:
+    conn.executemany(
+        "INSERT INTO videos (id, author_id, author_name, name, created_us, status, size, "
+        "content_type, duration_ms, width, height, video_codec, faststart, visibility) "
+        "VALUES (?, ?, ?, ?, ?, 'ready', 18000, 'video/mp4', 4000, 160, 120, 'avc1.64000c', 1, 'public')",
+        rows)
+conn.close()
+PY
+}
+user_id=$(api GET "/user/$user" | json '["id"]')
+echo "| public videos | scenario | conns | req/s | p99 ms | ÷ /healthz |"
+echo "|---|---|---|---|---|---|"
+seeded=0
+for total in 1000 100000; do
+    seed_public $((total - seeded))
+    seeded=$total
+    read -r healthz p99 < <(run_wrk 16 "$base/healthz")
+    echo "| $total | GET /healthz | 16 | $healthz | $p99 | 1.00 |"
+    for path in "/videos?limit=24" "/user/$user/videos?limit=24"; do
+        read -r rps p99 < <(run_wrk 16 "$base$path")
+        echo "| $total | GET $path (no session) | 16 | $rps | $p99 | $(python3 -c "print(f'{$rps/$healthz:.2f}')") |"
+    done
 done
 echo
 fi

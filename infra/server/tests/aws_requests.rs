@@ -467,7 +467,11 @@ async fn every_route_stays_within_its_aws_request_budget() {
             format!("/videos/{vid}/comments"),
         ),
         ("GET /explore", "explore page", "/explore".to_owned()),
-        ("GET /u/{user_name}", "channel page (anonymous)", "/u/alice".to_owned()),
+        (
+            "GET /u/{user_name}",
+            "channel page (anonymous)",
+            "/u/alice".to_owned(),
+        ),
         (
             "GET /watch/{vid}",
             "watch page (anonymous)",

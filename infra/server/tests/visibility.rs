@@ -391,6 +391,21 @@ async fn only_anonymous_replies_may_be_shared() {
             assert!(!cache.contains("public"), "{path} with {name}: {cache}");
         }
     }
+    // The stream redirect without a session is the same for every anonymous viewer.
+    let res = http
+        .get(format!("{base}/videos/{vid}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(res.headers()[header::CACHE_CONTROL], "public, max-age=60");
+    let res = http
+        .get(format!("{base}/videos/{vid}"))
+        .header("x-session-id", &world.other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()[header::CACHE_CONTROL], "private, no-store");
     // An internal video's info is not anyone's to cache.
     let internal = ready_video(&world, "Inside", "internal").await;
     let res = http

@@ -20,6 +20,19 @@ where
     Router::new().route("/videos/{vid}", get(stream_video))
 }
 
+/// Who may keep the redirect. The one given without a session (a public or unlisted
+/// video) is the same for every anonymous viewer: a cache may share it, for at most a
+/// minute and half the URL's life, so what it hands out is valid for a while yet. One
+/// given to a session may name its viewer (the embedded endpoint's URLs do): never.
+fn redirect_cache(anonymous: bool, url_ttl_secs: u64) -> HeaderValue {
+    let shared_secs = crate::cache::MAX_AGE_SECS.min((url_ttl_secs / 2) as u32);
+    if anonymous && shared_secs > 0 {
+        HeaderValue::from_str(&format!("public, max-age={shared_secs}")).expect("a valid header")
+    } else {
+        HeaderValue::from_static("private, no-store")
+    }
+}
+
 /// Watch a ready video the caller may read: 307 to a presigned URL (GET and HEAD).
 #[utoipa::path(get, path = "/videos/{vid}", tag = "stream",
     params(("vid" = String, Path)),
@@ -51,14 +64,12 @@ pub async fn stream_video(
     let location = HeaderValue::from_str(&origin.resolve(target.url))
         .map_err(|e| ApiError::Internal(e.into()))?;
     metrics::count(Metric::StreamRedirects, 1);
+    let ttl = state.config.api.stream_url_ttl.as_secs();
     Ok((
         StatusCode::TEMPORARY_REDIRECT,
         [
             (header::LOCATION, location),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("private, no-store"),
-            ),
+            (header::CACHE_CONTROL, redirect_cache(viewer.is_none(), ttl)),
         ],
     )
         .into_response())
