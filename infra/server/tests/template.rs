@@ -400,6 +400,13 @@ fn a_signed_in_request_is_never_answered_from_the_shared_cache() {
             .any(|h| h.eq_ignore_ascii_case(reel_http::extract::SESSION_HEADER)),
         "X-Session-Id is in the key"
     );
+    // Pages write absolute URLs with the viewer's host: one copy per name.
+    assert!(
+        strings(&headers["Headers"])
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case("x-forwarded-host")),
+        "X-Forwarded-Host is in the key"
+    );
     assert_eq!(
         str_of(&key["QueryStringsConfig"], "QueryStringBehavior"),
         "all"
