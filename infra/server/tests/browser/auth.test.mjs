@@ -1,7 +1,7 @@
 // Signing in and out, and the messages a visitor sees when it goes wrong.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newPage, register, signIn, signOut, useSite } from './support.mjs';
+import { newPage, register, signIn, signOut, uploadVideo, useSite } from './support.mjs';
 
 // A low throttle so the 429 message can be reached in a few attempts.
 const site = useSite({ REEL_SIGN_IN_MAX_FAILURES: '3' });
@@ -18,10 +18,13 @@ test('signed-out visitors land on the sign-in page', async () => {
   const page = await newPage(site.browser);
   await page.goto(`${site.base}/userhome`);
   assert.equal(page.url(), `${site.base}/`);
-  await page.goto(`${site.base}/watch/${UNKNOWN}`);
-  assert.equal(new URL(page.url()).pathname, '/');
   assert.ok(await page.isVisible('#signin-form'));
   assert.ok(await page.isVisible('#register-form'));
+  // No such video: the 404 page, which offers Explore (there is nothing to sign in for).
+  const missing = await page.goto(`${site.base}/watch/${UNKNOWN}`);
+  assert.equal(missing.status(), 404);
+  assert.match(await page.textContent('h1'), /not found/i);
+  assert.ok(await page.isVisible('a[href="/explore"]'));
   assert.deepEqual(page.problems, []);
 });
 
@@ -84,13 +87,15 @@ test('the sign-in page sends a visitor back where they were going', async () => 
   const { base } = site;
   const page = await newPage(site.browser);
   await register(page, base, 'dave');
+  // An internal video (the default): signed-in users only.
+  const vid = await uploadVideo(page, 'Team update');
   await signOut(page, base);
-  await page.goto(`${base}/watch/${UNKNOWN}`);
-  assert.equal(new URL(page.url()).search, `?next=/watch/${UNKNOWN}`);
+  await page.goto(`${base}/watch/${vid}`);
+  assert.equal(new URL(page.url()).search, `?next=/watch/${vid}`);
   await page.fill('#signin-name', 'dave');
   await page.fill('#signin-pwd', 'password1');
   await page.click('#signin-form button[type=submit]');
-  await page.waitForURL(`${base}/watch/${UNKNOWN}`);
-  assert.match(await page.textContent('h1'), /not found/i);
+  await page.waitForURL(`${base}/watch/${vid}`);
+  assert.equal(await page.textContent('#video-title'), 'Team update');
   assert.deepEqual(page.problems, []);
 });
