@@ -5,6 +5,7 @@ mod client_address;
 mod comment_content;
 mod content_type;
 mod ids;
+mod multipart;
 mod page;
 mod password;
 mod records;
@@ -19,6 +20,7 @@ pub use client_address::{ClientKey, TrustedProxies};
 pub use comment_content::{CommentContent, CommentContentRule};
 pub use content_type::VideoContentType;
 pub use ids::{CommentId, SessionId, UserId, VideoId};
+pub use multipart::{PartNumber, PartPlan, UploadPlan};
 pub use page::{Limit, Page};
 pub use password::{Password, PasswordHash};
 pub use records::{

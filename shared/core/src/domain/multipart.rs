@@ -1,0 +1,197 @@
+//! How an upload's bytes travel (API.md, "Multipart uploads"): small files in one signed
+//! `PUT`, larger ones in parts of one size (the last shorter), few enough for S3's
+//! 10,000-part limit. Groundwork for issue 25: nothing grants a multipart upload yet.
+
+use super::ParseError;
+
+const MIB: u64 = 1 << 20;
+/// S3's most parts in one upload.
+pub const MAX_PARTS: u64 = 10_000;
+/// The smallest part Reel asks for (S3's own minimum is 5 MiB, all parts but the last).
+pub const MIN_PART_SIZE: u64 = 8 * MIB;
+/// The largest part Reel asks for: with 10,000 parts, uploads up to 1.22 TiB.
+pub const MAX_PART_SIZE: u64 = 128 * MIB;
+/// Part numbers one request may ask URLs for.
+pub const MAX_PARTS_PER_REQUEST: usize = 100;
+
+/// How an upload of a given size is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadPlan {
+    /// One signed `PUT` of the whole file.
+    Single,
+    /// `part_count` parts of `part_size` bytes (the last holds the rest).
+    Multipart(PartPlan),
+}
+
+impl UploadPlan {
+    /// The plan for `size` bytes: one `PUT` up to `threshold` bytes, parts above it.
+    /// `None` when `size` is too large for any plan (over 10,000 parts of the largest
+    /// part size).
+    pub fn for_size(size: u64, threshold: u64) -> Option<Self> {
+        if size <= threshold {
+            return Some(Self::Single);
+        }
+        PartPlan::for_size(size).map(Self::Multipart)
+    }
+}
+
+/// The parts of one multipart upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartPlan {
+    size: u64,
+    part_size: u64,
+    part_count: u64,
+}
+
+impl PartPlan {
+    /// The smallest whole number of MiB from 8 to 128 that needs at most 10,000 parts:
+    /// parts as small as allowed, so a retried part costs little.
+    pub fn for_size(size: u64) -> Option<Self> {
+        if size == 0 {
+            return None;
+        }
+        let needed = size.div_ceil(MAX_PARTS).div_ceil(MIB) * MIB;
+        let part_size = needed.max(MIN_PART_SIZE);
+        if part_size > MAX_PART_SIZE {
+            return None;
+        }
+        Some(Self {
+            size,
+            part_size,
+            part_count: size.div_ceil(part_size),
+        })
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    pub fn part_size(&self) -> u64 {
+        self.part_size
+    }
+
+    pub fn part_count(&self) -> u64 {
+        self.part_count
+    }
+
+    /// Bytes in part `n` (every part is `part_size` but the last).
+    pub fn part_len(&self, n: PartNumber) -> u64 {
+        let start = (n.get() - 1) * self.part_size;
+        self.part_size.min(self.size - start)
+    }
+
+    /// A part number sent by a client, checked against this plan.
+    pub fn part(&self, raw: u64) -> Result<PartNumber, ParseError> {
+        if (1..=self.part_count).contains(&raw) {
+            Ok(PartNumber(raw))
+        } else {
+            Err(ParseError::new(format!(
+                "part numbers run from 1 to {}",
+                self.part_count
+            )))
+        }
+    }
+
+    /// The part numbers of one request for URLs: 1–100 of them, each in this plan,
+    /// none twice.
+    pub fn parts(&self, raw: &[u64]) -> Result<Vec<PartNumber>, ParseError> {
+        if raw.is_empty() || raw.len() > MAX_PARTS_PER_REQUEST {
+            return Err(ParseError::new(format!(
+                "ask for 1 to {MAX_PARTS_PER_REQUEST} parts at a time"
+            )));
+        }
+        let mut parts = raw
+            .iter()
+            .map(|&n| self.part(n))
+            .collect::<Result<Vec<_>, _>>()?;
+        parts.sort();
+        let before = parts.len();
+        parts.dedup();
+        if parts.len() != before {
+            return Err(ParseError::new("a part number is named twice"));
+        }
+        Ok(parts)
+    }
+}
+
+/// A part's number within its upload's plan (1-based, as S3 counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PartNumber(u64);
+
+impl PartNumber {
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GIB: u64 = 1 << 30;
+
+    #[test]
+    fn small_files_go_in_one_put_and_larger_ones_in_parts() {
+        let threshold = 64 * MIB;
+        assert_eq!(UploadPlan::for_size(1, threshold), Some(UploadPlan::Single));
+        assert_eq!(
+            UploadPlan::for_size(threshold, threshold),
+            Some(UploadPlan::Single)
+        );
+        let Some(UploadPlan::Multipart(plan)) = UploadPlan::for_size(threshold + 1, threshold)
+        else {
+            panic!("over the threshold: parts");
+        };
+        assert_eq!((plan.part_size(), plan.part_count()), (8 * MIB, 9));
+    }
+
+    #[test]
+    fn parts_are_8_to_128_mib_and_at_most_10000() {
+        for (size, part_size, count) in [
+            (200 * MIB, 8 * MIB, 25),
+            (3 * GIB + 5, 8 * MIB, 385),
+            (50 * GIB, 8 * MIB, 6_400),
+            (78 * GIB, 8 * MIB, 9_984),
+            (100 * GIB, 11 * MIB, 9_310),
+            (MAX_PARTS * MAX_PART_SIZE, MAX_PART_SIZE, MAX_PARTS),
+        ] {
+            let plan = PartPlan::for_size(size).unwrap();
+            assert_eq!(
+                (plan.part_size(), plan.part_count()),
+                (part_size, count),
+                "{size}"
+            );
+            assert!(plan.part_count() <= MAX_PARTS);
+            assert_eq!(plan.part_size() % MIB, 0);
+        }
+        assert_eq!(PartPlan::for_size(MAX_PARTS * MAX_PART_SIZE + 1), None);
+        assert_eq!(PartPlan::for_size(0), None);
+    }
+
+    #[test]
+    fn every_part_but_the_last_is_whole_and_they_add_up() {
+        let plan = PartPlan::for_size(20 * MIB + 3).unwrap();
+        assert_eq!(plan.part_count(), 3);
+        let lens: Vec<u64> = (1..=3)
+            .map(|n| plan.part_len(plan.part(n).unwrap()))
+            .collect();
+        assert_eq!(lens, [8 * MIB, 8 * MIB, 4 * MIB + 3]);
+        assert_eq!(lens.iter().sum::<u64>(), plan.size());
+    }
+
+    #[test]
+    fn part_numbers_are_checked_against_the_plan() {
+        let plan = PartPlan::for_size(20 * MIB).unwrap();
+        assert!(plan.part(0).is_err());
+        assert!(plan.part(4).is_err());
+        let got = plan.parts(&[3, 1]).unwrap();
+        assert_eq!(got.iter().map(|p| p.get()).collect::<Vec<_>>(), [1, 3]);
+        assert!(plan.parts(&[]).is_err());
+        assert!(plan.parts(&[1, 1]).is_err());
+        assert!(plan.parts(&[2, 9]).is_err());
+        let big = PartPlan::for_size(GIB).unwrap();
+        let many: Vec<u64> = (1..=101).collect();
+        assert!(big.parts(&many).is_err());
+        assert!(big.parts(&many[..100]).is_ok());
+    }
+}
