@@ -361,6 +361,14 @@ async fn only_anonymous_replies_may_be_shared() {
         assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
         assert_eq!(again.headers()[header::ETAG], etag.as_str());
         assert!(again.bytes().await.unwrap().is_empty());
+        // HEAD: not shared (the router drops its body before the cache layer).
+        let head = http.head(&url).send().await.unwrap();
+        assert_eq!(head.status(), StatusCode::OK, "HEAD {path}");
+        let cache = head.headers().get(header::CACHE_CONTROL);
+        assert!(
+            cache.is_none_or(|c| !c.to_str().unwrap().contains("public")),
+            "HEAD {path}"
+        );
         let stale = http
             .get(&url)
             .header(header::IF_NONE_MATCH, "\"another\"")

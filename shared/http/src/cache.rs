@@ -39,12 +39,15 @@ pub fn shared_if_anonymous<T>(reply: impl IntoResponse, viewer: Option<&T>) -> R
 pub async fn cache_rules(request: Request, next: Next) -> Response {
     let with_session = carries_session(request.headers());
     let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
+    // A HEAD reply reaches this layer without its body (the router drops it), so its
+    // bytes cannot give the GET's ETag: it is left unshared.
+    let head = request.method() == axum::http::Method::HEAD;
     let response = next.run(request).await;
     if with_session {
         return private(response);
     }
     let shareable = response.extensions().get::<Shareable>().is_some();
-    if shareable && response.status() == StatusCode::OK {
+    if shareable && !head && response.status() == StatusCode::OK {
         return public(response, if_none_match.as_ref()).await;
     }
     response
