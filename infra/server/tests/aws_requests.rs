@@ -388,10 +388,10 @@ async fn every_route_stays_within_its_aws_request_budget() {
     let page = m
         .route(
             "GET /user/{user_name}/videos",
-            "list videos",
+            "list videos (own)",
             M::GET,
             "/user/alice/videos?limit=2",
-            Some(&bob),
+            Some(&alice),
             None,
             S::OK,
         )
@@ -399,9 +399,19 @@ async fn every_route_stays_within_its_aws_request_budget() {
     let cursor = str_of(&page, "next_cursor");
     m.route(
         "GET /user/{user_name}/videos",
-        "list videos, next page",
+        "list videos (own), next page",
         M::GET,
         &format!("/user/alice/videos?limit=2&cursor={cursor}"),
+        Some(&alice),
+        None,
+        S::OK,
+    )
+    .await;
+    m.route(
+        "GET /user/{user_name}/videos",
+        "list videos (another user's: filtered)",
+        M::GET,
+        "/user/alice/videos?limit=2",
         Some(&bob),
         None,
         S::OK,

@@ -545,6 +545,13 @@ pub async fn author_lists_show_each_audience_its_videos(p: Ports) {
         ["internal-2", "internal", "public"]
     );
     assert_eq!(list(Audience::Anonymous).await, ["public"]);
+    // Filtered or not, a page is full when there is enough to fill it.
+    let first = p
+        .videos
+        .list_by_author(&alice.id, Audience::SignedIn, None, limit(2))
+        .await
+        .unwrap();
+    assert_eq!(first.items.len(), 2);
 }
 
 /// An edit changes exactly the fields it names, and reads see it at once.

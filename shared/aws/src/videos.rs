@@ -172,6 +172,9 @@ impl VideoItem {
 /// writes a second (README, "The feed at scale"); beyond that the key would be sharded.
 const FEED_KEY: &str = "public";
 
+/// How many pages' worth of an author's videos one filtered list `Query` evaluates.
+const FILTERED_READ_AHEAD: u32 = 4;
+
 /// Attempts at a conditional write whose condition a concurrent change of the same
 /// video failed (read again, then written again).
 const RACE_ATTEMPTS: u32 = 3;
@@ -361,18 +364,21 @@ fn index_key(partition: &str, value: String, at: &SortKey) -> Item {
     ])
 }
 
-/// One page of a newest-first index `Query`: asks for one item more than the page so
-/// the last page has no cursor; if DynamoDB stops early (1 MB per query, or a filter
-/// that left fewer), its `LastEvaluatedKey` is the cursor.
+/// One page of a newest-first index `Query`: has DynamoDB evaluate `evaluate` items
+/// (at least one more than the page, so the last page has no cursor) and keeps the
+/// first `limit` it returns, the cursor then being the last one kept; if DynamoDB
+/// stops before (1 MB per query, or a filter that left fewer), its `LastEvaluatedKey`
+/// is the cursor.
 async fn newest_first(
     query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
     limit: Limit,
+    evaluate: u32,
     what: &'static str,
 ) -> anyhow::Result<Page<Video, SortKey>> {
     let want = limit.get() as usize;
     let out = query
         .scan_index_forward(false)
-        .limit(limit.get() as i32 + 1)
+        .limit(evaluate.max(limit.get() + 1) as i32)
         .send()
         .await
         .context(what)?;
@@ -465,7 +471,15 @@ impl Videos for DynamoVideos {
                 .expression_attribute_names("#vis", "visibility")
                 .expression_attribute_values(":ready", s(VideoStatus::Ready.as_str()));
         }
-        Ok(newest_first(query, limit, "listing videos").await?)
+        // A filter may drop most of what is read: have DynamoDB look at up to four
+        // pages' worth in the same request, so that pages come out full unless the
+        // author has many videos this audience may not see (then a short page, and a
+        // cursor that continues).
+        let evaluate = match audience.shows() {
+            Some(_) => limit.get() * FILTERED_READ_AHEAD + 1,
+            None => limit.get() + 1,
+        };
+        Ok(newest_first(query, limit, evaluate, "listing videos").await?)
     }
 
     /// One `Query` of the sparse `feed` index, then one strongly consistent
@@ -486,7 +500,7 @@ impl Videos for DynamoVideos {
             .key_condition_expression("feed = :feed")
             .expression_attribute_values(":feed", s(FEED_KEY))
             .set_exclusive_start_key(after.map(|a| index_key("feed", FEED_KEY.to_owned(), a)));
-        let mut page = newest_first(query, limit, "listing the feed").await?;
+        let mut page = newest_first(query, limit, limit.get() + 1, "listing the feed").await?;
         let authors: Vec<UserId> = page.items.iter().map(|v| v.author_id).collect();
         let deleted = super::deletions::deleted_among(&self.db, &authors).await?;
         page.items.retain(|v| !deleted.contains(&v.author_id));
