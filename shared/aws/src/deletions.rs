@@ -130,9 +130,7 @@ pub(super) async fn deleted_among(
     db: &Tables,
     authors: &[UserId],
 ) -> anyhow::Result<std::collections::HashSet<UserId>> {
-    let mut distinct: Vec<UserId> = authors.to_vec();
-    distinct.sort_by_key(|a| a.to_string());
-    distinct.dedup();
+    let distinct: std::collections::HashSet<&UserId> = authors.iter().collect();
     if distinct.is_empty() {
         return Ok(Default::default());
     }

@@ -6,7 +6,7 @@
 //! valid or not, is never `public`: a CDN in front (the template's CloudFront
 //! distribution) may then keep exactly the anonymous replies.
 
-use crate::extract::carries_session;
+use crate::extract::{carries_session, AuthUser};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -25,14 +25,20 @@ const MAX_SHARED_BYTES: usize = 4 * 1024 * 1024;
 #[derive(Debug, Clone, Copy)]
 pub struct Shareable;
 
-/// `reply`, marked [`Shareable`] when there is no signed-in `viewer` (a reply to a
-/// signed-in user may show them what only they can see).
-pub fn shared_if_anonymous<T>(reply: impl IntoResponse, viewer: Option<&T>) -> Response {
+/// `reply`, marked [`Shareable`]: the same for every caller without a session.
+pub fn shared(reply: impl IntoResponse) -> Response {
     let mut response = reply.into_response();
-    if viewer.is_none() {
-        response.extensions_mut().insert(Shareable);
-    }
+    response.extensions_mut().insert(Shareable);
     response
+}
+
+/// `reply`, [`shared`] when there is no signed-in `viewer` (a reply to a signed-in
+/// user may show them what only they can see).
+pub fn shared_if_anonymous(reply: impl IntoResponse, viewer: Option<&AuthUser>) -> Response {
+    match viewer {
+        None => shared(reply),
+        Some(_) => reply.into_response(),
+    }
 }
 
 /// Middleware applying the rules above to every reply.

@@ -103,17 +103,11 @@ impl AuthUser {
         item: Option<PathItem<'_>>,
     ) -> Result<(Option<Self>, Option<Found>), ApiError> {
         if presented_session(parts).is_ok() {
-            return match AuthUser::authenticate(parts, state, item).await {
-                Ok((user, found)) => Ok((Some(user), found)),
-                Err(ApiError::Unauthorized) => {
-                    let found = match item {
-                        Some(item) => Some(read_item(state, item).await?),
-                        None => None,
-                    };
-                    Ok((None, found))
-                }
-                Err(other) => Err(other),
-            };
+            match AuthUser::authenticate(parts, state, item).await {
+                Ok((user, found)) => return Ok((Some(user), found)),
+                Err(ApiError::Unauthorized) => {}
+                Err(other) => return Err(other),
+            }
         }
         let found = match item {
             Some(item) => Some(read_item(state, item).await?),

@@ -1,6 +1,6 @@
 //! `videos` feature: create, list, look up and delete videos.
 
-use crate::cache::shared_if_anonymous;
+use crate::cache::{shared, shared_if_anonymous};
 use crate::cursor;
 use crate::dto::{ListParams, NewVideo, VideoList, VideoPatch, VideoView};
 use crate::error::{ApiError, ErrorBody};
@@ -16,10 +16,8 @@ use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use reel_core::domain::{
-    Audience, Limit, Listing, Page, User, Video, VideoChanges, VideoDescription, VideoId,
-    VideoName, Visibility,
+    Audience, Listing, User, Video, VideoChanges, VideoDescription, VideoId, VideoName, Visibility,
 };
-use reel_core::ports::SortKey;
 
 pub fn router<S>() -> Router<S>
 where
@@ -130,10 +128,7 @@ pub async fn list_videos(
     )
     .await?;
     let views = VideoViews::new(urls.as_ref(), &origin, state.clock.now());
-    let list = VideoList {
-        videos: views.all(videos).await?,
-        next_cursor,
-    };
+    let list = views.list(videos, next_cursor).await?;
     Ok(shared_if_anonymous(
         Reply(StatusCode::OK, list),
         viewer.as_ref(),
@@ -187,14 +182,8 @@ pub async fn feed(
     let (videos, next_cursor) =
         feed_page(&state, params.limit.as_deref(), params.cursor.as_deref()).await?;
     let views = VideoViews::new(urls.as_ref(), &origin, state.clock.now());
-    let list = VideoList {
-        videos: views.all(videos).await?,
-        next_cursor,
-    };
-    Ok(shared_if_anonymous(
-        Reply(StatusCode::OK, list),
-        None::<&AuthUser>,
-    ))
+    let list = views.list(videos, next_cursor).await?;
+    Ok(shared(Reply(StatusCode::OK, list)))
 }
 
 /// One page of the feed (the API's and `/explore`'s), each video checked against the
@@ -209,10 +198,7 @@ pub(crate) async fn feed_page(
         "feed",
         limit,
         cursor,
-        |after: Option<SortKey>, limit: Limit| async move {
-            let page: Page<Video, SortKey> = state.videos.list_feed(after.as_ref(), limit).await?;
-            Ok(page)
-        },
+        |after, limit| async move { state.videos.list_feed(after.as_ref(), limit).await },
     )
     .await?;
     let in_feed = |v: &Video| {

@@ -2,7 +2,7 @@
 //! request per thumbnail) and the URL is the same for a whole hour
 //! (`reel_core::ports::poster_url_expiry`), so browsers keep the image cached.
 
-use crate::dto::VideoView;
+use crate::dto::{VideoList, VideoView};
 use crate::error::ApiError;
 use crate::extract::Origin;
 use reel_core::domain::{Timestamp, Video};
@@ -34,5 +34,17 @@ impl<'a> VideoViews<'a> {
             views.push(self.of(video).await?);
         }
         Ok(views)
+    }
+
+    /// A page of a list as the API answers it.
+    pub async fn list(
+        &self,
+        videos: Vec<Video>,
+        next_cursor: Option<String>,
+    ) -> Result<VideoList, ApiError> {
+        Ok(VideoList {
+            videos: self.all(videos).await?,
+            next_cursor,
+        })
     }
 }

@@ -15,7 +15,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use minijinja::{context, Environment};
-use reel_core::domain::{Access, VideoStatus, Visibility};
+use reel_core::domain::{Access, Timestamp, Video, VideoStatus, Visibility};
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -147,6 +147,10 @@ fn templates() -> &'static Environment<'static> {
                 include_str!("../web/templates/video_card.html"),
             ),
             (
+                "visibility_options.html",
+                include_str!("../web/templates/visibility_options.html"),
+            ),
+            (
                 "not_found.html",
                 include_str!("../web/templates/not_found.html"),
             ),
@@ -194,30 +198,31 @@ struct Card {
     age: String,
 }
 
-fn cards(views: Vec<VideoView>, now: reel_core::domain::Timestamp) -> Vec<Card> {
-    views
-        .into_iter()
-        .map(|video| {
-            let age = age(&video.create_time, now);
-            Card { video, age }
-        })
-        .collect()
+/// The grid's cards of `videos`, their posters signed by `views`.
+async fn cards(
+    views: &VideoViews<'_>,
+    videos: Vec<Video>,
+    now: Timestamp,
+) -> Result<Vec<Card>, ApiError> {
+    let mut cards = Vec::with_capacity(videos.len());
+    for video in videos {
+        let age = age(video.created, now);
+        cards.push(Card {
+            video: views.of(video).await?,
+            age,
+        });
+    }
+    Ok(cards)
 }
 
-/// How long ago an RFC 3339 time was, as the pages' script also writes it.
-fn age(rfc3339: &str, now: reel_core::domain::Timestamp) -> String {
-    let Ok(then) =
-        time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
-    else {
-        return String::new();
-    };
-    let seconds = (now.unix_seconds() - then.unix_timestamp()).max(0);
-    match seconds {
+/// How long ago `then` was, as the pages' script also writes it.
+fn age(then: Timestamp, now: Timestamp) -> String {
+    match (now.unix_seconds() - then.unix_seconds()).max(0) {
         s if s < 60 => "just now".to_owned(),
         s if s < 3600 => format!("{} min ago", s / 60),
         s if s < 86_400 => format!("{} h ago", s / 3600),
         s if s < 28 * 86_400 => format!("{} d ago", s / 86_400),
-        _ => then.date().to_string(),
+        _ => then.rfc3339()[..10].to_owned(),
     }
 }
 
@@ -323,7 +328,7 @@ async fn explore(
     let now = state.clock.now();
     let views = VideoViews::new(urls.as_ref(), &origin, now);
     let ctx = context! {
-        videos => cards(views.all(videos).await?, now),
+        videos => cards(&views, videos, now).await?,
         next_cursor => next_cursor,
         ..page_context(&state, user.as_ref(), true)
     };
@@ -352,7 +357,7 @@ async fn channel(
     let ctx = context! {
         channel => author.name.as_str(),
         own => user.is_some_and(|u| u.id == author.id),
-        videos => cards(views.all(videos).await?, now),
+        videos => cards(&views, videos, now).await?,
         next_cursor => next_cursor,
         ..page_context(&state, user, true)
     };
@@ -407,6 +412,21 @@ mod tests {
         assert!(
             cut.chars().count() <= 200 && cut.ends_with("word…"),
             "{cut}"
+        );
+    }
+
+    #[test]
+    fn ages_read_as_the_scripts_write_them() {
+        let now = Timestamp::from_unix_seconds(1_790_000_000);
+        let ago = |s: i64| age(now.plus_seconds(-s), now);
+        assert_eq!(ago(5), "just now");
+        assert_eq!(ago(-30), "just now", "clock skew");
+        assert_eq!(ago(59 * 60 + 59), "59 min ago");
+        assert_eq!(ago(5 * 3600), "5 h ago");
+        assert_eq!(ago(3 * 86_400), "3 d ago");
+        assert_eq!(
+            ago(40 * 86_400),
+            now.plus_seconds(-40 * 86_400).rfc3339()[..10]
         );
     }
 

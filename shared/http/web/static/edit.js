@@ -3,13 +3,6 @@
 
 import { api } from './api.js';
 
-export const VISIBILITIES = [
-  ['public', 'Public: anyone, listed in Explore'],
-  ['unlisted', 'Unlisted: anyone with the link'],
-  ['internal', 'Internal: anyone signed in'],
-  ['private', 'Private: only you'],
-];
-
 /**
  * Sends the edit of `form` (fields name, description, visibility) for video `id`;
  * resolves with the edited video. Only what changed from `video` is sent.

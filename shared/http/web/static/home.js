@@ -7,6 +7,7 @@ import { mountComments } from './comments.js';
 import { el, formatBytes, formatDuration, formatSpeed } from './format.js';
 import { capturePoster } from './poster.js';
 import { copyLink, saveEdit } from './edit.js';
+import { fillThumbnail } from './cards.js';
 
 const PAGE = 12;
 const home = document.getElementById('home');
@@ -29,25 +30,6 @@ function refreshEmptyState() {
 
 const STATUS_LABELS = { ready: 'Ready', pending: 'Pending', rejected: 'Rejected' };
 
-/** A 16:9 thumbnail: the poster (loaded lazily) or a neutral placeholder, and the
- *  duration in a corner. */
-function thumbnail(video) {
-  const thumb = el('span', 'video-thumb');
-  if (video.poster_url) {
-    const img = el('img');
-    img.src = video.poster_url;
-    img.alt = '';
-    img.loading = 'lazy';
-    img.decoding = 'async';
-    img.addEventListener('error', () => img.remove()); // the placeholder shows instead
-    thumb.append(img);
-  } else {
-    thumb.append(el('span', 'placeholder', video.status === 'rejected' ? '✕' : video.status === 'ready' ? '▶' : '…'));
-  }
-  if (video.duration_ms != null) thumb.append(el('span', 'duration', formatDuration(video.duration_ms / 1000)));
-  return thumb;
-}
-
 function renderVideo(video) {
   const ready = video.status === 'ready';
   const item = el('li', 'video-item');
@@ -57,7 +39,7 @@ function renderVideo(video) {
 
   const open = el('button', 'video-open');
   open.type = 'button';
-  open.append(thumbnail(video), el('span', 'video-name', video.name));
+  open.append(fillThumbnail(el('span', 'video-thumb'), video), el('span', 'video-name', video.name));
   open.disabled = !ready;
   open.title = ready ? `Play “${video.name}”` : video.status === 'rejected' ? 'Not a video Reel can play' : 'Not ready to play yet';
   open.addEventListener('click', () => play(video));
