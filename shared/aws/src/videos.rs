@@ -206,13 +206,13 @@ impl DynamoVideos {
     }
 
     /// [`Videos::update_details`]'s write if the status is still `status`: the video as
-    /// it now is, or `Err(())` when the condition failed.
+    /// it now is, or `None` when the condition failed.
     async fn try_update_details(
         &self,
         id: &VideoId,
         status: VideoStatus,
         changes: &VideoChanges,
-    ) -> anyhow::Result<Result<Video, ()>> {
+    ) -> anyhow::Result<Option<Video>> {
         let mut sets = Vec::new();
         let mut update = self
             .db
@@ -252,9 +252,9 @@ impl DynamoVideos {
                     .attributes
                     .context("UpdateItem returned no attributes")?;
                 let item: VideoItem = serde_dynamo::from_item(item).context("decoding a video")?;
-                Ok(Ok(item.into_video()?))
+                Ok(Some(item.into_video()?))
             }
-            Err(e) if super::dynamo::is_condition_failure(&e) => Ok(Err(())),
+            Err(e) if super::dynamo::is_condition_failure(&e) => Ok(None),
             Err(e) => Err(anyhow::Error::new(e).context("editing a video")),
         }
     }
@@ -517,12 +517,12 @@ impl Videos for DynamoVideos {
     ) -> StoreResult<Option<Video>> {
         let mut status = video.status;
         for _ in 0..RACE_ATTEMPTS {
-            match self.try_update_details(&video.id, status, changes).await? {
-                Ok(updated) => return Ok(Some(updated)),
-                Err(()) => match self.get(&video.id).await? {
-                    Some(current) => status = current.status,
-                    None => return Ok(None),
-                },
+            if let Some(updated) = self.try_update_details(&video.id, status, changes).await? {
+                return Ok(Some(updated));
+            }
+            match self.get(&video.id).await? {
+                Some(current) => status = current.status,
+                None => return Ok(None),
             }
         }
         Err(anyhow::anyhow!("editing a video: its status kept changing").into())
@@ -600,18 +600,20 @@ impl Videos for DynamoVideos {
         content_type: &VideoContentType,
         media: &MediaInfo,
     ) -> StoreResult<bool> {
+        let Some(mut video) = self.get(id).await? else {
+            return Ok(false);
+        };
         for _ in 0..RACE_ATTEMPTS {
-            let Some(video) = self.get(id).await? else {
-                return Ok(false);
-            };
             if self
                 .try_mark_ready(&video, size, content_type, media)
                 .await?
             {
                 return Ok(true);
             }
+            // Failed: a visibility edited meanwhile is tried again with; anything else
+            // (the video or its author's account gone) is final.
             match self.get(id).await? {
-                Some(now) if now.visibility != video.visibility => continue,
+                Some(now) if now.visibility != video.visibility => video = now,
                 _ => return Ok(false),
             }
         }

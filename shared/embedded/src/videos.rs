@@ -162,8 +162,9 @@ impl Videos for SqliteStore {
         .await
     }
 
-    /// The partial index `videos_feed` (the literals in the query select it). A
-    /// deleted account's videos left with it, in its deletion's transaction.
+    /// The partial index `videos_feed`, named (`INDEXED BY`: the query fails rather
+    /// than scan if it is missing). A deleted account's videos left with its
+    /// deletion's transaction.
     async fn list_feed(
         &self,
         after: Option<&SortKey>,
