@@ -6,5 +6,5 @@ use reel_http::function_routes;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    reel_lambda::serve_objects(function_routes::videos()).await
+    reel_lambda::serve_uploads(function_routes::videos()).await
 }

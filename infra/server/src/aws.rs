@@ -10,7 +10,7 @@ use reel_core::jobs::{Dispatcher, Worker};
 use reel_core::ports::Queue;
 use reel_core::settings::Settings;
 use reel_core::signing::Signer;
-use reel_http::{AppState, ByteState};
+use reel_http::{AppState, ByteState, UploadState};
 use reel_lambda::AwsFunction;
 use std::sync::Arc;
 
@@ -56,7 +56,7 @@ impl AwsHost {
 
     /// What the HTTP handlers need. Cursors are signed with `REEL_CURSOR_KEY`, which
     /// every function shares, so a cursor from one instance works on any other.
-    pub fn state(&self) -> anyhow::Result<ByteState> {
+    pub fn state(&self) -> anyhow::Result<UploadState> {
         let key = self
             .config
             .api
@@ -72,7 +72,10 @@ impl AwsHost {
             cursors: Signer::new(key.0),
             clock: Arc::new(SystemClock),
         };
-        Ok(ByteState::new(app, a.urls.clone()))
+        Ok(UploadState::new(
+            ByteState::new(app, a.urls.clone()),
+            a.multipart.clone(),
+        ))
     }
 
     /// Creates whatever table, bucket and queue is missing.
@@ -115,6 +118,7 @@ impl AwsHost {
             dispatcher: self.dispatcher(),
             worker: self.worker(),
             queue,
+            uploads: None,
         })
     }
 }

@@ -8,8 +8,8 @@ use reel_core::ports::Queue;
 use reel_core::settings::Settings;
 use reel_core::signing::Signer;
 use reel_embedded::endpoint::BlobEndpoint;
-use reel_embedded::{load_or_create_key, LocalBlobs, SqliteQueue, SqliteStore};
-use reel_http::{site_app, AppState, ByteState};
+use reel_embedded::{load_or_create_key, LocalBlobs, LocalMultipart, SqliteQueue, SqliteStore};
+use reel_http::{site_app, AppState, ByteState, UploadState};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,13 +25,23 @@ pub struct Site {
     pub dispatcher: Dispatcher,
     pub worker: Worker,
     pub queue: Arc<dyn Queue>,
+    /// The embedded store, whose abandoned multipart uploads are swept hourly (on S3
+    /// the bucket's lifecycle rule does it).
+    pub uploads: Option<Arc<LocalBlobs>>,
 }
+
+/// How often abandoned multipart uploads are looked for (they are discarded two days
+/// after they began).
+const UPLOAD_SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 /// The embedded adapters on a data directory, and the handlers' state over them.
 pub struct Embedded {
-    pub state: ByteState,
+    pub state: UploadState,
     pub store: Arc<SqliteStore>,
     pub blobs: Arc<LocalBlobs>,
+    /// Videos whose object is being written (a single PUT or a multipart completion):
+    /// shared by the byte endpoint and the multipart store.
+    pub uploading: Arc<std::sync::Mutex<std::collections::HashSet<reel_core::domain::VideoId>>>,
 }
 
 /// Opens (creating if needed) the data directory's database, videos and signing key;
@@ -50,6 +60,13 @@ pub fn embedded(config: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Embe
         )?
         .with_free_space_floor(config.server.min_free_disk_bytes),
     );
+    let uploading = Arc::default();
+    let multipart = LocalMultipart {
+        blobs: blobs.clone(),
+        videos: store.clone(),
+        uploading: Arc::clone(&uploading),
+        clock: clock.clone(),
+    };
     let app = AppState {
         users: store.clone(),
         sessions: store.clone(),
@@ -60,9 +77,10 @@ pub fn embedded(config: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Embe
         clock,
     };
     Ok(Embedded {
-        state: ByteState::new(app, blobs.clone()),
+        state: UploadState::new(ByteState::new(app, blobs.clone()), Arc::new(multipart)),
         store,
         blobs,
+        uploading,
     })
 }
 
@@ -72,6 +90,7 @@ pub fn build_site(config: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Si
         state,
         store,
         blobs,
+        uploading,
     } = embedded(config, clock)?;
     let queue: Arc<dyn Queue> = Arc::new(SqliteQueue::new(
         (*store).clone(),
@@ -84,17 +103,18 @@ pub fn build_site(config: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Si
     );
     let worker = Worker::new(blobs.clone(), store.clone(), store.clone());
     let endpoint = BlobEndpoint {
-        blobs,
+        blobs: blobs.clone(),
         videos: store,
         limiter: Arc::new(Semaphore::new(config.server.stream_concurrency.get())),
-        uploading: Default::default(),
-        clock: state.app.clock.clone(),
+        uploading,
+        clock: state.bytes.app.clock.clone(),
     };
     Ok(Site {
         app: site_app(state, reel_embedded::endpoint::router(endpoint)),
         dispatcher,
         worker,
         queue,
+        uploads: Some(blobs),
     })
 }
 
@@ -148,11 +168,35 @@ pub async fn serve_site(
         visibility,
         jobs_stopped,
     ));
+    let sweeper = site.uploads.map(|blobs| tokio::spawn(sweep_uploads(blobs)));
     let served = serve_http(config, site.app, shutdown).await;
     let _ = stop_jobs.send(true);
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
+    }
     // The queue is durable: whatever a job had not finished is picked up after a restart.
     let _ = tokio::join!(dispatcher, worker);
     served
+}
+
+/// Discards abandoned multipart uploads now and every [`UPLOAD_SWEEP_EVERY`]. Stopping
+/// it anywhere is harmless: each removal is of a whole upload directory.
+async fn sweep_uploads(blobs: Arc<LocalBlobs>) {
+    let mut every = tokio::time::interval(UPLOAD_SWEEP_EVERY);
+    loop {
+        every.tick().await;
+        match blobs
+            .sweep_uploads(reel_core::domain::Timestamp::now())
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(uploads = n, "abandoned multipart uploads discarded"),
+            Err(e) => tracing::warn!(
+                cause = format!("{e:#}"),
+                "sweeping abandoned uploads failed"
+            ),
+        }
+    }
 }
 
 /// Serves `app` until `shutdown`, then lets in-flight requests finish for a grace period;

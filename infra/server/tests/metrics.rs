@@ -16,7 +16,7 @@ use reel_core::metrics::{total, Metric};
 use reel_core::ports::{QueueMessage, Videos};
 use reel_core::settings::Settings;
 use reel_embedded::{LocalBlobs, SqliteStore};
-use reel_http::{api_router, function_app, function_routes, site_app, ByteState};
+use reel_http::{api_router, function_app, function_routes, site_app, UploadState};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -24,7 +24,7 @@ use tower::ServiceExt;
 /// The embedded adapters and the handlers' state, on a temporary data directory, with
 /// a sign-in throttle of 3.
 struct Fixture {
-    state: ByteState,
+    state: UploadState,
     store: Arc<SqliteStore>,
     blobs: Arc<LocalBlobs>,
     _dir: tempfile::TempDir,
@@ -342,7 +342,7 @@ async fn emit_to_stdout() {
     // What every host does at start-up (telemetry::init): the namespace from REEL_*.
     reel_core::metrics::init(&Settings::from_env().unwrap().metrics);
     let f = fixture();
-    let app = function_app(function_routes::users(), f.state.app.clone());
+    let app = function_app(function_routes::users(), f.state.bytes.app.clone());
     let creds = json!({"user_name": "alice", "pwd": "correct horse"});
     let (status, _) = call(&app, Method::POST, "/user", None, creds).await;
     assert_eq!(status, StatusCode::CREATED);

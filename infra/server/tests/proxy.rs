@@ -22,7 +22,7 @@ fn app(dir: &tempfile::TempDir) -> Router {
     settings.api.origin_secret = Some(SECRET.to_owned());
     let embedded = reel_server::site::embedded(&settings, Arc::new(SystemClock)).unwrap();
     let routes = function_routes::users().merge(function_routes::sessions());
-    function_app(routes, embedded.state.app)
+    function_app(routes, embedded.state.bytes.app)
 }
 
 /// Sends `body` to `path` as CloudFront would for a viewer at `viewer` (IPv4 and port),

@@ -8,8 +8,8 @@ use reel_core::domain::{Timestamp, VideoId};
 use reel_core::ports::{Blobs, StoreResult};
 
 pub struct S3Blobs {
-    client: aws_sdk_s3::Client,
-    bucket: String,
+    pub(crate) client: aws_sdk_s3::Client,
+    pub(crate) bucket: String,
 }
 
 /// The object key of a video's bytes.

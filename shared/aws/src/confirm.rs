@@ -11,11 +11,11 @@ use super::blobs::S3Blobs;
 use super::videos::DynamoVideos;
 use async_trait::async_trait;
 use reel_core::domain::{
-    Audience, Limit, MediaInfo, Page, Poster, Timestamp, UserId, Video, VideoChanges,
-    VideoContentType, VideoId, VideoStatus,
+    Audience, Limit, MediaInfo, MultipartUpload, Page, Poster, Timestamp, UploadId, UserId, Video,
+    VideoChanges, VideoContentType, VideoId, VideoStatus,
 };
 use reel_core::media::{settle_poster, settle_upload, Settled};
-use reel_core::ports::{Blobs, PendingUsage, SortKey, StoreResult, Videos};
+use reel_core::ports::{BeginMultipart, Blobs, PendingUsage, SortKey, StoreResult, Videos};
 use std::sync::Arc;
 
 pub struct ConfirmingVideos {
@@ -199,6 +199,19 @@ impl Videos for ConfirmingVideos {
 
     async fn record_grant(&self, video: &VideoId, size: u64) -> StoreResult<bool> {
         self.inner.record_grant(video, size).await
+    }
+
+    async fn begin_multipart(
+        &self,
+        video: &VideoId,
+        upload: &MultipartUpload,
+        now: Timestamp,
+    ) -> StoreResult<BeginMultipart> {
+        self.inner.begin_multipart(video, upload, now).await
+    }
+
+    async fn end_multipart(&self, video: &VideoId, upload: &UploadId) -> StoreResult<bool> {
+        self.inner.end_multipart(video, upload).await
     }
 
     async fn mark_ready(

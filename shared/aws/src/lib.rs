@@ -29,6 +29,7 @@ mod confirm;
 mod deletions;
 pub mod dynamo;
 mod http_client;
+mod multipart;
 mod provision;
 mod queue;
 pub mod schema;
@@ -42,6 +43,7 @@ pub use blobs::{object_key, poster_key, video_of_key, video_of_poster_key, S3Blo
 pub use comments::DynamoComments;
 pub use confirm::ConfirmingVideos;
 pub use deletions::DynamoDeletions;
+pub use multipart::S3Multipart;
 pub use provision::provision;
 pub use queue::SqsQueue;
 pub use sdk::{emulator_sdk_config, function_sdk_config, load_sdk_config, sdk_config_loader};
@@ -105,6 +107,7 @@ pub struct AwsAdapters {
     pub deletions: Arc<DynamoDeletions>,
     pub blobs: Arc<S3Blobs>,
     pub urls: Arc<S3Urls>,
+    pub multipart: Arc<S3Multipart>,
     pub queue: Arc<SqsQueue>,
 }
 
@@ -118,15 +121,16 @@ impl AwsAdapters {
         let settings = &config.aws;
         let dynamo = dynamo::Tables::new(clients.dynamo.clone(), settings);
         let blobs = Arc::new(S3Blobs::new(clients.s3.clone(), &settings.bucket));
-        let videos = Arc::new(DynamoVideos::new(dynamo.clone()));
+        let videos = Arc::new(ConfirmingVideos::new(
+            Arc::new(DynamoVideos::new(dynamo.clone())),
+            blobs.clone(),
+            config.api.upload_url_ttl.as_secs() as i64,
+        ));
         Ok(Self {
             users: Arc::new(DynamoUsers::new(dynamo.clone())),
             sessions: Arc::new(DynamoSessions::new(dynamo.clone())),
-            videos: Arc::new(ConfirmingVideos::new(
-                videos,
-                blobs.clone(),
-                config.api.upload_url_ttl.as_secs() as i64,
-            )),
+            multipart: Arc::new(S3Multipart::new(blobs.clone(), videos.clone())),
+            videos,
             comments: Arc::new(DynamoComments::new(dynamo.clone())),
             deletions: Arc::new(DynamoDeletions::new(dynamo)),
             blobs,

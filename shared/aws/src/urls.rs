@@ -23,7 +23,9 @@ use aws_sigv4::http_request::{
     UriPathNormalizationMode,
 };
 use aws_smithy_runtime_api::client::identity::Identity;
-use reel_core::domain::{Poster, PosterType, Timestamp, UserId, VideoContentType, VideoId};
+use reel_core::domain::{
+    PartNumber, Poster, PosterType, Timestamp, UploadId, UserId, VideoContentType, VideoId,
+};
 use reel_core::ports::{poster_url_expiry, BlobUrls, PresignedRequest, StoreResult};
 use std::time::{Duration, SystemTime};
 use tokio::sync::Mutex;
@@ -215,6 +217,29 @@ impl BlobUrls for S3Urls {
             .await?)
     }
 
+    /// `UploadPart`, signed for the part's exact length (S3 refuses another); no type,
+    /// tag or condition: the upload's `CreateMultipartUpload` set those for the object.
+    async fn presign_part(
+        &self,
+        video: &VideoId,
+        upload: &UploadId,
+        part: PartNumber,
+        len: u64,
+        now: Timestamp,
+    ) -> StoreResult<PresignedRequest> {
+        let number = part.get().to_string();
+        let query = [
+            ("x-id", "UploadPart"),
+            ("partNumber", number.as_str()),
+            ("uploadId", upload.as_str()),
+        ];
+        let headers = vec![("content-length", len.to_string())];
+        let key = object_key(video);
+        Ok(self
+            .presign("PUT", &key, &query, headers, now, self.upload_ttl_secs)
+            .await?)
+    }
+
     /// Signed for its length and type; a new poster replaces the old (no conditional
     /// write, no pending tag: the deletion worker removes posters with their video).
     async fn presign_poster_put(
@@ -381,6 +406,36 @@ mod tests {
         assert_same_put(None, "reel-videos", None).await;
         assert_same_put(None, "reel-videos", Some("session-token")).await;
         assert_same_put(Some("http://127.0.0.1:5000"), "reel-videos", None).await;
+    }
+
+    #[tokio::test]
+    async fn parts_are_signed_exactly_as_the_sdk_signs_them() {
+        for (endpoint, token) in [
+            (None, Some("session-token")),
+            (Some("http://127.0.0.1:5000"), None),
+        ] {
+            let vid = VideoId::new();
+            let now = Timestamp::from_unix_seconds(NOW);
+            let upload = UploadId::parse("VXBsb2FkIElEIGZvciA2aWJ+d2l0aCBzeW1ib2xzLg--").unwrap();
+            let ours = urls(endpoint, "reel-videos", token)
+                .presign_part(&vid, &upload, PartNumber::signed(7), 8 << 20, now)
+                .await
+                .unwrap();
+            let sdk = sdk_client(endpoint, token)
+                .upload_part()
+                .bucket("reel-videos")
+                .key(object_key(&vid))
+                .upload_id(upload.as_str())
+                .part_number(7)
+                .content_length(8 << 20)
+                .presigned(sdk_presigning(3600))
+                .await
+                .unwrap();
+            assert_eq!(parts(&ours.url), parts(sdk.uri()));
+            let (_, query) = parts(&ours.url);
+            assert_eq!(query["X-Amz-SignedHeaders"], "content-length;host");
+            assert!(ours.headers.is_empty());
+        }
     }
 
     #[tokio::test]

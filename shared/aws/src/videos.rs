@@ -8,10 +8,11 @@ use anyhow::Context;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 use reel_core::domain::{
-    Audience, Limit, MediaInfo, Page, Poster, PosterType, Timestamp, UserId, UserName, Video,
-    VideoChanges, VideoContentType, VideoDescription, VideoId, VideoName, VideoStatus, Visibility,
+    Audience, Limit, MediaInfo, MultipartUpload, Page, PartPlan, Poster, PosterType, Timestamp,
+    UploadId, UserId, UserName, Video, VideoChanges, VideoContentType, VideoDescription, VideoId,
+    VideoName, VideoStatus, Visibility,
 };
-use reel_core::ports::{PendingUsage, SortKey, StoreResult, Videos};
+use reel_core::ports::{BeginMultipart, PendingUsage, SortKey, StoreResult, Videos};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
@@ -52,6 +53,42 @@ pub(super) struct VideoItem {
     poster: Option<PosterItem>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     poster_pending: Option<PosterItem>,
+    /// The multipart upload in progress, while pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    upload: Option<UploadItem>,
+}
+
+/// A multipart upload in progress, one map attribute.
+#[derive(Serialize, Deserialize)]
+struct UploadItem {
+    id: String,
+    size: u64,
+    part_size: u64,
+    content_type: String,
+    /// Unix seconds.
+    expires: i64,
+}
+
+impl UploadItem {
+    fn of(u: &MultipartUpload) -> Self {
+        Self {
+            id: u.id.as_str().to_owned(),
+            size: u.plan.size(),
+            part_size: u.plan.part_size(),
+            content_type: u.content_type.as_str().to_owned(),
+            expires: u.expires.unix_seconds(),
+        }
+    }
+
+    fn into_upload(self) -> anyhow::Result<MultipartUpload> {
+        Ok(MultipartUpload {
+            id: UploadId::parse(&self.id)?,
+            plan: PartPlan::stored(self.size, self.part_size)
+                .context("a stored multipart plan that is not the computed one")?,
+            content_type: VideoContentType::parse(&self.content_type)?,
+            expires: Timestamp::from_unix_seconds(self.expires),
+        })
+    }
 }
 
 /// A video's media facts, one map attribute.
@@ -139,6 +176,7 @@ impl VideoItem {
             reason: v.reason.clone(),
             poster: v.poster.as_ref().map(PosterItem::of),
             poster_pending: v.poster_pending.as_ref().map(PosterItem::of),
+            upload: v.upload.as_ref().map(UploadItem::of),
         }
     }
 
@@ -164,6 +202,7 @@ impl VideoItem {
                 .poster_pending
                 .map(PosterItem::into_poster)
                 .transpose()?,
+            upload: self.upload.map(UploadItem::into_upload).transpose()?,
         })
     }
 }
@@ -583,6 +622,76 @@ impl Videos for DynamoVideos {
             Err(e) if super::dynamo::is_condition_failure(&e) => Ok(false),
             Err(e) => Err(anyhow::Error::new(e)
                 .context("recording an upload grant")
+                .into()),
+        }
+    }
+
+    /// One conditional update: the upload set while the video is pending and has none
+    /// in progress; on a failed condition, one read says which it was.
+    async fn begin_multipart(
+        &self,
+        video: &VideoId,
+        upload: &MultipartUpload,
+        now: Timestamp,
+    ) -> StoreResult<BeginMultipart> {
+        let item = serde_dynamo::to_attribute_value(UploadItem::of(upload))
+            .context("encoding a multipart upload")?;
+        let update = self
+            .db
+            .client
+            .update_item()
+            .table_name(&self.db.videos)
+            .key("video_id", s(video.to_string()))
+            .update_expression("SET #upload = :upload")
+            .condition_expression(
+                "#status = :pending AND (attribute_not_exists(#upload) OR #upload.#expires <= :now)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#upload", "upload")
+            .expression_attribute_names("#expires", "expires")
+            .expression_attribute_values(":upload", item)
+            .expression_attribute_values(":pending", s(VideoStatus::Pending.as_str()))
+            .expression_attribute_values(":now", n(now.unix_seconds()))
+            .send()
+            .await;
+        match update {
+            Ok(_) => Ok(BeginMultipart::Begun),
+            Err(e) if super::dynamo::is_condition_failure(&e) => {
+                let pending = self
+                    .get(video)
+                    .await?
+                    .is_some_and(|v| v.status == VideoStatus::Pending);
+                Ok(if pending {
+                    BeginMultipart::InProgress
+                } else {
+                    BeginMultipart::NotPending
+                })
+            }
+            Err(e) => Err(anyhow::Error::new(e)
+                .context("beginning a multipart upload")
+                .into()),
+        }
+    }
+
+    async fn end_multipart(&self, video: &VideoId, upload: &UploadId) -> StoreResult<bool> {
+        let update = self
+            .db
+            .client
+            .update_item()
+            .table_name(&self.db.videos)
+            .key("video_id", s(video.to_string()))
+            .update_expression("REMOVE #upload")
+            .condition_expression("#upload.#id = :id")
+            .expression_attribute_names("#upload", "upload")
+            .expression_attribute_names("#id", "id")
+            .expression_attribute_values(":id", s(upload.as_str()))
+            .send()
+            .await;
+        match update {
+            Ok(_) => Ok(true),
+            Err(e) if super::dynamo::is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(anyhow::Error::new(e)
+                .context("ending a multipart upload")
                 .into()),
         }
     }

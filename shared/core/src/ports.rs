@@ -3,10 +3,11 @@
 //! Every adapter passes the same contract suite (`infra/server/tests/contract.rs`).
 
 use crate::domain::{
-    Audience, Comment, CommentId, DeletionRecord, Limit, MediaInfo, Page, Poster, PosterType,
-    SessionId, Timestamp, User, UserId, UserName, Video, VideoChanges, VideoContentType, VideoId,
-    Window,
+    Audience, Comment, CommentId, DeletionRecord, Limit, MediaInfo, MultipartUpload, Page,
+    PartNumber, Poster, PosterType, SessionId, StoredPart, Timestamp, UploadId, User, UserId,
+    UserName, Video, VideoChanges, VideoContentType, VideoId, Window,
 };
+use crate::media::Settled;
 use async_trait::async_trait;
 
 /// What a store's failure means to its caller: the four cases the HTTP layer answers
@@ -218,6 +219,17 @@ pub trait Videos: Send + Sync {
     /// Notes the size of the upload just granted for a pending video (a new grant
     /// replaces an earlier one's). `false` if the video is gone or no longer pending.
     async fn record_grant(&self, video: &VideoId, size: u64) -> StoreResult<bool>;
+    /// Notes the multipart upload begun for a pending video's bytes, unless another is
+    /// in progress at `now` ([`MultipartUpload::in_progress`]): one at a time per video.
+    async fn begin_multipart(
+        &self,
+        video: &VideoId,
+        upload: &MultipartUpload,
+        now: Timestamp,
+    ) -> StoreResult<BeginMultipart>;
+    /// Forgets the video's multipart upload if it is `upload` (it was aborted).
+    /// `false` if it was not.
+    async fn end_multipart(&self, video: &VideoId, upload: &UploadId) -> StoreResult<bool>;
     /// Records that the bytes have landed and what their container says. `false` if
     /// the video no longer exists, or its author's account was deleted or is disabled
     /// (upload URLs outlive both: such bytes must not make a video ready; the caller
@@ -249,6 +261,16 @@ pub trait Videos: Send + Sync {
     /// `video` is the video as the caller read it: its id and author are what a store
     /// needs, so none reads it again. `false` if it did not exist (or was already deleted).
     async fn delete(&self, video: &Video, now: Timestamp) -> StoreResult<bool>;
+}
+
+/// What [`Videos::begin_multipart`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BeginMultipart {
+    Begun,
+    /// Another upload of the video is in progress.
+    InProgress,
+    /// The video is gone or no longer pending.
+    NotPending,
 }
 
 /// Which comments of a video to list: Unix seconds, `from` exclusive, `to` inclusive.
@@ -383,6 +405,15 @@ pub trait BlobUrls: Send + Sync {
         viewer: Option<&UserId>,
         now: Timestamp,
     ) -> StoreResult<PresignedRequest>;
+    /// A URL to PUT part `part` of the multipart upload `upload`: exactly `len` bytes.
+    async fn presign_part(
+        &self,
+        video: &VideoId,
+        upload: &UploadId,
+        part: PartNumber,
+        len: u64,
+        now: Timestamp,
+    ) -> StoreResult<PresignedRequest>;
     /// A URL to PUT exactly `size` bytes of `content_type` as the video's poster.
     async fn presign_poster_put(
         &self,
@@ -400,6 +431,38 @@ pub trait BlobUrls: Send + Sync {
         poster: &Poster,
         now: Timestamp,
     ) -> StoreResult<String>;
+}
+
+/// Multipart uploads of videos' bytes (API.md, "Multipart uploads"): clients PUT the
+/// parts by signed URLs ([`BlobUrls::presign_part`]); the store begins, lists,
+/// assembles and discards them.
+#[async_trait]
+pub trait MultipartStore: Send + Sync {
+    /// Begins a multipart upload of the video's object, of `content_type`.
+    async fn create(
+        &self,
+        video: &VideoId,
+        content_type: &VideoContentType,
+    ) -> StoreResult<UploadId>;
+    /// The parts stored so far, ascending; `None` when there is no such upload (never
+    /// begun, aborted, completed or expired).
+    async fn list_parts(
+        &self,
+        video: &VideoId,
+        upload: &UploadId,
+    ) -> StoreResult<Option<Vec<StoredPart>>>;
+    /// Assembles the parts (each named once, ascending, with the ETag storage gave
+    /// it, already checked against [`MultipartStore::list_parts`]) into the video's
+    /// object, all or nothing, and settles the video as after a single PUT: ready with
+    /// its metadata, or rejected. `None` when there is no such upload.
+    async fn complete(
+        &self,
+        video: &VideoId,
+        upload: &MultipartUpload,
+        parts: &[(PartNumber, String)],
+    ) -> StoreResult<Option<Settled>>;
+    /// Discards the upload and its parts; an unknown upload is success.
+    async fn abort(&self, video: &VideoId, upload: &UploadId) -> StoreResult<()>;
 }
 
 /// How long poster URLs last: until the end of the next full hour at least ten minutes

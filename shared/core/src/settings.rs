@@ -109,10 +109,20 @@ pub struct ApiSettings {
     #[arg(
         long,
         env = "REEL_MAX_UPLOAD_BYTES",
-        default_value = "2147483648",
+        default_value = "53687091200",
         global = true
     )]
     pub max_upload_bytes: NonZeroU64,
+    /// Uploads up to this many bytes go in one signed PUT, larger ones in parts
+    /// (at most 5 GiB, S3's largest PUT)
+    #[arg(
+        long,
+        env = "REEL_MULTIPART_THRESHOLD_BYTES",
+        default_value = "67108864",
+        value_parser = single_put_limit,
+        global = true
+    )]
+    pub multipart_threshold_bytes: NonZeroU64,
     /// Seconds a session stays valid
     #[arg(long = "session-ttl-secs", env = "REEL_SESSION_TTL_SECS", default_value = "2592000",
         value_parser = seconds, global = true)]
@@ -150,7 +160,7 @@ pub struct ApiSettings {
     #[arg(
         long,
         env = "REEL_MAX_PENDING_UPLOAD_BYTES",
-        default_value = "10737418240",
+        default_value = "107374182400",
         global = true
     )]
     pub max_pending_upload_bytes: NonZeroU64,
@@ -388,6 +398,18 @@ fn seconds(raw: &str) -> Result<Duration, String> {
     }
 }
 
+/// The single-PUT threshold: 1 byte to 5 GiB (S3 takes no larger `PUT`).
+fn single_put_limit(raw: &str) -> Result<NonZeroU64, String> {
+    let bytes: u64 = raw
+        .trim()
+        .parse()
+        .map_err(|e| format!("not a whole number of bytes: {e}"))?;
+    if bytes > crate::domain::MAX_SINGLE_PUT {
+        return Err("at most 5368709120 (5 GiB, S3's largest single PUT)".into());
+    }
+    NonZeroU64::new(bytes).ok_or_else(|| "must be at least 1 byte".into())
+}
+
 fn trusted_proxies(raw: &str) -> Result<TrustedProxies, String> {
     TrustedProxies::parse(raw).map_err(|e| e.to_string())
 }
@@ -440,7 +462,8 @@ mod tests {
         assert_eq!(s.server.stream_concurrency.get(), 64);
         assert_eq!(s.server.backend, Backend::Local);
         assert_eq!(s.api.session_ttl, Duration::from_secs(30 * 24 * 3600));
-        assert_eq!(s.api.max_upload_bytes.get(), 2 << 30);
+        assert_eq!(s.api.max_upload_bytes.get(), 50 << 30);
+        assert_eq!(s.api.multipart_threshold_bytes.get(), 64 << 20);
         assert_eq!(
             (s.api.sign_in_max_failures.get(), s.api.sign_in_window),
             (10, Duration::from_secs(900))

@@ -6,7 +6,9 @@ use anyhow::Context;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use reel_core::domain::{Poster, PosterType, Timestamp, UserId, VideoContentType, VideoId};
+use reel_core::domain::{
+    PartNumber, Poster, PosterType, Timestamp, UploadId, UserId, VideoContentType, VideoId,
+};
 use reel_core::ports::{poster_url_expiry, BlobUrls, Blobs, PresignedRequest, StoreResult};
 use reel_core::signing::Signer;
 use serde::{Deserialize, Serialize};
@@ -38,6 +40,12 @@ pub struct BlobQuery {
     /// endpoint asks the access decision for this viewer on every request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub who: Option<String>,
+    /// `part`: the multipart upload the part belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload: Option<String>,
+    /// `part`: the part's number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<u64>,
     pub sig: String,
 }
 
@@ -79,6 +87,12 @@ pub struct LocalBlobs {
     root: PathBuf,
     posters: PathBuf,
     tmp: PathBuf,
+    /// Multipart uploads in progress: `<uploads>/<video>/<upload id>/` holds its parts
+    /// (see `parts.rs`).
+    pub(crate) uploads: PathBuf,
+    /// Held while a part is put in place, so two PUTs of one part cannot each remove
+    /// the other's file.
+    pub(crate) part_commit: tokio::sync::Mutex<()>,
     signer: Signer,
     upload_ttl_secs: i64,
     stream_ttl_secs: i64,
@@ -119,8 +133,10 @@ impl LocalBlobs {
         let root = data_dir.join("blobs");
         let posters = data_dir.join("posters");
         let tmp = data_dir.join("tmp");
+        let uploads = data_dir.join("uploads");
         crate::private::private_dir(&root)?;
         crate::private::private_dir(&posters)?;
+        crate::private::private_dir(&uploads)?;
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).context("clearing partial uploads")?;
         }
@@ -129,6 +145,8 @@ impl LocalBlobs {
             root,
             posters,
             tmp,
+            uploads,
+            part_commit: tokio::sync::Mutex::new(()),
             signer,
             upload_ttl_secs,
             stream_ttl_secs,
@@ -164,7 +182,7 @@ impl LocalBlobs {
     }
 
     /// A `VideoId` is a canonical UUID, so this never leaves `root`.
-    fn path(&self, video: &VideoId) -> PathBuf {
+    pub(crate) fn path(&self, video: &VideoId) -> PathBuf {
         self.root.join(video.to_string())
     }
 
@@ -185,6 +203,9 @@ impl LocalBlobs {
         }
         if let Some(who) = &q.who {
             m.push_str(&format!("\nwho={who}"));
+        }
+        if let (Some(upload), Some(part)) = (&q.upload, q.part) {
+            m.push_str(&format!("\nupload={upload}\npart={part}"));
         }
         m
     }
@@ -212,6 +233,8 @@ impl LocalBlobs {
             exp,
             v,
             who: None,
+            upload: None,
+            part: None,
             sig: String::new(),
         }
     }
@@ -233,6 +256,11 @@ impl LocalBlobs {
         Ok(())
     }
 
+    /// A new file name in the directory of uploads in flight (cleared at start).
+    pub(crate) fn tmp_path(&self, prefix: &str) -> PathBuf {
+        self.tmp.join(format!("{prefix}.{}", uuid::Uuid::new_v4()))
+    }
+
     /// Streams `body` to a temporary file, refusing more or fewer than `expected` bytes,
     /// then renames it into place. Memory use is one chunk at a time.
     pub async fn write<S, E>(
@@ -245,8 +273,8 @@ impl LocalBlobs {
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let tmp = self.tmp.join(format!("{video}.{}", uuid::Uuid::new_v4()));
-        let result = self.write_tmp(&tmp, body, expected).await;
+        let tmp = self.tmp_path(&video.to_string());
+        let result = self.write_tmp(&tmp, body, expected, |_| {}).await;
         match result {
             Ok(written) => {
                 tokio::fs::rename(&tmp, self.path(video))
@@ -262,11 +290,14 @@ impl LocalBlobs {
         }
     }
 
-    async fn write_tmp<S, E>(
+    /// Streams `body` into a new file at `tmp` (the owner's alone), exactly `expected`
+    /// bytes, each chunk also shown to `observe` (a part's MD5), then syncs it.
+    pub(crate) async fn write_tmp<S, E>(
         &self,
         tmp: &Path,
         mut body: S,
         expected: u64,
+        mut observe: impl FnMut(&[u8]),
     ) -> Result<u64, UploadError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -288,6 +319,7 @@ impl LocalBlobs {
             if written > expected {
                 return Err(UploadError::TooLarge);
             }
+            observe(&chunk);
             file.write_all(&chunk).await.context("writing upload")?;
         }
         if written < expected {
@@ -318,7 +350,7 @@ impl LocalBlobs {
 }
 
 /// Makes a rename durable: the directory entry itself must reach the disk.
-async fn sync_dir(dir: &Path) -> anyhow::Result<()> {
+pub(crate) async fn sync_dir(dir: &Path) -> anyhow::Result<()> {
     let dir = dir.to_owned();
     tokio::task::spawn_blocking(move || std::fs::File::open(&dir)?.sync_all())
         .await
@@ -357,6 +389,25 @@ impl BlobUrls for LocalBlobs {
         let expires = now.plus_seconds(self.stream_ttl_secs);
         let mut query = Self::query("get", None, content_type, expires.unix_seconds(), None);
         query.who = Some(viewer.map_or_else(|| ANONYMOUS.to_owned(), |id| id.to_string()));
+        Ok(PresignedRequest {
+            url: self.signed_url(video, query)?,
+            headers: vec![],
+            expires,
+        })
+    }
+
+    async fn presign_part(
+        &self,
+        video: &VideoId,
+        upload: &UploadId,
+        part: PartNumber,
+        len: u64,
+        now: Timestamp,
+    ) -> StoreResult<PresignedRequest> {
+        let expires = now.plus_seconds(self.upload_ttl_secs);
+        let mut query = Self::query("part", Some(len), None, expires.unix_seconds(), None);
+        query.upload = Some(upload.as_str().to_owned());
+        query.part = Some(part.get());
         Ok(PresignedRequest {
             url: self.signed_url(video, query)?,
             headers: vec![],
@@ -481,9 +532,11 @@ impl Blobs for LocalBlobs {
         remove(self.poster_path(video), "deleting a poster").await
     }
 
+    /// Its multipart uploads' parts go too: deleting a pending video aborts its upload.
     async fn delete(&self, video: &VideoId) -> StoreResult<()> {
         remove(self.path(video), "deleting object").await?;
-        remove(self.poster_path(video), "deleting a poster").await
+        remove(self.poster_path(video), "deleting a poster").await?;
+        Ok(self.remove_uploads_of(video).await?)
     }
 }
 

@@ -148,6 +148,17 @@ CREATE INDEX videos_feed ON videos (created_us DESC, id DESC)
     WHERE status = 'ready' AND visibility = 'public';
 "#,
     ),
+    M::up(
+        r#"
+-- The multipart upload a pending video has in progress (API.md, "Multipart uploads"):
+-- its id, declared size and part size, type, and when it is abandoned.
+ALTER TABLE videos ADD COLUMN upload_id TEXT;
+ALTER TABLE videos ADD COLUMN upload_size INTEGER;
+ALTER TABLE videos ADD COLUMN upload_part_size INTEGER;
+ALTER TABLE videos ADD COLUMN upload_type TEXT;
+ALTER TABLE videos ADD COLUMN upload_expires INTEGER;
+"#,
+    ),
 ];
 
 /// Every embedded port, over one SQLite database in WAL mode.

@@ -14,7 +14,9 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use http_range_header::StartPosition;
 use reel_core::clock::Clock;
-use reel_core::domain::{Access, UserId, Video, VideoContentType, VideoId, VideoStatus, Viewer};
+use reel_core::domain::{
+    Access, PartNumber, UploadId, UserId, Video, VideoContentType, VideoId, VideoStatus, Viewer,
+};
 use reel_core::media::{settle_upload, Settled};
 use reel_core::ports::{Blobs, Videos};
 use reel_http::error::ApiError;
@@ -45,13 +47,13 @@ pub struct BlobEndpoint {
 
 /// A video's claim on [`BlobEndpoint::uploading`], released when dropped (the upload
 /// finished, failed, or its client went away).
-struct UploadClaim {
+pub(crate) struct UploadClaim {
     uploading: Arc<Mutex<HashSet<VideoId>>>,
     video: VideoId,
 }
 
 impl UploadClaim {
-    fn take(uploading: &Arc<Mutex<HashSet<VideoId>>>, video: VideoId) -> Option<Self> {
+    pub(crate) fn take(uploading: &Arc<Mutex<HashSet<VideoId>>>, video: VideoId) -> Option<Self> {
         let mut set = uploading.lock().unwrap_or_else(|e| e.into_inner());
         set.insert(video).then(|| Self {
             uploading: uploading.clone(),
@@ -297,6 +299,62 @@ pub(crate) fn require_signed_type(headers: &HeaderMap, signed: &str) -> Result<(
     Ok(())
 }
 
+/// The body of a PUT, ended where its URL's expiry (`exp`, Unix seconds) passes: the
+/// expiry holds during the transfer too. The flag says whether that is what ended it.
+fn until_expiry(
+    body: Body,
+    exp: i64,
+    now: reel_core::domain::Timestamp,
+) -> (
+    impl futures_util::Stream<Item = Result<Bytes, axum::Error>> + Unpin,
+    Arc<AtomicBool>,
+) {
+    let left = exp.saturating_sub(now.unix_seconds()).max(0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(left as u64);
+    let expired = Arc::new(AtomicBool::new(false));
+    let body = body.into_data_stream().take_until(Box::pin({
+        let expired = expired.clone();
+        async move {
+            tokio::time::sleep_until(deadline).await;
+            expired.store(true, Ordering::SeqCst);
+        }
+    }));
+    (body, expired)
+}
+
+/// A transfer's failure, as the client is told it: a body cut short by the URL's
+/// expiry says so.
+fn transfer_error(e: UploadError, expired: &AtomicBool) -> ApiError {
+    match e {
+        UploadError::TooShort if expired.load(Ordering::SeqCst) => {
+            ApiError::Forbidden("the URL expired during the transfer")
+        }
+        other => upload_error(other),
+    }
+}
+
+/// `Content-Length`, when sent, must be the signed size: refused before any byte is read.
+fn require_signed_length(headers: &HeaderMap, size: u64) -> Result<(), ApiError> {
+    let Some(declared) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return Ok(());
+    };
+    if declared > size {
+        return Err(ApiError::PayloadTooLarge(
+            "Content-Length is over the signed size",
+        ));
+    }
+    if declared < size {
+        return Err(ApiError::bad_request(
+            "Content-Length is under the signed size",
+        ));
+    }
+    Ok(())
+}
+
 async fn upload(
     State(endpoint): State<BlobEndpoint>,
     Path(vid): Path<String>,
@@ -304,6 +362,9 @@ async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    if query.as_ref().is_ok_and(|q| q.op == "part") {
+        return upload_part(endpoint, vid, query, headers, body).await;
+    }
     let (video, query) = check_url(&endpoint, &vid, query, "put")?;
     let (Some(size), Some(ct)) = (query.size, query.ct.as_deref()) else {
         return Err(ApiError::Forbidden("the URL's signature does not match"));
@@ -311,22 +372,7 @@ async fn upload(
     let content_type = VideoContentType::parse(ct)
         .map_err(|_| ApiError::UnsupportedMediaType("not a video type"))?;
     require_signed_type(&headers, ct)?;
-    if let Some(declared) = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        if declared > size {
-            return Err(ApiError::PayloadTooLarge(
-                "Content-Length is over the signed size",
-            ));
-        }
-        if declared < size {
-            return Err(ApiError::bad_request(
-                "Content-Length is under the signed size",
-            ));
-        }
-    }
+    require_signed_length(&headers, size)?;
     let Some(_claim) = UploadClaim::take(&endpoint.uploading, video) else {
         return Err(ApiError::Conflict(
             "an upload of this video is already in progress",
@@ -345,30 +391,12 @@ async fn upload(
         Some(_) => {}
     }
     let _room = endpoint.blobs.reserve_room(size).map_err(upload_error)?;
-    // The URL's expiry holds during the transfer too: the body ends where it passes.
-    let left = query
-        .exp
-        .saturating_sub(endpoint.clock.now().unix_seconds())
-        .max(0);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(left as u64);
-    let expired = Arc::new(AtomicBool::new(false));
-    let body = body.into_data_stream().take_until(Box::pin({
-        let expired = expired.clone();
-        async move {
-            tokio::time::sleep_until(deadline).await;
-            expired.store(true, Ordering::SeqCst);
-        }
-    }));
+    let (body, expired) = until_expiry(body, query.exp, endpoint.clock.now());
     let written = endpoint
         .blobs
         .write(&video, body, size)
         .await
-        .map_err(|e| match e {
-            UploadError::TooShort if expired.load(Ordering::SeqCst) => {
-                ApiError::Forbidden("the URL expired during the transfer")
-            }
-            other => upload_error(other),
-        })?;
+        .map_err(|e| transfer_error(e, &expired))?;
     let blobs: Arc<dyn Blobs> = endpoint.blobs.clone();
     let now = endpoint.clock.now();
     let settled = settle_upload(
@@ -392,6 +420,42 @@ async fn upload(
         Settled::Rejected(_) => {}
     }
     let etag = format!("\"{video}-{written:x}\"");
+    Ok((StatusCode::OK, [(header::ETAG, header_value(&etag)?)]).into_response())
+}
+
+/// PUT of one part of a multipart upload (`op=part`): the video must still be pending
+/// with this upload in progress; the part is synced before the 200, whose `ETag` is its
+/// MD5 (as S3 answers `UploadPart`).
+async fn upload_part(
+    endpoint: BlobEndpoint,
+    vid: String,
+    query: Result<Query<BlobQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let (video, query) = check_url(&endpoint, &vid, query, "part")?;
+    let forbidden = || ApiError::Forbidden("the URL's signature does not match");
+    let (Some(len), Some(number), Some(upload)) = (query.size, query.part, query.upload.as_deref())
+    else {
+        return Err(forbidden());
+    };
+    let upload = UploadId::parse(upload).map_err(|_| forbidden())?;
+    require_signed_length(&headers, len)?;
+    let in_progress = endpoint.videos.get(&video).await?.is_some_and(|v| {
+        v.status == VideoStatus::Pending && v.upload.as_ref().is_some_and(|u| u.id == upload)
+    });
+    if !in_progress {
+        return Err(ApiError::NotFound("upload"));
+    }
+    let part = PartNumber::signed(number);
+    let _room = endpoint.blobs.reserve_room(len).map_err(upload_error)?;
+    let (body, expired) = until_expiry(body, query.exp, endpoint.clock.now());
+    let etag = endpoint
+        .blobs
+        .write_part(&video, &upload, part, len, body)
+        .await
+        .map_err(|e| transfer_error(e, &expired))?
+        .ok_or(ApiError::NotFound("upload"))?;
     Ok((StatusCode::OK, [(header::ETAG, header_value(&etag)?)]).into_response())
 }
 

@@ -9,6 +9,7 @@ mod db;
 mod deletions;
 pub mod endpoint;
 mod page;
+mod parts;
 mod poster_endpoint;
 mod private;
 mod queue;
@@ -22,6 +23,7 @@ pub use blobs::{
     BlobFile, BlobQuery, LocalBlobs, RoomReservation, StorageLow, UploadError, UrlError,
 };
 pub use db::SqliteStore;
+pub use parts::LocalMultipart;
 pub use private::private_dir;
 pub use queue::SqliteQueue;
 pub use secret::load_or_create_key;

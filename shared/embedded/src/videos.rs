@@ -3,15 +3,17 @@ use super::page::query_page;
 use anyhow::Context;
 use async_trait::async_trait;
 use reel_core::domain::{
-    Audience, Limit, MediaInfo, Page, Poster, PosterType, Timestamp, UserId, UserName, Video,
-    VideoChanges, VideoContentType, VideoDescription, VideoId, VideoName, VideoStatus, Visibility,
+    Audience, Limit, MediaInfo, MultipartUpload, Page, PartPlan, Poster, PosterType, Timestamp,
+    UploadId, UserId, UserName, Video, VideoChanges, VideoContentType, VideoDescription, VideoId,
+    VideoName, VideoStatus, Visibility,
 };
-use reel_core::ports::{PendingUsage, SortKey, StoreResult, Videos};
+use reel_core::ports::{BeginMultipart, PendingUsage, SortKey, StoreResult, Videos};
 use rusqlite::{params, OptionalExtension, Row};
 
 const COLUMNS: &str = "id, author_id, author_name, name, created_us, status, size, content_type, \
      duration_ms, width, height, video_codec, audio_codec, faststart, reason, \
-     poster_type, poster_us, poster_pending_type, poster_pending_us, description, visibility";
+     poster_type, poster_us, poster_pending_type, poster_pending_us, description, visibility, \
+     upload_id, upload_size, upload_part_size, upload_type, upload_expires";
 
 fn video_from_row(r: &Row<'_>) -> rusqlite::Result<anyhow::Result<Video>> {
     let text = |i: usize| r.get::<_, String>(i);
@@ -39,6 +41,13 @@ fn video_from_row(r: &Row<'_>) -> rusqlite::Result<anyhow::Result<Video>> {
         r.get::<_, Option<i64>>(18)?,
     );
     let (description, visibility) = (text(19)?, text(20)?);
+    let upload = (
+        r.get::<_, Option<String>>(21)?,
+        r.get::<_, Option<i64>>(22)?,
+        r.get::<_, Option<i64>>(23)?,
+        r.get::<_, Option<String>>(24)?,
+        r.get::<_, Option<i64>>(25)?,
+    );
     Ok((|| -> anyhow::Result<Video> {
         Ok(Video {
             id: VideoId::parse(&id)?,
@@ -55,9 +64,33 @@ fn video_from_row(r: &Row<'_>) -> rusqlite::Result<anyhow::Result<Video>> {
             reason,
             poster: poster_of(poster)?,
             poster_pending: poster_of(pending)?,
+            upload: upload_of(upload)?,
         })
     })()
     .context("stored video row"))
+}
+
+type UploadColumns = (
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+);
+
+/// The multipart upload columns as a record: all set, or none.
+fn upload_of(columns: UploadColumns) -> anyhow::Result<Option<MultipartUpload>> {
+    let (Some(id), Some(size), Some(part_size), Some(ct), Some(expires)) = columns else {
+        return Ok(None);
+    };
+    let plan = PartPlan::stored(u64::try_from(size)?, u64::try_from(part_size)?)
+        .context("a stored multipart plan that is not the computed one")?;
+    Ok(Some(MultipartUpload {
+        id: UploadId::parse(&id)?,
+        plan,
+        content_type: VideoContentType::parse(&ct)?,
+        expires: Timestamp::from_unix_seconds(expires),
+    }))
 }
 
 /// A listed video's position, for the next page's cursor.
@@ -253,6 +286,67 @@ impl Videos for SqliteStore {
                     params![id, i64::try_from(size)?],
                 )
                 .context("recording an upload grant")?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn begin_multipart(
+        &self,
+        video: &VideoId,
+        upload: &MultipartUpload,
+        now: Timestamp,
+    ) -> StoreResult<BeginMultipart> {
+        let id = video.to_string();
+        let u = upload.clone();
+        self.write(move |conn| {
+            let begun = conn
+                .execute_cached(
+                    "UPDATE videos SET upload_id = ?2, upload_size = ?3, upload_part_size = ?4, \
+                     upload_type = ?5, upload_expires = ?6 \
+                     WHERE id = ?1 AND status = 'pending' \
+                     AND (upload_expires IS NULL OR upload_expires <= ?7)",
+                    params![
+                        id,
+                        u.id.as_str(),
+                        i64::try_from(u.plan.size())?,
+                        i64::try_from(u.plan.part_size())?,
+                        u.content_type.as_str(),
+                        u.expires.unix_seconds(),
+                        now.unix_seconds()
+                    ],
+                )
+                .context("beginning a multipart upload")?;
+            if begun == 1 {
+                return Ok(BeginMultipart::Begun);
+            }
+            let pending: Option<bool> = conn
+                .query_row_cached(
+                    "SELECT status = 'pending' FROM videos WHERE id = ?1",
+                    [&id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .context("reading the video's status")?;
+            Ok(match pending {
+                Some(true) => BeginMultipart::InProgress,
+                _ => BeginMultipart::NotPending,
+            })
+        })
+        .await
+    }
+
+    async fn end_multipart(&self, video: &VideoId, upload: &UploadId) -> StoreResult<bool> {
+        let (id, upload) = (video.to_string(), upload.as_str().to_owned());
+        self.write(move |conn| {
+            let n = conn
+                .execute_cached(
+                    "UPDATE videos SET upload_id = NULL, upload_size = NULL, \
+                     upload_part_size = NULL, upload_type = NULL, upload_expires = NULL \
+                     WHERE id = ?1 AND upload_id = ?2",
+                    params![id, upload],
+                )
+                .context("ending a multipart upload")?;
             Ok(n == 1)
         })
         .await

@@ -194,8 +194,9 @@ pub struct VideoList {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UploadRequest {
     /// The exact number of bytes that will be sent: at most `REEL_MAX_UPLOAD_BYTES`
-    /// (default 2 GiB, the schema's maximum; a smaller configured limit answers 413).
-    #[schema(minimum = 1, maximum = 2147483648_u64)]
+    /// (default 50 GiB, the schema's maximum; a smaller configured limit answers 413).
+    /// Above the single-PUT threshold (64 MiB by default) the upload goes in parts.
+    #[schema(minimum = 1, maximum = 53687091200_u64)]
     #[serde(deserialize_with = "whole_number")]
     pub size: u64,
     /// A `video/<subtype>` media type, optionally with parameters (`; codecs=...`).
@@ -233,6 +234,95 @@ pub struct UploadGrant {
     pub headers: std::collections::BTreeMap<String, String>,
     /// RFC 3339, UTC.
     pub expires_at: String,
+}
+
+/// What `POST /upload/{vid}` answers: one signed `PUT` of the whole file, or (above the
+/// single-PUT threshold) a multipart plan.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum UploadAnswer {
+    Single(UploadGrant),
+    Multipart(MultipartPlan),
+}
+
+/// A multipart upload begun: ask `POST /upload/{vid}/parts` for its parts' URLs.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MultipartPlan {
+    pub upload_id: String,
+    /// Bytes in every part but the last (8–128 MiB, whole MiB).
+    pub part_size: u64,
+    /// Parts, numbered from 1 (at most 10,000).
+    pub part_count: u64,
+    /// RFC 3339, UTC: when the upload is abandoned and its parts discarded.
+    pub expires_at: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PartsRequest {
+    #[schema(min_length = 1, max_length = 1024)]
+    pub upload_id: String,
+    /// 1–100 part numbers, each from 1 to the plan's `part_count`, none twice.
+    #[schema(min_items = 1, max_items = 100)]
+    pub part_numbers: Vec<u64>,
+}
+
+/// A signed URL for one part.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PartUrl {
+    pub part_number: u64,
+    /// Accepts exactly this part's bytes: `part_size`, or the rest for the last part.
+    pub url: String,
+    /// Always `PUT`.
+    pub method: String,
+    /// Headers to send with exactly these values.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// RFC 3339, UTC.
+    pub expires_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PartUrls {
+    pub parts: Vec<PartUrl>,
+}
+
+/// `?upload_id=` of the upload a request is about.
+#[derive(Debug, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadIdQuery {
+    #[param(min_length = 1, max_length = 1024)]
+    pub upload_id: String,
+}
+
+/// A part storage holds.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StoredPartView {
+    pub part_number: u64,
+    /// As storage gives it (quoted MD5); send it back unchanged to complete.
+    pub etag: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StoredParts {
+    /// Ascending by `part_number`.
+    pub parts: Vec<StoredPartView>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CompleteRequest {
+    #[schema(min_length = 1, max_length = 1024)]
+    pub upload_id: String,
+    /// Every part once, ascending, each with the ETag its PUT answered.
+    #[schema(min_items = 1, max_items = 10000)]
+    pub parts: Vec<CompletedPart>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CompletedPart {
+    #[schema(minimum = 1, maximum = 10000)]
+    pub part_number: u64,
+    #[schema(min_length = 1, max_length = 1024)]
+    pub etag: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -9,6 +9,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod multipart;
 pub mod openapi;
 mod passwords;
 pub mod proxy;
@@ -24,7 +25,7 @@ pub mod videos;
 pub mod views;
 pub mod web;
 
-pub use state::{AppState, BlobUrlSigner, ByteState};
+pub use state::{AppState, BlobUrlSigner, ByteState, PartStore, UploadState};
 
 use axum::extract::{DefaultBodyLimit, FromRef, MatchedPath};
 use axum::http::{header, HeaderName, HeaderValue, Request};
@@ -43,7 +44,7 @@ use tracing::Level;
 pub const JSON_BODY_LIMIT: usize = 64 * 1024;
 
 /// Every API feature's router, merged (what the local server serves besides bytes).
-pub fn api_router() -> Router<ByteState> {
+pub fn api_router() -> Router<UploadState> {
     Router::new()
         .merge(users::router())
         .merge(sessions::router())
@@ -116,8 +117,8 @@ pub fn with_common_layers(router: Router) -> Router {
 /// The whole site in one process: every API router, health, OpenAPI, pages, and the
 /// host's own `bytes` routes (the embedded byte endpoint; none on S3, where clients
 /// move bytes to S3 directly), all under the common layers.
-pub fn site_app(state: ByteState, bytes: Router) -> Router {
-    let timeout = state.app.config.api.request_timeout;
+pub fn site_app(state: UploadState, bytes: Router) -> Router {
+    let timeout = state.bytes.app.config.api.request_timeout;
     let api = api_limits(api_router(), timeout)
         .merge(health::router())
         .merge(openapi::router())
@@ -138,8 +139,8 @@ pub mod function_routes {
     pub fn sessions() -> Router<AppState> {
         sessions::router()
     }
-    /// Video metadata and upload grants.
-    pub fn videos() -> Router<ByteState> {
+    /// Video metadata, upload grants and multipart uploads.
+    pub fn videos() -> Router<UploadState> {
         videos::router().merge(uploads::router())
     }
     pub fn comments() -> Router<AppState> {

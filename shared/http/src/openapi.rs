@@ -7,7 +7,7 @@
 //! would link utoipa's builders into the web function, which is kept within its size
 //! budget. `REEL_UPDATE_OPENAPI=1 cargo test -p reel-server --lib openapi` rewrites the file.
 
-use super::{comments, dto, error, health, sessions, stream, uploads, users, videos};
+use super::{comments, dto, error, health, multipart, sessions, stream, uploads, users, videos};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -27,13 +27,19 @@ GET/HEAD may use the `session` cookie instead."),
         videos::create_video, videos::list_videos, videos::feed, videos::video_info,
         videos::edit_video, videos::delete_video,
         uploads::grant_upload,
+        multipart::sign_parts,
+        multipart::list_parts,
+        multipart::complete_upload,
+        multipart::abort_upload,
         uploads::grant_poster_upload,
         stream::stream_video,
         comments::post_comment, comments::list_comments, comments::delete_comment,
         health::health, openapi_json,
     ),
     components(schemas(error::ErrorBody, dto::Credentials, dto::PasswordConfirmation, dto::SessionCreated,
-        dto::UserView, dto::NewVideo, dto::VideoPatch, dto::VisibilityName, dto::VideoView, dto::VideoList, dto::UploadRequest, dto::UploadGrant,
+        dto::UserView, dto::NewVideo, dto::VideoPatch, dto::VisibilityName, dto::VideoView, dto::VideoList, dto::UploadRequest, dto::UploadGrant, dto::UploadAnswer, dto::MultipartPlan,
+        dto::PartsRequest, dto::PartUrl, dto::PartUrls, dto::StoredPartView, dto::StoredParts,
+        dto::CompleteRequest, dto::CompletedPart,
         dto::PosterUploadRequest, dto::PosterMediaType,
         dto::NewComment, dto::CommentView, dto::CommentList, dto::Health)),
     modifiers(&SessionSchemes, &EditNeedsAField),

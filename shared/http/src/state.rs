@@ -1,6 +1,6 @@
 use axum::extract::FromRef;
 use reel_core::clock::Clock;
-use reel_core::ports::{BlobUrls, Comments, Sessions, Users, Videos};
+use reel_core::ports::{BlobUrls, Comments, MultipartStore, Sessions, Users, Videos};
 use reel_core::settings::Settings;
 use reel_core::signing::Signer;
 use std::sync::Arc;
@@ -51,5 +51,45 @@ impl FromRef<ByteState> for AppState {
 impl FromRef<ByteState> for BlobUrlSigner {
     fn from_ref(state: &ByteState) -> Self {
         state.urls.clone()
+    }
+}
+
+/// The object store's multipart uploads, as a handler extracts them (`State<PartStore>`).
+#[derive(Clone)]
+pub struct PartStore(pub Arc<dyn MultipartStore>);
+
+/// The state of the routes that take uploads (the videos function, the local site):
+/// [`ByteState`] and the store's multipart uploads, which only these routes call (the
+/// stream and page functions carry no client for them).
+#[derive(Clone)]
+pub struct UploadState {
+    pub bytes: ByteState,
+    pub parts: PartStore,
+}
+
+impl UploadState {
+    pub fn new(bytes: ByteState, parts: Arc<dyn MultipartStore>) -> Self {
+        Self {
+            bytes,
+            parts: PartStore(parts),
+        }
+    }
+}
+
+impl FromRef<UploadState> for AppState {
+    fn from_ref(state: &UploadState) -> Self {
+        state.bytes.app.clone()
+    }
+}
+
+impl FromRef<UploadState> for BlobUrlSigner {
+    fn from_ref(state: &UploadState) -> Self {
+        state.bytes.urls.clone()
+    }
+}
+
+impl FromRef<UploadState> for PartStore {
+    fn from_ref(state: &UploadState) -> Self {
+        state.parts.clone()
     }
 }

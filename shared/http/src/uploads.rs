@@ -1,16 +1,16 @@
 //! `uploads` feature: hand out a URL the client PUTs the video's bytes to, straight into
 //! the object store (S3 presigned PUT; locally, the signed blob endpoint).
 
-use crate::dto::{PosterUploadRequest, UploadGrant, UploadRequest};
+use crate::dto::{PosterUploadRequest, UploadAnswer, UploadGrant, UploadRequest};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, AuthVideo, Origin};
 use crate::reply::Reply;
-use crate::state::{AppState, BlobUrlSigner};
+use crate::state::{AppState, BlobUrlSigner, PartStore};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
-use reel_core::domain::{Poster, PosterType, VideoContentType, VideoStatus};
+use reel_core::domain::{Poster, PosterType, UploadPlan, VideoContentType, VideoStatus};
 use reel_core::metrics::{self, Metric};
 use reel_core::ports::PresignedRequest;
 
@@ -19,33 +19,37 @@ where
     S: Clone + Send + Sync + 'static,
     AppState: axum::extract::FromRef<S>,
     BlobUrlSigner: axum::extract::FromRef<S>,
+    PartStore: axum::extract::FromRef<S>,
 {
     Router::new()
         .route("/upload/{vid}", post(grant_upload))
         .route("/upload/{vid}/poster", post(grant_poster_upload))
+        .merge(crate::multipart::router())
 }
 
-/// Get a URL to upload a pending video's bytes to.
+/// Get a URL to upload a pending video's bytes to, or (above the single-PUT threshold)
+/// begin a multipart upload.
 #[utoipa::path(post, path = "/upload/{vid}", tag = "uploads",
     params(("vid" = String, Path)), request_body = UploadRequest,
     security(("session_header" = [])),
     responses(
-        (status = 200, description = "Send exactly `size` bytes to `url` with `headers`", body = UploadGrant),
+        (status = 200, description = "Up to the single-PUT threshold (`REEL_MULTIPART_THRESHOLD_BYTES`, 64 MiB by default): send exactly `size` bytes to `url` with `headers`. Above it: a multipart plan; ask `/upload/{vid}/parts` for the parts' URLs", body = UploadAnswer),
         (status = 400, description = "`001` malformed body or zero size", body = ErrorBody),
         (status = 401, description = "`002` not signed in", body = ErrorBody),
         (status = 403, description = "`007` not the owner", body = ErrorBody),
         (status = 404, description = "`005` no such video", body = ErrorBody),
-        (status = 409, description = "`006` the video is already ready", body = ErrorBody),
+        (status = 409, description = "`006` the video is already ready, or a multipart upload of it is in progress", body = ErrorBody),
         (status = 413, description = "`009` size over the maximum, or over the user's quota of bytes granted and not yet received (`REEL_MAX_PENDING_UPLOAD_BYTES`)", body = ErrorBody),
         (status = 415, description = "`010` not a video/* type", body = ErrorBody),
     ))]
 pub async fn grant_upload(
     State(state): State<AppState>,
     State(BlobUrlSigner(urls)): State<BlobUrlSigner>,
+    State(parts): State<PartStore>,
     AuthVideo { me, video }: AuthVideo,
     origin: Origin,
     ApiJson(body): ApiJson<UploadRequest>,
-) -> Result<Reply<UploadGrant>, ApiError> {
+) -> Result<Reply<UploadAnswer>, ApiError> {
     if video.author_id != me.id {
         return Err(ApiError::Forbidden(
             "only the owner may upload a video's bytes",
@@ -66,17 +70,29 @@ pub async fn grant_upload(
     }
     let content_type = VideoContentType::parse(&body.content_type)
         .map_err(|_| ApiError::UnsupportedMediaType("content_type must be video/*"))?;
+    let threshold = state.config.api.multipart_threshold_bytes.get();
+    let plan = UploadPlan::for_size(body.size, threshold).ok_or(ApiError::PayloadTooLarge(
+        "size is over the largest upload storage takes",
+    ))?;
     if !crate::quota::reserve_upload(&state, &me.id, &video.id, body.size).await? {
         // Its bytes landed, or it was deleted, since it was read.
         return Err(ApiError::Conflict(
             "the video is no longer waiting for its bytes",
         ));
     }
-    let request = urls
-        .presign_put(&video.id, body.size, &content_type, state.clock.now())
-        .await?;
-    metrics::count(Metric::UploadGrants, 1);
-    Ok(Reply(StatusCode::OK, grant(request, &origin)))
+    let answer = match plan {
+        UploadPlan::Single => {
+            let request = urls
+                .presign_put(&video.id, body.size, &content_type, state.clock.now())
+                .await?;
+            metrics::count(Metric::UploadGrants, 1);
+            UploadAnswer::Single(grant(request, &origin))
+        }
+        UploadPlan::Multipart(plan) => UploadAnswer::Multipart(
+            crate::multipart::begin(&state, &parts, &video, plan, content_type).await?,
+        ),
+    };
+    Ok(Reply(StatusCode::OK, answer))
 }
 
 fn grant(request: PresignedRequest, origin: &Origin) -> UploadGrant {

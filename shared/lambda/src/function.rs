@@ -1,21 +1,22 @@
 //! What one Lambda function builds at init: the SDK configuration once, the DynamoDB
 //! client every function uses, and then only the other clients and adapters its own code
 //! calls, so its binary links (and its cold start builds) nothing else. Only the
-//! functions that call S3 (`video-events`, `deletion-worker`) carry the S3 SDK, the
-//! heaviest of the three; the upload and stream routes only sign URLs ([`S3Urls`]).
+//! functions that call S3 (`video-events`, `deletion-worker`, and `videos` for
+//! multipart uploads) carry the S3 SDK, the heaviest of the three; the stream and page
+//! routes only sign URLs ([`S3Urls`]).
 //! `AwsHost` is the whole-site counterpart, for `reel serve --backend aws`.
 
 use anyhow::Context;
 use reel_aws::dynamo::Tables;
 use reel_aws::{
     function_sdk_config, s3_client, ConfirmingVideos, DynamoComments, DynamoDeletions,
-    DynamoSessions, DynamoUsers, DynamoVideos, S3Blobs, S3Urls, SqsQueue,
+    DynamoSessions, DynamoUsers, DynamoVideos, S3Blobs, S3Multipart, S3Urls, SqsQueue,
 };
 use reel_core::clock::SystemClock;
 use reel_core::jobs::{Dispatcher, Worker};
 use reel_core::settings::Settings;
 use reel_core::signing::Signer;
-use reel_http::{AppState, ByteState};
+use reel_http::{AppState, ByteState, UploadState};
 use std::sync::Arc;
 
 pub struct AwsFunction {
@@ -54,6 +55,13 @@ impl AwsFunction {
     pub fn object_state(&self) -> anyhow::Result<ByteState> {
         let urls = S3Urls::configured(&self.sdk, &self.config)?;
         Ok(ByteState::new(self.state()?, Arc::new(urls)))
+    }
+
+    /// The handlers' state for the videos function, whose upload routes also begin,
+    /// list, complete and abort multipart uploads: with the S3 client for those.
+    pub fn upload_state(&self) -> anyhow::Result<UploadState> {
+        let parts = S3Multipart::new(self.blobs(), Arc::new(self.confirming_videos()));
+        Ok(UploadState::new(self.object_state()?, Arc::new(parts)))
     }
 
     fn state(&self) -> anyhow::Result<AppState> {

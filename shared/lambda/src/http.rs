@@ -8,7 +8,7 @@ use axum::response::Response;
 use axum::Router;
 use lambda_http::request::RequestContext;
 use reel_http::extract::PeerAddr;
-use reel_http::{function_app, AppState, ByteState};
+use reel_http::{function_app, AppState, ByteState, UploadState};
 use std::convert::Infallible;
 use tower::{Service, ServiceExt};
 
@@ -23,6 +23,11 @@ pub async fn serve_metadata(routes: Router<AppState>) -> Result<(), lambda_http:
 /// HTTP stack instead of each compiling its own (measured: seconds per binary).
 pub async fn serve_objects(routes: Router<ByteState>) -> Result<(), lambda_http::Error> {
     run_http(routes, AwsFunction::object_state).await
+}
+
+/// [`serve_objects`] for the function whose routes take uploads (videos).
+pub async fn serve_uploads(routes: Router<UploadState>) -> Result<(), lambda_http::Error> {
+    run_http(routes, AwsFunction::upload_state).await
 }
 
 /// Serves one HTTP function: settings from the environment, logging, the clients its

@@ -14,5 +14,5 @@ pub use aws_lambda_events::event::s3::S3Event;
 pub use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 pub use deletion::{on_deletion_batch, on_schedule};
 pub use function::AwsFunction;
-pub use http::{for_gateway, http_app, serve_metadata, serve_objects, GatewayReply};
+pub use http::{for_gateway, http_app, serve_metadata, serve_objects, serve_uploads, GatewayReply};
 pub use video_events::on_objects_created;

@@ -1,6 +1,7 @@
 //! The six HTTP Lambda functions as their binaries build them, for tests that serve a
 //! function's events or requests without its process (`functions/<name>/src/main.rs`
-//! each call `reel_lambda::serve_metadata` or `serve_objects` with the same routes).
+//! each call `reel_lambda::serve_metadata`, `serve_objects` or `serve_uploads` with the
+//! same routes).
 
 use axum::Router;
 use reel_http::function_routes;
@@ -10,7 +11,7 @@ use reel_lambda::{http_app, AwsFunction};
 pub enum Function {
     Users,
     Sessions,
-    /// Video metadata and upload grants.
+    /// Video metadata, upload grants and multipart uploads.
     Videos,
     Comments,
     Stream,
@@ -27,7 +28,7 @@ impl Function {
         match self {
             Function::Users => http_app(function_routes::users(), metadata()),
             Function::Sessions => http_app(function_routes::sessions(), metadata()),
-            Function::Videos => http_app(function_routes::videos(), objects()),
+            Function::Videos => http_app(function_routes::videos(), aws.upload_state().unwrap()),
             Function::Comments => http_app(function_routes::comments(), metadata()),
             Function::Stream => http_app(function_routes::stream(), objects()),
             Function::Web => http_app(function_routes::web(), objects()),

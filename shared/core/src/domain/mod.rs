@@ -20,7 +20,11 @@ pub use client_address::{ClientKey, TrustedProxies};
 pub use comment_content::{CommentContent, CommentContentRule};
 pub use content_type::VideoContentType;
 pub use ids::{CommentId, SessionId, UserId, VideoId};
-pub use multipart::{PartNumber, PartPlan, UploadPlan};
+pub use multipart::{
+    check_completion, same_etag, CompletionError, MultipartUpload, PartNumber, PartPlan,
+    StoredPart, UploadId, UploadPlan, MAX_PARTS_PER_REQUEST, MAX_SINGLE_PUT,
+    MULTIPART_LIFETIME_SECS,
+};
 pub use page::{Limit, Page};
 pub use password::{Password, PasswordHash};
 pub use records::{

@@ -1,8 +1,8 @@
 //! How an upload's bytes travel (API.md, "Multipart uploads"): small files in one signed
 //! `PUT`, larger ones in parts of one size (the last shorter), few enough for S3's
-//! 10,000-part limit. Groundwork for issue 25: nothing grants a multipart upload yet.
+//! 10,000-part limit; and what a video records of the multipart upload in progress.
 
-use super::ParseError;
+use super::{ParseError, Timestamp, VideoContentType};
 
 const MIB: u64 = 1 << 20;
 /// S3's most parts in one upload.
@@ -13,6 +13,11 @@ pub const MIN_PART_SIZE: u64 = 8 * MIB;
 pub const MAX_PART_SIZE: u64 = 128 * MIB;
 /// Part numbers one request may ask URLs for.
 pub const MAX_PARTS_PER_REQUEST: usize = 100;
+/// How long a multipart upload may stay unfinished: then its parts are discarded (the
+/// bucket's lifecycle rule on S3, the embedded store's sweep) and another may begin.
+pub const MULTIPART_LIFETIME_SECS: i64 = 2 * 24 * 3600;
+/// S3's largest single `PUT`: the single-PUT threshold may not exceed it.
+pub const MAX_SINGLE_PUT: u64 = 5 << 30;
 
 /// How an upload of a given size is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +65,12 @@ impl PartPlan {
             part_size,
             part_count: size.div_ceil(part_size),
         })
+    }
+
+    /// A plan as it was stored: `None` unless it is the plan [`PartPlan::for_size`]
+    /// makes for `size` (a stored record must not make up another).
+    pub fn stored(size: u64, part_size: u64) -> Option<Self> {
+        Self::for_size(size).filter(|plan| plan.part_size == part_size)
     }
 
     pub fn size(&self) -> u64 {
@@ -119,9 +130,122 @@ impl PartPlan {
 pub struct PartNumber(u64);
 
 impl PartNumber {
+    /// A part number a URL this server signed carries: the plan checked it when the
+    /// URL was made, and the signature vouches that it is that one.
+    pub fn signed(n: u64) -> Self {
+        Self(n)
+    }
+
     pub fn get(self) -> u64 {
         self.0
     }
+}
+
+/// The id the object store gave a multipart upload (S3's `UploadId`; the embedded
+/// store's own): 1–1,024 visible ASCII characters, so it is safe in a query string,
+/// a file name's hash and a log line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UploadId(String);
+
+impl UploadId {
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let visible = raw.bytes().all(|b| b.is_ascii_graphic());
+        if raw.is_empty() || raw.len() > 1024 || !visible {
+            return Err(ParseError::new("upload_id is not one this server issued"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for UploadId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The multipart upload a pending video has in progress: what the routes check every
+/// part and the completion against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultipartUpload {
+    pub id: UploadId,
+    pub plan: PartPlan,
+    pub content_type: VideoContentType,
+    /// When it is abandoned: its parts are discarded and another upload may begin.
+    pub expires: Timestamp,
+}
+
+impl MultipartUpload {
+    /// Whether it still blocks another upload of its video at `now`.
+    pub fn in_progress(&self, now: Timestamp) -> bool {
+        now.unix_seconds() < self.expires.unix_seconds()
+    }
+}
+
+/// A part as storage holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPart {
+    pub number: u64,
+    /// As the store gives it: S3's quoted MD5 (`"9b2c…"`); the same locally.
+    pub etag: String,
+    pub size: u64,
+}
+
+/// Whether two ETags name the same part: S3 quotes them, clients may not.
+pub fn same_etag(a: &str, b: &str) -> bool {
+    let bare = |s: &str| s.trim().trim_matches('"').to_ascii_lowercase();
+    bare(a) == bare(b)
+}
+
+/// Why a completion is refused (API.md: 400 `001`, nothing assembled).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompletionError {
+    #[error("list every part once, in ascending order")]
+    NotEveryPartOnce,
+    #[error("part {0} has not been uploaded")]
+    Missing(u64),
+    #[error("part {0}'s ETag is not the stored part's")]
+    WrongEtag(u64),
+    #[error("part {0} is not the planned size; the upload is not the declared size")]
+    WrongSize(u64),
+}
+
+/// Checks a completion request against the plan and the parts storage holds: every
+/// part named once, ascending, each stored with that ETag and its planned size (so the
+/// whole is the declared size). Nothing is assembled unless this passes.
+pub fn check_completion(
+    plan: &PartPlan,
+    named: &[(u64, String)],
+    stored: &[StoredPart],
+) -> Result<(), CompletionError> {
+    let ascending = named.windows(2).all(|w| w[0].0 < w[1].0);
+    let in_plan = named
+        .iter()
+        .all(|(n, _)| (1..=plan.part_count()).contains(n));
+    if !ascending || !in_plan {
+        return Err(CompletionError::NotEveryPartOnce);
+    }
+    // Ascending, distinct and within the plan: short of the count means one is missing.
+    if let Some(missing) =
+        (1..=plan.part_count()).find(|n| named.get(*n as usize - 1).map(|p| p.0) != Some(*n))
+    {
+        return Err(CompletionError::Missing(missing));
+    }
+    for (number, etag) in named {
+        let Some(part) = stored.iter().find(|p| p.number == *number) else {
+            return Err(CompletionError::Missing(*number));
+        };
+        if !same_etag(&part.etag, etag) {
+            return Err(CompletionError::WrongEtag(*number));
+        }
+        if part.size != plan.part_len(PartNumber(*number)) {
+            return Err(CompletionError::WrongSize(*number));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -177,6 +301,56 @@ mod tests {
             .collect();
         assert_eq!(lens, [8 * MIB, 8 * MIB, 4 * MIB + 3]);
         assert_eq!(lens.iter().sum::<u64>(), plan.size());
+    }
+
+    #[test]
+    fn a_completion_names_every_stored_part_once_with_its_etag() {
+        let plan = PartPlan::for_size(20 * MIB + 3).unwrap();
+        let stored: Vec<StoredPart> = [(1, 8 * MIB), (2, 8 * MIB), (3, 4 * MIB + 3)]
+            .into_iter()
+            .map(|(number, size)| StoredPart {
+                number,
+                etag: format!("\"e{number}\""),
+                size,
+            })
+            .collect();
+        let named = |parts: &[(u64, &str)]| -> Vec<(u64, String)> {
+            parts.iter().map(|(n, e)| (*n, e.to_string())).collect()
+        };
+        let all = named(&[(1, "e1"), (2, "\"E2\""), (3, "e3")]);
+        assert_eq!(check_completion(&plan, &all, &stored), Ok(()));
+        assert_eq!(
+            check_completion(&plan, &named(&[(1, "e1"), (3, "e3")]), &stored),
+            Err(CompletionError::Missing(2))
+        );
+        assert_eq!(
+            check_completion(&plan, &named(&[(2, "e2"), (1, "e1"), (3, "e3")]), &stored),
+            Err(CompletionError::NotEveryPartOnce)
+        );
+        assert_eq!(
+            check_completion(&plan, &named(&[(1, "e1"), (2, "e9"), (3, "e3")]), &stored),
+            Err(CompletionError::WrongEtag(2))
+        );
+        assert_eq!(
+            check_completion(&plan, &all, &stored[..2]),
+            Err(CompletionError::Missing(3))
+        );
+        let mut short = stored.clone();
+        short[2].size -= 1;
+        assert_eq!(
+            check_completion(&plan, &all, &short),
+            Err(CompletionError::WrongSize(3))
+        );
+    }
+
+    #[test]
+    fn upload_ids_are_visible_ascii_and_stored_plans_are_the_computed_ones() {
+        assert!(UploadId::parse("abc-_.~+/=").is_ok());
+        assert!(UploadId::parse("").is_err());
+        assert!(UploadId::parse("a b").is_err());
+        assert!(UploadId::parse(&"a".repeat(1025)).is_err());
+        assert!(PartPlan::stored(200 * MIB, 8 * MIB).is_some());
+        assert!(PartPlan::stored(200 * MIB, 16 * MIB).is_none());
     }
 
     #[test]

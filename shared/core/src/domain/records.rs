@@ -4,8 +4,8 @@ pub use reel_media::poster::PosterType;
 pub use reel_media::MediaInfo;
 
 use super::{
-    CommentContent, CommentId, Exposure, PasswordHash, Timestamp, UserId, UserName,
-    VideoDescription, VideoId, VideoName, Visibility,
+    CommentContent, CommentId, Exposure, MultipartUpload, PasswordHash, Timestamp, UserId,
+    UserName, VideoDescription, VideoId, VideoName, Visibility,
 };
 
 #[derive(Debug, Clone)]
@@ -71,6 +71,8 @@ pub struct Video {
     /// A poster granted an upload that has not landed yet (its URL is signed; the image
     /// is checked when it lands, then becomes `poster`).
     pub poster_pending: Option<Poster>,
+    /// The multipart upload begun for its bytes, while pending (one at a time).
+    pub upload: Option<MultipartUpload>,
 }
 
 impl Video {
@@ -97,6 +99,7 @@ impl Video {
             reason: None,
             poster: None,
             poster_pending: None,
+            upload: None,
         }
     }
 }
