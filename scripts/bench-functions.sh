@@ -28,7 +28,7 @@ cargo build --release --locked -p reel-testkit -p reel-server >&2
 . scripts/venv.sh
 ensure_venv .venv scripts/requirements-test.txt
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-.venv/bin/moto_server -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+.venv/bin/python scripts/moto_server.py -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
 moto=$!
 trap 'kill $moto' EXIT
 for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done

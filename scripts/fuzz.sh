@@ -35,7 +35,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 if [ "$backend" = aws ]; then
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  .venv/bin/moto_server -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+  .venv/bin/python scripts/moto_server.py -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
   export AWS_ENDPOINT_URL=http://127.0.0.1:$port AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1

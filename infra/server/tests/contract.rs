@@ -21,8 +21,23 @@ pub struct Ports {
     /// Stores an object as a client's upload would (a video's bytes, or with `true` its
     /// poster): the object store's own write, which no port has.
     pub put_object: PutObject,
+    pub multipart: Arc<dyn MultipartStore>,
+    /// Stores a part as a client would: on S3 a PUT to the URL `blob_urls` signs for
+    /// it; locally what the byte endpoint does with such a PUT. Returns its ETag.
+    pub put_part: PutPart,
     _keep: Box<dyn std::any::Any + Send>,
 }
+
+type PutPart = Box<
+    dyn Fn(
+            VideoId,
+            UploadId,
+            PartNumber,
+            Vec<u8>,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = String> + Send>>
+        + Send
+        + Sync,
+>;
 
 type PutObject = Box<
     dyn Fn(
@@ -39,7 +54,29 @@ async fn local_ports() -> Ports {
     let store = Arc::new(SqliteStore::open(&dir.path().join("reel.db")).unwrap());
     let key = load_or_create_key(dir.path()).unwrap();
     let blobs = Arc::new(LocalBlobs::open(dir.path(), Signer::new(key), 60, 60).unwrap());
+    let multipart = Arc::new(reel_embedded::LocalMultipart {
+        blobs: blobs.clone(),
+        videos: store.clone(),
+        uploading: Default::default(),
+        clock: Arc::new(reel_core::clock::SystemClock),
+    });
+    let part_blobs = blobs.clone();
     Ports {
+        multipart,
+        put_part: Box::new(move |video, upload, part, bytes| {
+            let blobs = part_blobs.clone();
+            Box::pin(async move {
+                let len = bytes.len() as u64;
+                let body = futures_util::stream::iter([Ok::<_, std::io::Error>(
+                    bytes::Bytes::from(bytes),
+                )]);
+                blobs
+                    .write_part(&video, &upload, part, len, body)
+                    .await
+                    .unwrap()
+                    .expect("the upload exists")
+            })
+        }),
         users: store.clone(),
         sessions: store.clone(),
         videos: store.clone(),
@@ -79,7 +116,27 @@ async fn aws_ports() -> Ports {
     let clients = AwsClients::new(&sdk);
     provision(&clients, &config).await.unwrap();
     let aws = AwsAdapters::new(&sdk, &clients, &config).unwrap();
+    let urls = aws.urls.clone();
     Ports {
+        multipart: aws.multipart,
+        put_part: Box::new(move |video, upload, part, bytes| {
+            let urls = urls.clone();
+            Box::pin(async move {
+                let len = bytes.len() as u64;
+                let signed = urls
+                    .presign_part(&video, &upload, part, len, Timestamp::now())
+                    .await
+                    .unwrap();
+                let reply = reqwest::Client::new()
+                    .put(&signed.url)
+                    .body(bytes)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(reply.status().is_success(), "{}", reply.status());
+                reply.headers()["etag"].to_str().unwrap().to_owned()
+            })
+        }),
         users: aws.users,
         sessions: aws.sessions,
         videos: aws.videos,
@@ -1679,6 +1736,180 @@ pub async fn disabling_an_account_ends_its_sessions(p: Ports) {
     assert!(p.users.by_name(&nobody).await.unwrap().is_none());
 }
 
+/// A video file of `len` bytes (over 8 MiB: two parts): the sample, then a `free` box
+/// of zeros, which players and the header probe skip.
+fn padded_sample(len: usize) -> Vec<u8> {
+    let mut bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sample.mp4"
+    ))
+    .unwrap();
+    let pad = len - bytes.len();
+    bytes.extend_from_slice(&(pad as u32).to_be_bytes());
+    bytes.extend_from_slice(b"free");
+    bytes.resize(len, 0);
+    bytes
+}
+
+fn md5_etag(bytes: &[u8]) -> String {
+    use md5::Digest;
+    format!("\"{}\"", hex::encode(md5::Md5::digest(bytes)))
+}
+
+/// A multipart upload of `video` begun in storage and recorded on the video.
+async fn begin_upload(p: &Ports, video: &Video, size: u64, now: Timestamp) -> MultipartUpload {
+    let mp4 = VideoContentType::parse("video/mp4").unwrap();
+    let id = p.multipart.create(&video.id, &mp4).await.unwrap();
+    let upload = MultipartUpload {
+        id,
+        plan: PartPlan::for_size(size).unwrap(),
+        content_type: mp4,
+        expires: MultipartUpload::expiry_from(now),
+    };
+    assert_eq!(
+        p.videos
+            .begin_multipart(&video.id, &upload, now)
+            .await
+            .unwrap(),
+        BeginMultipart::Begun
+    );
+    upload
+}
+
+pub async fn multipart_uploads_list_their_parts_and_complete_whole(p: Ports) {
+    let alice = user("alice");
+    p.users.create(&alice).await.unwrap();
+    let v = video(&alice, "big", Timestamp::now());
+    p.videos.create(&v).await.unwrap();
+    let bytes = padded_sample((8 << 20) + 4321);
+    let now = Timestamp::now();
+    let upload = begin_upload(&p, &v, bytes.len() as u64, now).await;
+    assert_eq!(upload.plan.part_count(), 2);
+    // One upload at a time: another is refused while this one is in progress.
+    let mut other = upload.clone();
+    other.id = UploadId::parse("another-upload").unwrap();
+    assert_eq!(
+        p.videos.begin_multipart(&v.id, &other, now).await.unwrap(),
+        BeginMultipart::InProgress
+    );
+    assert_eq!(
+        p.videos.get(&v.id).await.unwrap().unwrap().upload,
+        Some(upload.clone())
+    );
+    assert_eq!(
+        p.multipart.list_parts(&v.id, &upload.id).await.unwrap(),
+        Some(vec![])
+    );
+
+    // Out of order, and part 1 sent twice (first with other bytes): the last one counts.
+    let (one, two) = bytes.split_at(8 << 20);
+    let part = |n| upload.plan.part(n).unwrap();
+    let etag2 = (p.put_part)(v.id, upload.id.clone(), part(2), two.to_vec()).await;
+    let wrong = vec![7u8; one.len()];
+    let stale = (p.put_part)(v.id, upload.id.clone(), part(1), wrong).await;
+    let etag1 = (p.put_part)(v.id, upload.id.clone(), part(1), one.to_vec()).await;
+    assert_ne!(stale, etag1);
+    assert!(
+        same_etag(&etag1, &md5_etag(one)),
+        "the ETag is the part's MD5"
+    );
+    let listed = p
+        .multipart
+        .list_parts(&v.id, &upload.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let summary: Vec<(u64, bool, u64)> = listed
+        .iter()
+        .map(|s| {
+            (
+                s.number,
+                same_etag(&s.etag, if s.number == 1 { &etag1 } else { &etag2 }),
+                s.size,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [(1, true, one.len() as u64), (2, true, two.len() as u64)]
+    );
+    let unknown = UploadId::parse("0123456789abcdef0123456789abcdef").unwrap();
+    assert_eq!(p.multipart.list_parts(&v.id, &unknown).await.unwrap(), None);
+
+    let named = [(part(1), etag1), (part(2), etag2)];
+    let settled = p.multipart.complete(&v.id, &upload, &named).await.unwrap();
+    assert!(
+        matches!(settled, Some(reel_core::media::Settled::Ready(_))),
+        "{settled:?}"
+    );
+    let ready = p.videos.get(&v.id).await.unwrap().unwrap();
+    assert_eq!(
+        (ready.status, ready.size),
+        (VideoStatus::Ready, bytes.len() as u64)
+    );
+    let stored = p
+        .blobs
+        .read_range(&v.id, 0, bytes.len() as u64 + 10)
+        .await
+        .unwrap();
+    assert!(stored == bytes, "the object is the parts in order");
+    // Completed: the upload is no more.
+    assert_eq!(
+        p.multipart.list_parts(&v.id, &upload.id).await.unwrap(),
+        None
+    );
+    // A ready video begins no upload.
+    let again = MultipartUpload {
+        id: UploadId::parse("late").unwrap(),
+        ..upload
+    };
+    assert_eq!(
+        p.videos.begin_multipart(&v.id, &again, now).await.unwrap(),
+        BeginMultipart::NotPending
+    );
+}
+
+pub async fn multipart_uploads_abort_and_expire(p: Ports) {
+    let alice = user("alice");
+    p.users.create(&alice).await.unwrap();
+    let v = video(&alice, "big", Timestamp::now());
+    p.videos.create(&v).await.unwrap();
+    let now = Timestamp::now();
+    let size = (8 << 20) + 1;
+    let upload = begin_upload(&p, &v, size, now).await;
+    let part = upload.plan.part(2).unwrap();
+    (p.put_part)(v.id, upload.id.clone(), part, vec![1]).await;
+    assert!(p.videos.end_multipart(&v.id, &upload.id).await.unwrap());
+    assert!(
+        !p.videos.end_multipart(&v.id, &upload.id).await.unwrap(),
+        "once"
+    );
+    p.multipart.abort(&v.id, &upload.id).await.unwrap();
+    p.multipart.abort(&v.id, &upload.id).await.unwrap();
+    assert_eq!(
+        p.multipart.list_parts(&v.id, &upload.id).await.unwrap(),
+        None
+    );
+    assert_eq!(p.videos.get(&v.id).await.unwrap().unwrap().upload, None);
+
+    // An upload past its expiry no longer blocks the next.
+    let short = MultipartUpload {
+        expires: now.plus_seconds(10),
+        ..begin_upload(&p, &v, size, now).await
+    };
+    let video = p.videos.get(&v.id).await.unwrap().unwrap();
+    assert!(video.upload.unwrap().in_progress(now));
+    let later = now.plus_seconds(MULTIPART_LIFETIME_SECS + 1);
+    let next = MultipartUpload {
+        id: UploadId::parse("next").unwrap(),
+        ..short
+    };
+    assert_eq!(
+        p.videos.begin_multipart(&v.id, &next, later).await.unwrap(),
+        BeginMultipart::Begun
+    );
+}
+
 /// One `#[tokio::test]` per contract check, for an adapter set built by `$ports`.
 macro_rules! contract_suite {
     ($module:ident, $ports:expr) => {
@@ -1704,7 +1935,9 @@ macro_rules! contract_suite {
                 dead_letters_are_counted_and_redriven, unfinished_deletions_are_counted,
                 disabling_an_account_ends_its_sessions,
                 sessions_are_read_with_the_paths_user_or_video,
-                a_right_password_gives_its_attempt_back, a_large_account_is_deleted_whole);
+                a_right_password_gives_its_attempt_back, a_large_account_is_deleted_whole,
+                multipart_uploads_list_their_parts_and_complete_whole,
+                multipart_uploads_abort_and_expire);
         }
     };
     (@tests $ports:expr; $($check:ident),*) => {

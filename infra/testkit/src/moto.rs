@@ -64,13 +64,12 @@ impl Moto {
     }
 
     fn spawn(log: &str) -> anyhow::Result<Self> {
-        let exe = moto_executable()?;
+        let command = moto_command()?;
         let port = free_port()?;
         // `read` returns when our end of the pipe closes (this process exited), then the
         // server is killed: no orphan outlives the tests.
         let script = format!(
-            "\"{}\" -H 127.0.0.1 -p {port} >/dev/null 2>\"{log}\" & pid=$!; echo started; read _; kill $pid",
-            exe.display()
+            "{command} -H 127.0.0.1 -p {port} >/dev/null 2>\"{log}\" & pid=$!; echo started; read _; kill $pid"
         );
         let mut child = Command::new("sh")
             .arg("-c")
@@ -90,9 +89,11 @@ impl Moto {
     }
 }
 
-fn moto_executable() -> anyhow::Result<PathBuf> {
+/// The shell words that run the server: `REEL_MOTO_SERVER`, or the venv's Python
+/// running `scripts/moto_server.py` (moto_server with a fix to its S3 ListParts reply).
+fn moto_command() -> anyhow::Result<String> {
     if let Some(path) = std::env::var_os("REEL_MOTO_SERVER") {
-        return Ok(PathBuf::from(path));
+        return Ok(format!("\"{}\"", PathBuf::from(path).display()));
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let exe = root.join(".venv/bin/moto_server");
@@ -104,7 +105,9 @@ fn moto_executable() -> anyhow::Result<PathBuf> {
             exe.display()
         );
     }
-    Ok(exe)
+    let python = root.join(".venv/bin/python");
+    let script = root.join("scripts/moto_server.py");
+    Ok(format!("\"{}\" \"{}\"", python.display(), script.display()))
 }
 
 fn free_port() -> anyhow::Result<u16> {

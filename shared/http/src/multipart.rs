@@ -18,7 +18,7 @@ use axum::routing::post;
 use axum::Router;
 use reel_core::domain::{
     check_completion, MultipartUpload, PartPlan, Timestamp, UploadId, Video, VideoContentType,
-    VideoStatus, MULTIPART_LIFETIME_SECS,
+    VideoStatus,
 };
 use reel_core::media::Settled;
 use reel_core::metrics::{self, Metric};
@@ -63,7 +63,7 @@ pub(crate) async fn begin(
         id,
         plan,
         content_type,
-        expires: now.plus_seconds(MULTIPART_LIFETIME_SECS),
+        expires: MultipartUpload::expiry_from(now),
     };
     let begun = state.videos.begin_multipart(&video.id, &upload, now).await;
     match begun {

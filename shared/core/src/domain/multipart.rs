@@ -179,6 +179,12 @@ pub struct MultipartUpload {
 }
 
 impl MultipartUpload {
+    /// When an upload begun at `now` is abandoned: [`MULTIPART_LIFETIME_SECS`] later,
+    /// in whole seconds (as stores keep it).
+    pub fn expiry_from(now: Timestamp) -> Timestamp {
+        Timestamp::from_unix_seconds(now.unix_seconds() + MULTIPART_LIFETIME_SECS)
+    }
+
     /// Whether it still blocks another upload of its video at `now`.
     pub fn in_progress(&self, now: Timestamp) -> bool {
         now.unix_seconds() < self.expires.unix_seconds()
