@@ -1736,21 +1736,6 @@ pub async fn disabling_an_account_ends_its_sessions(p: Ports) {
     assert!(p.users.by_name(&nobody).await.unwrap().is_none());
 }
 
-/// A video file of `len` bytes (over 8 MiB: two parts): the sample, then a `free` box
-/// of zeros, which players and the header probe skip.
-fn padded_sample(len: usize) -> Vec<u8> {
-    let mut bytes = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/sample.mp4"
-    ))
-    .unwrap();
-    let pad = len - bytes.len();
-    bytes.extend_from_slice(&(pad as u32).to_be_bytes());
-    bytes.extend_from_slice(b"free");
-    bytes.resize(len, 0);
-    bytes
-}
-
 fn md5_etag(bytes: &[u8]) -> String {
     use md5::Digest;
     format!("\"{}\"", hex::encode(md5::Md5::digest(bytes)))
@@ -1781,7 +1766,7 @@ pub async fn multipart_uploads_list_their_parts_and_complete_whole(p: Ports) {
     p.users.create(&alice).await.unwrap();
     let v = video(&alice, "big", Timestamp::now());
     p.videos.create(&v).await.unwrap();
-    let bytes = padded_sample((8 << 20) + 4321);
+    let bytes = reel_testkit::media::padded_mp4((8 << 20) + 4321);
     let now = Timestamp::now();
     let upload = begin_upload(&p, &v, bytes.len() as u64, now).await;
     assert_eq!(upload.plan.part_count(), 2);

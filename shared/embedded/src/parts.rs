@@ -262,7 +262,12 @@ impl LocalBlobs {
             return Ok(());
         };
         let _no_part_lands_meanwhile = self.part_commit.lock().await;
-        remove_dir(dir).await
+        remove_dir(dir.clone()).await?;
+        // The video's directory goes with its last upload (kept if another is there).
+        if let Some(video_dir) = dir.parent() {
+            let _ = tokio::fs::remove_dir(video_dir).await;
+        }
+        Ok(())
     }
 
     /// Removes every upload of the video (it is being deleted).
