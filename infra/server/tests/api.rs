@@ -1293,6 +1293,259 @@ fn tokio_stream_of(
     futures_util::stream::poll_fn(move |cx| chunks.poll_recv(cx))
 }
 
+// ---------- multipart uploads ----------
+
+/// A multipart upload of `size` bytes begun on alice's new video (files over 1 MiB go
+/// in parts on this app): the video's id and the plan.
+async fn begin_multipart(app: &App, sid: &str, size: usize) -> (String, Value) {
+    let vid = id(&app.create_video(sid, "alice", "big").await);
+    let plan = app
+        .send(
+            Call::new(Method::POST, &format!("/upload/{vid}"))
+                .session(sid)
+                .json(json!({"size": size, "content_type": "video/mp4"})),
+        )
+        .await;
+    assert_eq!(plan.status, StatusCode::OK);
+    (vid, plan.json())
+}
+
+fn in_parts_over_1_mib() -> App {
+    App::with(|c| c.api.multipart_threshold_bytes = (1 << 20).try_into().unwrap())
+}
+
+#[tokio::test]
+async fn multipart_plans_and_part_urls_check_their_numbers_and_owner() {
+    let app = in_parts_over_1_mib();
+    let alice = app.sign_up("alice").await;
+    let bob = app.sign_up("bob").await;
+    let size = 20 * (1 << 20) + 3;
+    let (vid, plan) = begin_multipart(&app, &alice, size).await;
+    assert_eq!(
+        (plan["part_size"].as_u64(), plan["part_count"].as_u64()),
+        (Some(8 << 20), Some(3))
+    );
+    assert!(plan["expires_at"].as_str().unwrap().ends_with('Z'));
+    assert!(plan.get("url").is_none());
+    let upload_id = plan["upload_id"].as_str().unwrap();
+    let parts = |sid: &str, numbers: Value| {
+        Call::new(Method::POST, &format!("/upload/{vid}/parts"))
+            .session(sid)
+            .json(json!({"upload_id": upload_id, "part_numbers": numbers}))
+    };
+    let signed = app.send(parts(&alice, json!([3, 1]))).await;
+    assert_eq!(signed.status, StatusCode::OK);
+    let signed = signed.json();
+    let urls = signed["parts"].as_array().unwrap();
+    assert_eq!(
+        urls.iter()
+            .map(|p| p["part_number"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [1, 3]
+    );
+    assert_eq!(urls[0]["method"], "PUT");
+    assert!(urls[0]["url"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("http://reel.test/blobs/{vid}?")));
+    for bad in [
+        json!([]),
+        json!([0]),
+        json!([4]),
+        json!([1, 1]),
+        json!((1..=101).collect::<Vec<_>>()),
+    ] {
+        app.send(parts(&alice, bad))
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "001");
+    }
+    // Another user cannot see a pending video at all; no session is 401.
+    app.send(parts(&bob, json!([1])))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "005");
+    app.send(
+        Call::new(Method::POST, &format!("/upload/{vid}/parts"))
+            .json(json!({"upload_id": upload_id, "part_numbers": [1]})),
+    )
+    .await
+    .assert_error(StatusCode::UNAUTHORIZED, "002");
+    let unknown = Call::new(Method::POST, &format!("/upload/{vid}/parts"))
+        .session(&alice)
+        .json(json!({"upload_id": "0123456789abcdef0123456789abcdef", "part_numbers": [1]}));
+    app.send(unknown)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "005");
+    let listing = |upload: &str| {
+        Call::new(
+            Method::GET,
+            &format!("/upload/{vid}/parts?upload_id={upload}"),
+        )
+        .session(&alice)
+    };
+    assert_eq!(
+        app.send(listing(upload_id)).await.json(),
+        json!({"parts": []})
+    );
+    app.send(listing("nope"))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "005");
+    app.send(Call::new(Method::GET, &format!("/upload/{vid}/parts")).session(&alice))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "001");
+    // A second upload while this one is in progress.
+    app.send(
+        Call::new(Method::POST, &format!("/upload/{vid}"))
+            .session(&alice)
+            .json(json!({"size": size, "content_type": "video/mp4"})),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "006");
+    // Two days on, the upload is abandoned: its id is unknown and a new one may begin.
+    app.clock.advance(Duration::from_secs(2 * 24 * 3600 + 1));
+    app.send(listing(upload_id))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "005");
+    let again = app
+        .send(
+            Call::new(Method::POST, &format!("/upload/{vid}"))
+                .session(&alice)
+                .json(json!({"size": size, "content_type": "video/mp4"})),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_ne!(again.json()["upload_id"], upload_id);
+}
+
+#[tokio::test]
+async fn part_urls_take_exactly_their_part_and_completion_checks_every_part() {
+    let app = in_parts_over_1_mib();
+    let alice = app.sign_up("alice").await;
+    let file = reel_testkit::media::padded_mp4((8 << 20) + 1000);
+    let (vid, plan) = begin_multipart(&app, &alice, file.len()).await;
+    let upload_id = plan["upload_id"].as_str().unwrap().to_owned();
+    let signed = app
+        .send(
+            Call::new(Method::POST, &format!("/upload/{vid}/parts"))
+                .session(&alice)
+                .json(json!({"upload_id": upload_id, "part_numbers": [1, 2]})),
+        )
+        .await
+        .json();
+    let url = |n: usize| path_of(signed["parts"][n - 1]["url"].as_str().unwrap()).to_owned();
+    let (one, two) = file.split_at(8 << 20);
+    let put = |path: String, bytes: Vec<u8>| Call::new(Method::PUT, &path).raw(bytes);
+    app.send(put(url(2), vec![0; two.len() + 1]))
+        .await
+        .assert_error(StatusCode::PAYLOAD_TOO_LARGE, "009");
+    app.send(put(url(2), vec![0; two.len() - 1]))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "001");
+    let tampered = url(2).replace("part=2", "part=1");
+    app.send(put(tampered, two.to_vec()))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "007");
+    let stored = app.send(put(url(2), two.to_vec())).await;
+    assert_eq!(stored.status, StatusCode::OK);
+    let etag2 = stored.headers[header::ETAG].to_str().unwrap().to_owned();
+    let complete = |parts: Value| {
+        Call::new(Method::POST, &format!("/upload/{vid}/complete"))
+            .session(&alice)
+            .json(json!({"upload_id": upload_id, "parts": parts}))
+    };
+    // Part 1 is not stored yet.
+    app.send(complete(
+        json!([{"part_number": 1, "etag": "\"x\""}, {"part_number": 2, "etag": etag2}]),
+    ))
+    .await
+    .assert_error(StatusCode::BAD_REQUEST, "001");
+    let etag1 = app.send(put(url(1), one.to_vec())).await.headers[header::ETAG]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    app.send(complete(
+        json!([{"part_number": 1, "etag": etag2}, {"part_number": 2, "etag": etag2}]),
+    ))
+    .await
+    .assert_error(StatusCode::BAD_REQUEST, "001");
+    app.send(complete(
+        json!([{"part_number": 2, "etag": etag2}, {"part_number": 1, "etag": etag1}]),
+    ))
+    .await
+    .assert_error(StatusCode::BAD_REQUEST, "001");
+    let done = app
+        .send(complete(
+            json!([{"part_number": 1, "etag": etag1}, {"part_number": 2, "etag": etag2}]),
+        ))
+        .await;
+    assert_eq!(
+        done.status,
+        StatusCode::OK,
+        "{:?}",
+        String::from_utf8_lossy(&done.body)
+    );
+    assert_eq!(
+        (&done.json()["status"], &done.json()["size"]),
+        (&json!("ready"), &json!(file.len()))
+    );
+    assert!(
+        done.json()["duration_ms"].as_u64().is_some(),
+        "its header was read"
+    );
+    // Done: the same again is 409, as is any part or abort now.
+    app.send(complete(
+        json!([{"part_number": 1, "etag": etag1}, {"part_number": 2, "etag": etag2}]),
+    ))
+    .await
+    .assert_error(StatusCode::CONFLICT, "006");
+    app.send(put(url(1), one.to_vec()))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "005");
+    app.send(
+        Call::new(
+            Method::DELETE,
+            &format!("/upload/{vid}?upload_id={upload_id}"),
+        )
+        .session(&alice),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "006");
+}
+
+#[tokio::test]
+async fn an_aborted_upload_takes_no_more_parts() {
+    let app = in_parts_over_1_mib();
+    let alice = app.sign_up("alice").await;
+    let bob = app.sign_up("bob").await;
+    let (vid, plan) = begin_multipart(&app, &alice, 9 << 20).await;
+    let upload_id = plan["upload_id"].as_str().unwrap();
+    let signed = app
+        .send(
+            Call::new(Method::POST, &format!("/upload/{vid}/parts"))
+                .session(&alice)
+                .json(json!({"upload_id": upload_id, "part_numbers": [2]})),
+        )
+        .await
+        .json();
+    let url = path_of(signed["parts"][0]["url"].as_str().unwrap()).to_owned();
+    let abort = |sid: &str| {
+        Call::new(
+            Method::DELETE,
+            &format!("/upload/{vid}?upload_id={upload_id}"),
+        )
+        .session(sid)
+    };
+    app.send(abort(&bob))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "005");
+    assert_eq!(app.send(abort(&alice)).await.status, StatusCode::NO_CONTENT);
+    app.send(abort(&alice))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "005");
+    app.send(Call::new(Method::PUT, &url).raw(vec![0; 1 << 20]))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "005");
+}
+
 // ---------- comments ----------
 
 #[tokio::test]
