@@ -1,6 +1,7 @@
 //! `kill -9` in the middle of parallel uploads and comment posts (embedded storage):
 //! after a restart every acknowledged write is there byte for byte, no half-written
-//! upload made its video `ready`, and the partial uploads in `tmp/` are gone.
+//! upload made its video `ready`, and the partial uploads in `tmp/` are gone. The same
+//! in the middle of a multipart upload's parts, and of its completion.
 
 use futures_util::StreamExt;
 use reqwest::StatusCode;
@@ -177,5 +178,241 @@ async fn acknowledged_uploads_and_comments_survive_kill_9() {
         let n: usize = content.strip_prefix("comment ").unwrap().parse().unwrap();
         assert!(n < COMMENTS, "{content}");
     }
+    server.stop();
+}
+
+/// Parts of this size: each PUT sends [`PART_CHUNKS`] chunks with a pause between, so
+/// parts are arriving when the server is killed.
+const PART: usize = 8 << 20;
+const PART_CHUNKS: usize = 32;
+const PARTS: usize = 12;
+
+/// A part's bytes from a multipart plan's file.
+fn part_bytes(file: &[u8], n: usize) -> &[u8] {
+    &file[(n - 1) * PART..(n * PART).min(file.len())]
+}
+
+/// PUTs a part slowly; its ETag when the server acknowledged it.
+async fn slow_part_put(api: &Api, url: &Value, bytes: Vec<u8>) -> Option<String> {
+    let chunk = bytes.len().div_ceil(PART_CHUNKS);
+    let chunks =
+        futures_util::stream::iter(bytes.chunks(chunk).map(<[u8]>::to_vec).collect::<Vec<_>>())
+            .then(|chunk| async move {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                Ok::<_, std::io::Error>(chunk)
+            });
+    let reply = api
+        .http
+        .put(url["url"].as_str().unwrap())
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .ok()?;
+    (reply.status() == StatusCode::OK).then(|| reply.headers()["etag"].to_str().unwrap().to_owned())
+}
+
+fn md5_etag(bytes: &[u8]) -> String {
+    use md5::Digest;
+    format!("\"{}\"", hex::encode(md5::Md5::digest(bytes)))
+}
+
+/// Begins a multipart upload of `file` for a new video; its id and upload id.
+async fn begin_multipart(api: &Api, sid: &str, file: &[u8]) -> (String, String) {
+    let vid = api.create_video(sid, "alice", "big").await;
+    let plan = api.grant_upload(sid, &vid, file.len()).await;
+    assert_eq!(plan["part_size"], PART);
+    (vid, plan["upload_id"].as_str().unwrap().to_owned())
+}
+
+async fn part_urls(api: &Api, sid: &str, vid: &str, upload: &str, numbers: &[usize]) -> Vec<Value> {
+    let (status, body) = api
+        .post(
+            &format!("/upload/{vid}/parts"),
+            Some(sid),
+            json!({"upload_id": upload, "part_numbers": numbers}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["parts"].as_array().unwrap().clone()
+}
+
+async fn stored_parts(api: &Api, sid: &str, vid: &str, upload: &str) -> Vec<Value> {
+    let (status, body) = api
+        .get(&format!("/upload/{vid}/parts?upload_id={upload}"), sid)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["parts"].as_array().unwrap().clone()
+}
+
+async fn complete_with(
+    api: &Api,
+    sid: &str,
+    vid: &str,
+    upload: &str,
+    parts: &[Value],
+) -> Option<StatusCode> {
+    let parts: Vec<Value> = parts
+        .iter()
+        .map(|p| json!({"part_number": p["part_number"], "etag": p["etag"]}))
+        .collect();
+    let reply = api
+        .http
+        .post(format!("{}/upload/{vid}/complete", api.base))
+        .header("x-session-id", sid)
+        .json(&json!({"upload_id": upload, "parts": parts}))
+        .send()
+        .await
+        .ok()?;
+    Some(reply.status())
+}
+
+/// The server, with files over 1 MiB sent in parts.
+fn multipart_server(store: &Store) -> Server {
+    Server::start(store, &["--multipart-threshold-bytes", "1048576"])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multipart_upload_survives_kill_9() {
+    let store = Store::local();
+    let server = multipart_server(&store);
+    let api = Api::new(&server);
+    let sid = api.sign_up("alice").await;
+    let file = support::padded_mp4(PARTS * PART - 4321);
+    let (vid, upload) = begin_multipart(&api, &sid, &file).await;
+    let numbers: Vec<usize> = (1..=PARTS).collect();
+    let urls = part_urls(&api, &sid, &vid, &upload, &numbers).await;
+
+    // Parts arriving four at a time; the server is killed once three are acknowledged.
+    let acked: Mutex<Vec<(usize, String)>> = Mutex::default();
+    let (api_ref, file_ref, urls_ref, acked_ref) = (&api, &file, &urls, &acked);
+    let puts = futures_util::stream::iter(numbers.clone()).for_each_concurrent(4, |n| async move {
+        let bytes = part_bytes(file_ref, n).to_vec();
+        if let Some(etag) = slow_part_put(api_ref, &urls_ref[n - 1], bytes).await {
+            acked_ref.lock().unwrap().push((n, etag));
+        }
+    });
+    let killer = async {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while acked.lock().unwrap().len() < 3 {
+            assert!(Instant::now() < deadline, "the parts never got going");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        server.crash();
+    };
+    tokio::join!(puts, killer);
+    let acked = acked.into_inner().unwrap();
+    assert!(
+        acked.len() < PARTS,
+        "killed in the middle: {} parts acknowledged",
+        acked.len()
+    );
+
+    // The parts listed are exactly complete ones: every acknowledged part, and any
+    // other only whole (its PUT finished as the server died).
+    let server = multipart_server(&store);
+    let api = Api::new(&server);
+    let listed = stored_parts(&api, &sid, &vid, &upload).await;
+    eprintln!(
+        "killed with {} parts acknowledged, {} listed after the restart",
+        acked.len(),
+        listed.len()
+    );
+    for (n, etag) in &acked {
+        assert!(
+            listed
+                .iter()
+                .any(|p| p["part_number"] == *n && p["etag"] == etag.as_str()),
+            "acknowledged part {n} is listed"
+        );
+    }
+    for part in &listed {
+        let n = part["part_number"].as_u64().unwrap() as usize;
+        let bytes = part_bytes(&file, n);
+        assert_eq!(part["size"], bytes.len(), "part {n} is whole");
+        assert_eq!(
+            part["etag"],
+            md5_etag(bytes).as_str(),
+            "part {n} is its bytes"
+        );
+    }
+
+    // Resumed: the missing parts, then the whole file.
+    let missing: Vec<usize> = numbers
+        .iter()
+        .copied()
+        .filter(|n| !listed.iter().any(|p| p["part_number"] == *n))
+        .collect();
+    for (n, url) in missing
+        .iter()
+        .zip(part_urls(&api, &sid, &vid, &upload, &missing).await)
+    {
+        let put = api
+            .http
+            .put(url["url"].as_str().unwrap())
+            .body(part_bytes(&file, *n).to_vec());
+        assert_eq!(put.send().await.unwrap().status(), StatusCode::OK);
+    }
+    let all = stored_parts(&api, &sid, &vid, &upload).await;
+    assert_eq!(
+        complete_with(&api, &sid, &vid, &upload, &all).await,
+        Some(StatusCode::OK)
+    );
+    let (_, _, stored) = api.fetch(&api.blob_url(&sid, &vid).await, None).await;
+    assert!(stored == file, "the resumed upload is the file");
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_completion_killed_midway_happened_whole_or_not_at_all() {
+    let store = Store::local();
+    let server = multipart_server(&store);
+    let api = Api::new(&server);
+    let sid = api.sign_up("alice").await;
+    let file = support::padded_mp4(PARTS * PART);
+    let (vid, upload) = begin_multipart(&api, &sid, &file).await;
+    let numbers: Vec<usize> = (1..=PARTS).collect();
+    for (n, url) in numbers
+        .iter()
+        .zip(part_urls(&api, &sid, &vid, &upload, &numbers).await)
+    {
+        let put = api
+            .http
+            .put(url["url"].as_str().unwrap())
+            .body(part_bytes(&file, *n).to_vec());
+        assert_eq!(put.send().await.unwrap().status(), StatusCode::OK);
+    }
+    let all = stored_parts(&api, &sid, &vid, &upload).await;
+    // Killed while it assembles 96 MiB (the request is in; its answer is not).
+    let completing = complete_with(&api, &sid, &vid, &upload, &all);
+    let killer = async {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        server.crash();
+    };
+    let (answer, ()) = tokio::join!(completing, killer);
+
+    let server = multipart_server(&store);
+    let api = Api::new(&server);
+    let (_, info) = api.get(&format!("/videos/{vid}/info"), &sid).await;
+    eprintln!(
+        "completion answered {answer:?} before the kill; after the restart the video is {}",
+        info["status"]
+    );
+    if answer == Some(StatusCode::OK) {
+        assert_eq!(info["status"], "ready", "an acknowledged completion stays");
+    }
+    if info["status"] == "pending" {
+        // Not at all: the parts are all there, and completing again assembles them.
+        assert_eq!(stored_parts(&api, &sid, &vid, &upload).await, all);
+        assert_eq!(
+            complete_with(&api, &sid, &vid, &upload, &all).await,
+            Some(StatusCode::OK)
+        );
+    }
+    let (_, _, stored) = api.fetch(&api.blob_url(&sid, &vid).await, None).await;
+    assert!(stored == file, "whole: the object is the file");
+    assert_eq!(
+        std::fs::read_dir(store.path().join("tmp")).unwrap().count(),
+        0
+    );
     server.stop();
 }
