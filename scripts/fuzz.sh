@@ -46,8 +46,9 @@ fi
 # its own attack tests (infra/server/tests/api.rs), so it is raised out of the way here;
 # so are the upload quotas (the fuzzer makes hundreds of pending videos; their own tests
 # are in infra/server/tests/attacks.rs).
+# Files over 1 MiB go in parts, so that generated sizes reach both kinds of grant.
 REEL_SIGN_IN_MAX_FAILURES=1000000 REEL_MAX_PENDING_VIDEOS=1000000 \
-  REEL_MAX_PENDING_UPLOAD_BYTES=9223372036854775807 \
+  REEL_MAX_PENDING_UPLOAD_BYTES=9223372036854775807 REEL_MULTIPART_THRESHOLD_BYTES=1048576 \
   target/debug/reel "${args[@]}" >"$log" 2>/dev/null &
 pids+=($!)
 for _ in $(seq 100); do grep -q "^listening on " "$log" && break; sleep 0.1; done
@@ -56,7 +57,8 @@ base=$(sed -n 's/^listening on //p' "$log")
 
 # The run's data (scripts/schemathesis.toml names it per operation): the user `fuzzer`
 # and its session; a ready video with two comments, for the operations that read a
-# video; a pending video, for upload grants; a video and a comment to delete.
+# video; a pending video, for upload grants; a video and a comment to delete; two
+# multipart uploads (below).
 json_field() { python3 -c "import sys, json; print(json.load(sys.stdin)[\"$1\"])"; }
 call() { # METHOD PATH [BODY] -> the answer's body; fails on an error status
   curl -sSf -X "$1" "$base$2" -H "X-Session-Id: ${sid:-}" -H 'Content-Type: application/json' \
@@ -82,6 +84,16 @@ new_comment "$REEL_FUZZ_READY_VID" >/dev/null
 REEL_FUZZ_DOOMED_CID=$(new_comment "$REEL_FUZZ_READY_VID")
 REEL_FUZZ_PENDING_VID=$(new_video pending)
 REEL_FUZZ_DOOMED_VID=$(new_video doomed)
+# Multipart uploads in progress: one to sign parts of, list and complete, one to abort.
+begin_upload() {
+  call POST "/upload/$1" '{"size":20971520,"content_type":"video/mp4"}' | json_field upload_id
+}
+export REEL_FUZZ_UPLOAD_VID REEL_FUZZ_UPLOAD_ID REEL_FUZZ_ABORTED_VID REEL_FUZZ_ABORTED_UPLOAD
+export REEL_FUZZ_UPLOAD_PARTS=3 # 20 MiB in parts of 8
+REEL_FUZZ_UPLOAD_VID=$(new_video uploading)
+REEL_FUZZ_UPLOAD_ID=$(begin_upload "$REEL_FUZZ_UPLOAD_VID")
+REEL_FUZZ_ABORTED_VID=$(new_video aborted)
+REEL_FUZZ_ABORTED_UPLOAD=$(begin_upload "$REEL_FUZZ_ABORTED_VID")
 # Second pages of the fixture lists: real cursors, for the hooks' positive cases.
 export REEL_FUZZ_VIDEOS_CURSOR REEL_FUZZ_COMMENTS_CURSOR
 REEL_FUZZ_VIDEOS_CURSOR=$(call GET "/user/fuzzer/videos?limit=1" | json_field next_cursor)

@@ -15,6 +15,10 @@ are left as generated.
 - A list cursor is valid only as the server issued it (signed for its list). A positive
   case's cursor becomes a real one for the script's fixture lists (REEL_FUZZ_*_CURSOR)
   and is dropped for any other list. Negative cases keep their malformed cursors.
+- A multipart upload's id is valid only as the server issued it: a positive case's
+  `upload_id` in the body of part signing and completion becomes the fixture upload's
+  (REEL_FUZZ_UPLOAD_ID), and the part numbers asked for fall within its plan
+  (REEL_FUZZ_UPLOAD_PARTS of them), so the signing behind the checks is fuzzed.
 """
 import itertools
 import os
@@ -50,6 +54,7 @@ def issued_cursor(case):
     return None
 
 
+UPLOADS = {"POST /upload/{vid}/parts", "POST /upload/{vid}/complete"}
 LISTS = {"GET /user/{user_name}/videos", "GET /videos/{vid}/comments"}
 AUTHORED = {"POST /user/{user_name}/videos", "POST /videos/{vid}/comments"}
 
@@ -63,6 +68,13 @@ def before_call(context, case, kwargs):
     elif label in AUTHORED and positive and isinstance(case.body, dict):
         if isinstance(case.body.get("author_id"), str):
             case.body["author_id"] = os.environ["REEL_FUZZ_USER_ID"]
+    elif label in UPLOADS and positive and isinstance(case.body, dict):
+        if isinstance(case.body.get("upload_id"), str):
+            case.body["upload_id"] = os.environ["REEL_FUZZ_UPLOAD_ID"]
+        numbers = case.body.get("part_numbers")
+        if isinstance(numbers, list) and all(type(n) is int and n > 0 for n in numbers):
+            count = int(os.environ["REEL_FUZZ_UPLOAD_PARTS"])
+            case.body["part_numbers"] = sorted({(n - 1) % count + 1 for n in numbers})
     elif label in LISTS and positive and case.query and "cursor" in case.query:
         cursor = issued_cursor(case)
         if cursor is None:

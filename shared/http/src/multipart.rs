@@ -209,6 +209,7 @@ pub async fn list_parts(
         (status = 403, description = "`007` not the owner", body = ErrorBody),
         (status = 404, description = "`005` no such video, or no such upload in progress", body = ErrorBody),
         (status = 409, description = "`006` the video's bytes are already in, or are being written", body = ErrorBody),
+        (status = 413, description = "`009` a body over 1 MiB (10,000 parts take about 750 KB)", body = ErrorBody),
     ))]
 pub async fn complete_upload(
     State(state): State<AppState>,
