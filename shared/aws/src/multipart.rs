@@ -141,7 +141,11 @@ impl MultipartStore for S3Multipart {
             .await;
         match out {
             Ok(_) => {}
-            Err(e) if no_such_upload(&e) => return Ok(None),
+            // Completed already (a repeat after an answer that was lost, or a failure
+            // after S3 assembled it): the object is there, and settling is idempotent.
+            Err(e) if no_such_upload(&e) => {
+                return Ok(self.confirming.confirm(video).await?.map(|(_, s)| s))
+            }
             Err(e) => {
                 return Err(anyhow::Error::new(e)
                     .context("completing a multipart upload")

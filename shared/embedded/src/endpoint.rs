@@ -441,8 +441,10 @@ async fn upload_part(
     };
     let upload = UploadId::parse(upload).map_err(|_| forbidden())?;
     require_signed_length(&headers, len)?;
+    let now = endpoint.clock.now();
     let in_progress = endpoint.videos.get(&video).await?.is_some_and(|v| {
-        v.status == VideoStatus::Pending && v.upload.as_ref().is_some_and(|u| u.id == upload)
+        let this = |u: &reel_core::domain::MultipartUpload| u.id == upload && u.in_progress(now);
+        v.status == VideoStatus::Pending && v.upload.as_ref().is_some_and(this)
     });
     if !in_progress {
         return Err(ApiError::NotFound("upload"));

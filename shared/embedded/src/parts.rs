@@ -385,7 +385,11 @@ impl MultipartStore for LocalMultipart {
         self.blobs
             .assemble(video, paths, size)
             .await
-            .map_err(|e| StoreError::Other(e.into()))?;
+            .map_err(|e| match e {
+                // Retry later (503 `011`), as a single PUT is told.
+                UploadError::StorageLow(low) => StoreError::Unavailable(low.into()),
+                other => StoreError::Other(other.into()),
+            })?;
         let blobs: Arc<dyn Blobs> = self.blobs.clone();
         let settled = settle_upload(
             self.videos.as_ref(),
@@ -397,6 +401,10 @@ impl MultipartStore for LocalMultipart {
         )
         .await?;
         self.blobs.remove_upload(video, &upload.id).await?;
+        if let Settled::Ready(_) = settled {
+            // As the byte endpoint counts a single PUT's (`video-events` on AWS).
+            reel_core::metrics::count(reel_core::metrics::Metric::UploadsCompleted, 1);
+        }
         Ok(Some(settled))
     }
 

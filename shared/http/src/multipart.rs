@@ -240,10 +240,8 @@ pub async fn complete_upload(
         .complete(&video.id, &upload, &numbered)
         .await?
         .ok_or(ApiError::NotFound("upload"))?;
-    match settled {
-        Settled::Gone => return Err(ApiError::NotFound("video")),
-        Settled::Ready(_) => metrics::count(Metric::UploadsCompleted, 1),
-        Settled::Rejected(_) => {}
+    if settled == Settled::Gone {
+        return Err(ApiError::NotFound("video"));
     }
     let video = state
         .videos
