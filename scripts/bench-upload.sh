@@ -111,15 +111,17 @@ multipart() { # SIZE -> seconds (the parts are split off the file before the clo
     parts=$(cat "$work"/parts/etag-* | sort -n | python3 -c '
 import json, sys
 print(json.dumps([{"part_number": int(n), "etag": e} for n, e in (l.split() for l in sys.stdin)]))')
+    local completing; completing=$(date +%s.%N)
     api POST "/upload/$vid/complete" "{\"upload_id\":\"$upload\",\"parts\":$parts}" | json 'd["status"]' >"$work/status"
     end=$(date +%s.%N)
+    echo "$end - $completing" | bc >"$work/completion"
     [ "$(cat "$work/status")" = ready ] || { echo "the multipart upload did not end ready" >&2; exit 1; }
     echo "$end - $start" | bc
 }
 
 command -v bc >/dev/null || { echo "error: bc is required (apt-get install bc)" >&2; exit 1; }
-echo "| file | way | seconds | MB/s | server peak RSS (MiB) |"
-echo "|---|---|---|---|---|"
+echo "| file | way | seconds | of which completing | MB/s | server peak RSS (MiB) |"
+echo "|---|---|---|---|---|---|"
 for mib in $sizes; do
     make_file "$mib"
     size=$((mib << 20))
@@ -127,10 +129,12 @@ for mib in $sizes; do
         # Each way whatever the size: one PUT up to S3's 5 GiB, parts above 1 MiB.
         if [ $way = single_put ]; then start_server 5368709120; else start_server 1048576; fi
         new_video
+        echo 0 >"$work/completion"
         secs=$($way "$size")
         rss=$(peak_rss_mib)
         mbs=$(echo "scale=1; $size / 1000000 / $secs" | bc)
-        printf '| %s MiB | %s | %.2f | %s | %s |\n' "$mib" "${way/_/ }" "$secs" "$mbs" "$rss"
+        printf '| %s MiB | %s | %.2f | %.2f | %s | %s |\n' "$mib" "${way/_/ }" "$secs" \
+            "$(cat "$work/completion")" "$mbs" "$rss"
         stop_server
     done
 done
