@@ -236,6 +236,20 @@ async fn part_urls(api: &Api, sid: &str, vid: &str, upload: &str, numbers: &[usi
     body["parts"].as_array().unwrap().clone()
 }
 
+/// PUTs parts `numbers` of `file`, one after the other, each acknowledged.
+async fn put_parts(api: &Api, sid: &str, vid: &str, upload: &str, file: &[u8], numbers: &[usize]) {
+    for (n, url) in numbers
+        .iter()
+        .zip(part_urls(api, sid, vid, upload, numbers).await)
+    {
+        let put = api
+            .http
+            .put(url["url"].as_str().unwrap())
+            .body(part_bytes(file, *n).to_vec());
+        assert_eq!(put.send().await.unwrap().status(), StatusCode::OK);
+    }
+}
+
 async fn stored_parts(api: &Api, sid: &str, vid: &str, upload: &str) -> Vec<Value> {
     let (status, body) = api
         .get(&format!("/upload/{vid}/parts?upload_id={upload}"), sid)
@@ -342,16 +356,7 @@ async fn a_multipart_upload_survives_kill_9() {
         .copied()
         .filter(|n| !listed.iter().any(|p| p["part_number"] == *n))
         .collect();
-    for (n, url) in missing
-        .iter()
-        .zip(part_urls(&api, &sid, &vid, &upload, &missing).await)
-    {
-        let put = api
-            .http
-            .put(url["url"].as_str().unwrap())
-            .body(part_bytes(&file, *n).to_vec());
-        assert_eq!(put.send().await.unwrap().status(), StatusCode::OK);
-    }
+    put_parts(&api, &sid, &vid, &upload, &file, &missing).await;
     let all = stored_parts(&api, &sid, &vid, &upload).await;
     assert_eq!(
         complete_with(&api, &sid, &vid, &upload, &all).await,
@@ -371,16 +376,7 @@ async fn a_completion_killed_midway_happened_whole_or_not_at_all() {
     let file = support::padded_mp4(PARTS * PART);
     let (vid, upload) = begin_multipart(&api, &sid, &file).await;
     let numbers: Vec<usize> = (1..=PARTS).collect();
-    for (n, url) in numbers
-        .iter()
-        .zip(part_urls(&api, &sid, &vid, &upload, &numbers).await)
-    {
-        let put = api
-            .http
-            .put(url["url"].as_str().unwrap())
-            .body(part_bytes(&file, *n).to_vec());
-        assert_eq!(put.send().await.unwrap().status(), StatusCode::OK);
-    }
+    put_parts(&api, &sid, &vid, &upload, &file, &numbers).await;
     let all = stored_parts(&api, &sid, &vid, &upload).await;
     // Killed while it assembles 96 MiB (the request is in; its answer is not).
     let completing = complete_with(&api, &sid, &vid, &upload, &all);

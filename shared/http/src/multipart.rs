@@ -18,7 +18,7 @@ use axum::routing::post;
 use axum::Router;
 use reel_core::domain::{
     check_completion, MultipartUpload, PartPlan, Timestamp, UploadId, Video, VideoContentType,
-    VideoStatus,
+    VideoId, VideoStatus,
 };
 use reel_core::media::Settled;
 use reel_core::metrics::{self, Metric};
@@ -77,10 +77,7 @@ pub(crate) async fn begin(
             })
         }
         refused => {
-            // Best effort: an upload nobody will use is swept after two days anyway.
-            if let Err(e) = parts.0.abort(&video.id, &upload.id).await {
-                tracing::warn!(video = %video.id, cause = format!("{e:#}"), "discarding an unused upload failed");
-            }
+            discard(parts, &video.id, &upload.id).await;
             match refused? {
                 BeginMultipart::InProgress => Err(in_progress()),
                 _ => Err(ApiError::Conflict(
@@ -88,6 +85,15 @@ pub(crate) async fn begin(
                 )),
             }
         }
+    }
+}
+
+/// Discards an upload nobody will finish (refused, or its video deleted), best effort:
+/// should it fail, the parts go two days after the upload began (the bucket's
+/// lifecycle rule on S3, the embedded store's sweep).
+pub(crate) async fn discard(parts: &PartStore, video: &VideoId, upload: &UploadId) {
+    if let Err(e) = parts.0.abort(video, upload).await {
+        tracing::warn!(%video, cause = format!("{e:#}"), "discarding an upload failed");
     }
 }
 

@@ -311,11 +311,7 @@ pub async fn delete_video(
         .upload
         .filter(|_| video.status == VideoStatus::Pending)
     {
-        // Its parts are discarded now; should that fail, the bucket's lifecycle rule
-        // (the embedded store's deletion and sweep) removes them.
-        if let Err(e) = parts.0.abort(&video.id, &upload.id).await {
-            tracing::warn!(video = %video.id, cause = format!("{e:#}"), "aborting a deleted video's upload failed");
-        }
+        crate::multipart::discard(&parts, &video.id, &upload.id).await;
     }
     Ok(StatusCode::NO_CONTENT)
 }
