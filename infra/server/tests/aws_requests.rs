@@ -31,10 +31,24 @@ const READ_BUDGET: usize = 2;
 const WRITE_BUDGET: usize = 3;
 
 /// Calls over the budget, at what they make: each may not make more. Lower a figure
-/// when a change lowers the count; remove the row when the call is within budget. None
-/// is over today (account deletion was, at 5, until sessions named their account and
-/// its videos were left to the dispatcher's sweep).
-const OVER_BUDGET_TODAY: &[(&str, usize)] = &[];
+/// when a change lowers the count; remove the row when the call is within budget.
+/// (Account deletion was over, at 5, until sessions named their account and its videos
+/// were left to the dispatcher's sweep.) Today only multipart uploads are, each by the
+/// S3 calls it exists for:
+const OVER_BUDGET_TODAY: &[(&str, usize)] = &[
+    // The session and video (1), the byte quota's query (1) and the grant noted (1),
+    // as a single PUT's grant; then S3's CreateMultipartUpload (1) and the video's
+    // conditional record of the upload (1).
+    ("begin multipart upload", 5),
+    // The session and video (1), ListParts (1: the parts checked before anything is
+    // assembled), CompleteMultipartUpload (1), then in the request what video-events
+    // does for a single PUT: HeadObject, DeleteObjectTagging, the header's ranged
+    // GetObject (1 for the sample), mark_ready's read and transaction (2); and the video
+    // read for the answer (1).
+    ("complete multipart upload (settled: ready)", 9),
+    // A video's deletion (3), and AbortMultipartUpload of its upload in progress (1).
+    ("delete video (multipart upload in progress)", 4),
+];
 
 /// The moto server and its access log.
 struct Counter {
@@ -628,7 +642,146 @@ async fn every_route_stays_within_its_aws_request_budget() {
     )
     .await;
 
-    // Deletions: a video, then the account with its other three videos.
+    // Multipart uploads: begun above the single-PUT threshold (64 MiB), part URLs,
+    // the parts S3 holds, abort; then one that completes, on a host whose threshold
+    // sends the sample in parts (one part of 8 MiB holding it: the count is the same
+    // for any size under 1,000 parts, one ListParts page).
+    let big = str_of(
+        &m.setup(
+            M::POST,
+            "/user/alice/videos",
+            Some(&alice),
+            Some(json!({"name": "Big"})),
+        )
+        .await,
+        "id",
+    );
+    let huge = json!({"size": 100_000_000u64, "content_type": "video/mp4"});
+    let plan = m
+        .route(
+            "POST /upload/{vid}",
+            "begin multipart upload",
+            M::POST,
+            &format!("/upload/{big}"),
+            Some(&alice),
+            Some(huge.clone()),
+            S::OK,
+        )
+        .await;
+    let upload_id = str_of(&plan, "upload_id");
+    assert_eq!(plan["part_count"], 12);
+    m.route(
+        "POST /upload/{vid}/parts",
+        "sign part URLs (12)",
+        M::POST,
+        &format!("/upload/{big}/parts"),
+        Some(&alice),
+        Some(json!({"upload_id": upload_id, "part_numbers": (1..=12).collect::<Vec<_>>()})),
+        S::OK,
+    )
+    .await;
+    m.route(
+        "GET /upload/{vid}/parts",
+        "list parts",
+        M::GET,
+        &format!("/upload/{big}/parts?upload_id={upload_id}"),
+        Some(&alice),
+        None,
+        S::OK,
+    )
+    .await;
+    m.route(
+        "DELETE /upload/{vid}",
+        "abort multipart upload",
+        M::DELETE,
+        &format!("/upload/{big}?upload_id={upload_id}"),
+        Some(&alice),
+        None,
+        S::NO_CONTENT,
+    )
+    .await;
+    // Begun again, to be deleted with its upload in progress below.
+    m.setup(M::POST, &format!("/upload/{big}"), Some(&alice), Some(huge))
+        .await;
+
+    let mut in_parts = settings.clone();
+    in_parts.api.multipart_threshold_bytes = std::num::NonZeroU64::new(1 << 10).unwrap();
+    let usual = std::mem::replace(
+        &mut m.site,
+        Site {
+            aws: AwsFunction::new(sdk.clone(), &in_parts),
+        },
+    );
+    let small = str_of(
+        &m.setup(
+            M::POST,
+            "/user/alice/videos",
+            Some(&alice),
+            Some(json!({"name": "In parts"})),
+        )
+        .await,
+        "id",
+    );
+    let plan = m
+        .setup(
+            M::POST,
+            &format!("/upload/{small}"),
+            Some(&alice),
+            Some(json!({"size": MP4.len(), "content_type": "video/mp4"})),
+        )
+        .await;
+    let upload_id = str_of(&plan, "upload_id");
+    let urls = m
+        .setup(
+            M::POST,
+            &format!("/upload/{small}/parts"),
+            Some(&alice),
+            Some(json!({"upload_id": upload_id, "part_numbers": [1]})),
+        )
+        .await;
+    let part = &urls["parts"][0];
+    let mut put = reqwest::Client::new()
+        .put(str_of(part, "url"))
+        .body(MP4.to_vec());
+    for (k, v) in part["headers"].as_object().unwrap() {
+        put = put.header(k.as_str(), v.as_str().unwrap());
+    }
+    let stored = put.send().await.unwrap();
+    assert!(stored.status().is_success());
+    let etag = stored.headers()["etag"].to_str().unwrap().to_owned();
+    let completed = m
+        .route(
+            "POST /upload/{vid}/complete",
+            "complete multipart upload (settled: ready)",
+            M::POST,
+            &format!("/upload/{small}/complete"),
+            Some(&alice),
+            Some(json!({"upload_id": upload_id, "parts": [{"part_number": 1, "etag": etag}]})),
+            S::OK,
+        )
+        .await;
+    assert_eq!(completed["status"], "ready");
+    m.site = usual;
+    m.setup(
+        M::DELETE,
+        &format!("/user/alice/videos/{small}"),
+        Some(&alice),
+        None,
+    )
+    .await;
+
+    // Deletions: a video, one with a multipart upload in progress, then the account
+    // with its other three videos.
+    m.route(
+        "DELETE /user/{user_name}/videos/{vid}",
+        "delete video (multipart upload in progress)",
+        M::DELETE,
+        &format!("/user/alice/videos/{big}"),
+        Some(&alice),
+        None,
+        S::NO_CONTENT,
+    )
+    .await;
     m.route(
         "DELETE /user/{user_name}/videos/{vid}",
         "delete video",

@@ -32,6 +32,11 @@ const PENDING_VIDEO: &str = "55555555-5555-4555-8555-555555555555";
 /// alice's ready public video: the feed's one entry, readable without a session.
 const PUBLIC_VIDEO: &str = "66666666-6666-4666-8666-666666666666";
 const COMMENT: &str = "33333333-3333-4333-8333-333333333333";
+/// alice's pending video "Big" with a multipart upload in progress: the sample MP4 in
+/// one part (a plan of one 8 MiB part holding its 17,957 bytes), that part stored.
+const UPLOADING_VIDEO: &str = "88888888-8888-4888-8888-888888888888";
+/// What an event file writes where the upload in progress's id goes: S3 chooses it.
+const UPLOAD_ID_PLACEHOLDER: &str = "{upload_id}";
 const SESSIONS: [(&str, &str); 3] = [
     ("alice", "YWxpY2Utc2Vzc2lvbi1maXh0dXJlLTAwMDAwMDAwMDA.alice"),
     ("bob", "Ym9iLXNlc3Npb24tZml4dHVyZS0wMDAwMDAwMDAwMDA.bob"),
@@ -87,7 +92,8 @@ fn video(id: &str, owner: &User, name: &str) -> Video {
 }
 
 /// alice, bob and carol with their sessions; alice's ready (internal) video with bob's
-/// comment, her ready public video, and her pending video.
+/// comment, her ready public video, her pending video, and her pending video with a
+/// multipart upload in progress ([`UPLOADING_VIDEO`]).
 async fn seeded_host() -> AwsHost {
     use std::sync::OnceLock;
     static HASH: OnceLock<PasswordHash> = OnceLock::new();
@@ -150,7 +156,70 @@ async fn seeded_host() -> AwsHost {
         time: Timestamp::from_unix_seconds(1_790_000_200),
     };
     a.comments.create(&comment).await.unwrap();
+    begin_upload_of_one_part(&host, &video(UPLOADING_VIDEO, &people[0], "Big")).await;
     host
+}
+
+/// `video` created, pending, with a multipart upload of the sample MP4 in progress, as
+/// `POST /upload/{vid}` begins one (its grant recorded for the quota, S3's upload, the
+/// video's record of it), and its one part PUT through the URL the videos function
+/// signs for it, as a browser would.
+async fn begin_upload_of_one_part(host: &AwsHost, video: &Video) -> MultipartUpload {
+    use reel_core::ports::{BeginMultipart, BlobUrls, MultipartStore, Videos};
+    let a = &host.adapters;
+    let mp4 = VideoContentType::parse("video/mp4").unwrap();
+    let size = MP4.len() as u64;
+    a.videos.create(video).await.unwrap();
+    assert!(a.videos.record_grant(&video.id, size).await.unwrap());
+    let now = Timestamp::now();
+    let upload = MultipartUpload {
+        id: a.multipart.create(&video.id, &mp4).await.unwrap(),
+        plan: PartPlan::for_size(size).unwrap(),
+        content_type: mp4,
+        expires: MultipartUpload::expiry_from(now),
+    };
+    assert_eq!(upload.plan.part_count(), 1);
+    let begun = a.videos.begin_multipart(&video.id, &upload, now).await;
+    assert!(matches!(begun.unwrap(), BeginMultipart::Begun));
+    let part = PartNumber::signed(1);
+    let url = a
+        .urls
+        .presign_part(&video.id, &upload.id, part, size, now)
+        .await
+        .unwrap();
+    let etag = put_as_a_browser_would(url, MP4.to_vec()).await;
+    assert!(same_etag(&etag, MP4_MD5), "{etag}");
+    upload
+}
+
+/// The ETag S3 gives the sample MP4 (or a part holding all of it): its MD5.
+const MP4_MD5: &str = "792b0fbb7b8bedc40a37bf3e536f4d7a";
+
+/// An event file, with the seeded upload's id where it names [`UPLOAD_ID_PLACEHOLDER`]
+/// (S3 chose it while `host` was seeded; its ids are query-string safe).
+async fn load_event(host: &AwsHost, path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap();
+    let text = if text.contains(UPLOAD_ID_PLACEHOLDER) {
+        let id = VideoId::parse(UPLOADING_VIDEO).unwrap();
+        let video = reel_core::ports::Videos::get(&*host.adapters.videos, &id)
+            .await
+            .unwrap()
+            .expect("the seeded uploading video");
+        let upload = video.upload.expect("its upload in progress");
+        text.replace(UPLOAD_ID_PLACEHOLDER, upload.id.as_str())
+    } else {
+        text
+    };
+    let mut event: Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    // The id's length is not the placeholder's: the body's length follows it.
+    if let (Some(body), true) = (
+        event["body"].as_str().map(str::len),
+        event["headers"]["content-length"].is_string(),
+    ) {
+        event["headers"]["content-length"] = body.to_string().into();
+    }
+    event
 }
 
 /// `<case>.<status>[.<error code>].json` → (status, code).
@@ -247,6 +316,41 @@ fn check_success_body(case: &str, reply: &Value, body: &Value) {
             (body["id"].as_str(), body["size"].as_u64()),
             (Some(VIDEO), Some(MP4.len() as u64))
         ),
+        // 100,000,000 bytes: over the 64 MiB threshold, so a plan of 8 MiB parts.
+        "begin-multipart-upload" => {
+            assert!(!body["upload_id"].as_str().unwrap().is_empty(), "{body}");
+            assert_eq!(body["part_size"], 8 << 20);
+            assert_eq!(body["part_count"], 12);
+            assert!(body.get("url").is_none(), "{body}");
+        }
+        "sign-parts" => {
+            let parts = body["parts"].as_array().unwrap();
+            assert_eq!(parts.len(), 1, "{body}");
+            assert_eq!(parts[0]["part_number"], 1);
+            assert_eq!(parts[0]["method"], "PUT");
+            // Its length is signed (the browser sets the header from the body).
+            let url_text = parts[0]["url"].as_str().unwrap();
+            assert!(url_text.contains("content-length"), "{url_text}");
+            let url = reqwest::Url::parse(parts[0]["url"].as_str().unwrap()).unwrap();
+            let key = object_key(&VideoId::parse(UPLOADING_VIDEO).unwrap());
+            assert!(url.path().ends_with(&format!("/{key}")), "{url}");
+            let query: BTreeMap<_, _> = url.query_pairs().into_owned().collect();
+            assert_eq!(query.get("partNumber").map(String::as_str), Some("1"));
+            assert!(query.contains_key("uploadId"), "{url}");
+        }
+        "list-parts" => {
+            let parts = body["parts"].as_array().unwrap();
+            assert_eq!(parts.len(), 1, "{body}");
+            assert_eq!(parts[0]["part_number"], 1);
+            assert_eq!(parts[0]["size"], MP4.len());
+            assert!(same_etag(parts[0]["etag"].as_str().unwrap(), MP4_MD5));
+        }
+        // Assembled and settled before the answer: its header read, ready.
+        "complete-upload" => {
+            assert_eq!(body["id"], UPLOADING_VIDEO);
+            assert_eq!(body["status"], "ready", "{body}");
+            assert_eq!(body["size"], MP4.len());
+        }
         "grant-upload" => {
             assert_eq!(body["method"], "PUT");
             let url = reqwest::Url::parse(body["url"].as_str().unwrap()).unwrap();
@@ -316,8 +420,8 @@ fn check_reply(function: &str, path: &Path, reply: &Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_http_event_gets_the_answer_its_name_promises() {
     for (function, path) in http_event_files() {
-        let event = read_json(&path);
         let host = seeded_host().await;
+        let event = load_event(&host, &path).await;
         let reply = invoke(function_of(&function), &host, &event).await;
         check_reply(&function, &path, &reply);
     }
@@ -434,13 +538,20 @@ async fn upload_poster_as_a_client_would(host: &AwsHost, video: &VideoId, bytes:
     put_as_a_browser_would(grant, bytes).await;
 }
 
-async fn put_as_a_browser_would(grant: reel_core::ports::PresignedRequest, bytes: Vec<u8>) {
+/// The presigned PUT, with the grant's headers; the ETag S3 answers with.
+async fn put_as_a_browser_would(
+    grant: reel_core::ports::PresignedRequest,
+    bytes: Vec<u8>,
+) -> String {
     let mut put = reqwest::Client::new().put(&grant.url).body(bytes);
     for (name, value) in &grant.headers {
         put = put.header(name, value);
     }
-    let status = put.send().await.unwrap().status();
+    let reply = put.send().await.unwrap();
+    let status = reply.status();
     assert!(status.is_success(), "the presigned PUT answered {status}");
+    let etag = reply.headers().get("etag").and_then(|v| v.to_str().ok());
+    etag.unwrap_or_default().to_owned()
 }
 
 /// The S3 notification of an upload to `key`, for this host's bucket.
@@ -611,7 +722,9 @@ mod recording_client {
                 .bytes()
                 .map(String::from_utf8_lossy)
                 .unwrap_or_default();
-            tracing::info!(target: "aws_request", uri = request.uri(), body = %body);
+            // S3 wants s3:PutObjectTagging besides for an object tagged as it is written.
+            let tagged = request.headers().get("x-amz-tagging").is_some();
+            tracing::info!(target: "aws_request", uri = request.uri(), body = %body, tagged);
             self.0.call(request)
         }
     }
@@ -641,6 +754,9 @@ mod recorder {
     impl tracing::field::Visit for Fields {
         fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
             self.0.insert(field.name(), value.to_owned());
+        }
+        fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+            self.0.insert(field.name(), value.to_string());
         }
         fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
             self.0.insert(field.name(), format!("{value:?}"));
@@ -693,7 +809,8 @@ mod recorder {
             event.record(&mut fields);
             let uri = fields.0.remove("uri").unwrap_or_default();
             let body = fields.0.remove("body").unwrap_or_default();
-            let grants = super::grants_needed(&service, &operation, &uri, &body);
+            let tagged = fields.0.remove("tagged").is_some_and(|t| t == "true");
+            let grants = super::grants_needed(&service, &operation, &uri, &body, tagged);
             NEEDED
                 .lock()
                 .unwrap()
@@ -747,8 +864,14 @@ fn queue_resource(physical: &str) -> String {
 
 /// The (action, resource) grants one request of `service`'s `operation` needs, read
 /// from the request itself (table and index names in DynamoDB's and SQS's JSON bodies,
-/// the bucket and key in S3's path-style URI).
-fn grants_needed(service: &str, operation: &str, uri: &str, body: &str) -> Vec<(String, String)> {
+/// the bucket and key in S3's path-style URI, whether S3 is asked to tag the object).
+fn grants_needed(
+    service: &str,
+    operation: &str,
+    uri: &str,
+    body: &str,
+    tagged: bool,
+) -> Vec<(String, String)> {
     let action = |name: &str| format!("{}:{name}", service.to_lowercase());
     let json = || -> Value {
         serde_json::from_str(body).unwrap_or_else(|e| panic!("{service}.{operation}: {e}"))
@@ -810,10 +933,25 @@ fn grants_needed(service: &str, operation: &str, uri: &str, body: &str) -> Vec<(
                         (action("ListBucket"), "bucket".to_owned()),
                     ];
                 }
-                (op, Some(key)) => (op, format!("bucket/{}/*", key.split('/').next().unwrap())),
+                (op, Some(key)) => {
+                    // Multipart uploads are authorised as the object's PutObject, but
+                    // for listing the parts and aborting (IAM's names).
+                    let op = match op {
+                        "CreateMultipartUpload" | "UploadPart" | "CompleteMultipartUpload" => {
+                            "PutObject"
+                        }
+                        "ListParts" => "ListMultipartUploadParts",
+                        op => op,
+                    };
+                    (op, format!("bucket/{}/*", key.split('/').next().unwrap()))
+                }
                 (op, None) => (op, "bucket".to_owned()),
             };
-            vec![(action(name), resource)]
+            let mut grants = vec![(action(name), resource.clone())];
+            if tagged {
+                grants.push((action("PutObjectTagging"), resource));
+            }
+            grants
         }
         "SQS" => {
             let body = json();
@@ -895,7 +1033,8 @@ fn granted_without_a_call(function: &str) -> Vec<(&'static str, &'static str)> {
         // its account read apart (`DynamoSessions::account_is_live`). (videos and web
         // also read a user by name without a session, which their events exercise.)
         "users" | "comments" => vec![("dynamodb:GetItem", "table/users")],
-        // Presigned URLs: S3 checks the signer's rights when the client uses them.
+        // Presigned URLs: S3 checks the signer's rights when the client uses them (a
+        // single PUT, tagged pending; a multipart upload's parts, as PutObject).
         "videos" => vec![
             ("s3:PutObject", "bucket/videos/*"),
             ("s3:PutObjectTagging", "bucket/videos/*"),
@@ -931,11 +1070,44 @@ async fn each_function_is_granted_exactly_what_its_code_calls() {
     let scope = |function: &str| tracing::info_span!("iam_scope", function = function);
     for (function, path) in http_event_files() {
         let host = seeded_host().await;
-        let event = read_json(&path);
+        let event = load_event(&host, &path).await;
         invoke(function_of(&function), &host, &event)
             .instrument(scope(&function))
             .await;
     }
+    // videos: a completion whose video was deleted meanwhile (after the route read it,
+    // before it settles): S3 assembles the object, settling finds no video, and the
+    // bytes and poster are removed at once (`settle_upload`'s `Gone`). One event cannot
+    // interleave the two, so the function's multipart store is called as the route
+    // calls it.
+    let host = seeded_host().await;
+    let uploading = VideoId::parse(UPLOADING_VIDEO).unwrap();
+    let doomed = reel_core::ports::Videos::get(&*host.adapters.videos, &uploading)
+        .await
+        .unwrap()
+        .unwrap();
+    let upload = doomed.upload.clone().unwrap();
+    reel_core::ports::Videos::delete(&*host.adapters.videos, &doomed, Timestamp::now())
+        .await
+        .unwrap();
+    let parts = [(PartNumber::signed(1), MP4_MD5.to_owned())];
+    let multipart = host.function().upload_state().unwrap().parts.0;
+    let settled = multipart
+        .complete(&uploading, &upload, &parts)
+        .instrument(scope("videos"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(settled, Some(reel_core::media::Settled::Gone)),
+        "{settled:?}"
+    );
+    assert!(host
+        .adapters
+        .blobs
+        .head(&uploading)
+        .await
+        .unwrap()
+        .is_none());
     // video-events: an upload lands; the notification confirms it.
     let host = fresh_host().await;
     let alice = user(ALICE, "alice", &PasswordHash::from_stored("x".into()));
@@ -1311,7 +1483,8 @@ async fn every_event_file_passes_through_its_function_binary() {
     futures_util::stream::iter(http_event_files())
         .for_each_concurrent(4, |(function, path)| async move {
             let host = seeded_host().await;
-            let reply = run_binary(&function, &host, &read_json(&path)).await;
+            let event = load_event(&host, &path).await;
+            let reply = run_binary(&function, &host, &event).await;
             check_reply(&function, &path, &reply);
         })
         .await;

@@ -412,3 +412,108 @@ fn a_signed_in_request_is_never_answered_from_the_shared_cache() {
         "all"
     );
 }
+
+/// The bucket's part of multipart uploads: an upload nobody completes or aborts is
+/// discarded once it has expired (two days, `MULTIPART_LIFETIME_SECS`, never sooner),
+/// and the page may PUT parts from the browser and read each one's `ETag`, which the
+/// completion names.
+#[test]
+fn the_bucket_serves_multipart_uploads() {
+    use reel_core::domain::MULTIPART_LIFETIME_SECS;
+    let t = template();
+    let props = &t["Resources"]["VideoBucket"]["Properties"];
+    let rules = props["LifecycleConfiguration"]["Rules"]
+        .as_sequence()
+        .unwrap();
+    let abort = rules
+        .iter()
+        .find(|r| str_of(r, "Id") == reel_aws::bucket::ABORT_INCOMPLETE_UPLOADS)
+        .expect("the abort rule");
+    assert_eq!(str_of(abort, "Status"), "Enabled");
+    assert!(
+        abort["Prefix"].is_null() && abort["TagFilters"].is_null(),
+        "it applies to every upload"
+    );
+    let days = abort["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"].as_i64();
+    assert_eq!(days, Some(2));
+    assert_eq!(days, Some(MULTIPART_LIFETIME_SECS / 86_400));
+
+    let cors = &props["CorsConfiguration"]["CorsRules"][0];
+    assert!(strings(&cors["ExposedHeaders"]).contains(&"ETag".to_owned()));
+    assert!(strings(&cors["AllowedMethods"]).contains(&"PUT".to_owned()));
+}
+
+/// The multipart routes are the videos function's (as `POST /upload/{vid}`, which
+/// begins an upload, is), and it gets the threshold setting.
+#[test]
+fn the_multipart_routes_are_the_videos_functions() {
+    let t = template();
+    let mut routes = std::collections::BTreeMap::new();
+    for (logical, resource) in t["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for event in events.values().filter(|e| e["Type"] == "HttpApi") {
+            let route = (
+                str_of(&event["Properties"], "Method").to_uppercase(),
+                str_of(&event["Properties"], "Path").to_owned(),
+            );
+            routes.insert(route, logical.as_str().unwrap().to_owned());
+        }
+    }
+    for (method, path) in [
+        ("POST", "/upload/{vid}"),
+        ("DELETE", "/upload/{vid}"),
+        ("POST", "/upload/{vid}/parts"),
+        ("GET", "/upload/{vid}/parts"),
+        ("POST", "/upload/{vid}/complete"),
+    ] {
+        assert_eq!(
+            routes
+                .get(&(method.to_owned(), path.to_owned()))
+                .map(String::as_str),
+            Some("VideosFunction"),
+            "{method} {path}"
+        );
+    }
+    let env = &t["Resources"]["VideosFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        untagged(&env["REEL_MULTIPART_THRESHOLD_BYTES"]).as_str(),
+        Some("MultipartThresholdBytes")
+    );
+}
+
+/// The upload parameters' defaults are the code's, and their bounds the ones the code
+/// takes: the threshold at most a single PUT, the largest video the largest plan.
+#[test]
+fn the_upload_parameters_match_the_code() {
+    use reel_core::domain::{PartPlan, MAX_SINGLE_PUT};
+    let t = template();
+    let defaults = reel_core::settings::Settings::default().api;
+    let parameter = |name: &str, key: &str| {
+        t["Parameters"][name][key]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{name}.{key}"))
+    };
+    assert_eq!(
+        parameter("MaxUploadBytes", "Default"),
+        defaults.max_upload_bytes.get()
+    );
+    assert_eq!(parameter("MaxUploadBytes", "Default"), 53_687_091_200);
+    let largest = parameter("MaxUploadBytes", "MaxValue");
+    assert!(PartPlan::for_size(largest).is_some());
+    assert!(PartPlan::for_size(largest + 1).is_none());
+    assert_eq!(
+        parameter("MultipartThresholdBytes", "Default"),
+        defaults.multipart_threshold_bytes.get()
+    );
+    assert_eq!(parameter("MultipartThresholdBytes", "Default"), 67_108_864);
+    assert_eq!(
+        parameter("MultipartThresholdBytes", "MaxValue"),
+        MAX_SINGLE_PUT
+    );
+    assert_eq!(parameter("MultipartThresholdBytes", "MinValue"), 1);
+}

@@ -21,6 +21,7 @@ use aws_sdk_s3::types::{
     Tag,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
+use reel_core::domain::MULTIPART_LIFETIME_SECS;
 use reel_core::settings::Settings;
 use std::collections::BTreeMap;
 
@@ -318,6 +319,10 @@ fn cors_rule(origin: &str) -> anyhow::Result<CorsRule> {
     Ok(rule.build()?)
 }
 
+/// A multipart upload lasts [`MULTIPART_LIFETIME_SECS`] (two days): S3 discards one
+/// nobody completed or aborted once that is over (`template.yaml` says the same).
+const ABORT_INCOMPLETE_UPLOAD_DAYS: i32 = (MULTIPART_LIFETIME_SECS / 86_400) as i32;
+
 fn lifecycle() -> anyhow::Result<BucketLifecycleConfiguration> {
     let abort = LifecycleRule::builder()
         .id(bucket::ABORT_INCOMPLETE_UPLOADS)
@@ -325,7 +330,7 @@ fn lifecycle() -> anyhow::Result<BucketLifecycleConfiguration> {
         .filter(LifecycleRuleFilter::builder().prefix("").build())
         .abort_incomplete_multipart_upload(
             AbortIncompleteMultipartUpload::builder()
-                .days_after_initiation(1)
+                .days_after_initiation(ABORT_INCOMPLETE_UPLOAD_DAYS)
                 .build(),
         )
         .build()?;
