@@ -77,6 +77,7 @@ static ASSETS: &[Asset] = &[
     asset!("cards.js", JS),
     asset!("explore.js", JS),
     asset!("edit.js", JS),
+    asset!("multipart.js", JS),
     asset!("favicon.svg", "image/svg+xml"),
 ];
 

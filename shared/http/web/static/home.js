@@ -1,6 +1,6 @@
 // The user's home: their videos (newest first, "load more"), the player with the
-// selected video's comments, uploads with progress straight to the presigned URL, and
-// deletion with a confirmation dialog.
+// selected video's comments, uploads with progress straight to the presigned URL (large
+// files in resumable parts, multipart.js), and deletion with a confirmation dialog.
 
 import { api, me, showError } from './api.js';
 import { mountComments } from './comments.js';
@@ -8,6 +8,7 @@ import { el, formatBytes, formatDuration, formatSpeed } from './format.js';
 import { capturePoster } from './poster.js';
 import { copyLink, saveEdit } from './edit.js';
 import { fillThumbnail } from './cards.js';
+import { PartUploader, Stopped, abortUpload, forget, recall, remember, storedParts } from './multipart.js';
 
 const PAGE = 12;
 const home = document.getElementById('home');
@@ -232,12 +233,15 @@ const fileInput = document.getElementById('upload-file');
 const nameInput = document.getElementById('upload-name');
 const startButton = document.getElementById('upload-start');
 const cancelButton = document.getElementById('upload-cancel');
+const pauseButton = document.getElementById('upload-pause');
+const resumeButton = document.getElementById('upload-resume');
 const progressRow = document.getElementById('upload-progress-row');
 const progress = document.getElementById('upload-progress');
 const percent = document.getElementById('upload-percent');
 const speed = document.getElementById('upload-speed');
+const eta = document.getElementById('upload-eta');
 const status = document.getElementById('upload-status');
-let upload = null; // { xhr, cancelled } while an upload runs
+let upload = null; // { xhr, parts, cancelled } while an upload runs (parts: a PartUploader)
 let autoName = ''; // the name we filled in from the file, replaced when the file changes
 
 document.getElementById('upload-limit').textContent = Number.isFinite(maxUpload)
@@ -259,6 +263,48 @@ function chose(file) {
   }
   const problem = refusal(file);
   if (problem) setStatus(problem, 'error');
+  else announceResume(file);
+}
+
+/**
+ * The remembered upload of `file` and the parts storage holds of it, or null. A
+ * remembered upload that is gone (aborted, expired, its video deleted or finished) is
+ * forgotten, and its video removed if it is still waiting for bytes, so the file starts
+ * afresh.
+ */
+async function findResume(file) {
+  const record = recall(file);
+  if (!record) return null;
+  const stored = await storedParts(record);
+  if (stored) return { record, stored };
+  forget(file);
+  const old = await api('GET', `/videos/${encodeURIComponent(record.video_id)}/info`).catch(() => null);
+  if (old?.status === 'pending') await api('DELETE', videoPath(record.video_id)).catch(() => {});
+  return null;
+}
+
+/** "Resuming: 1.2 GB of 3.1 GB already uploaded" for `stored` parts of `file`. */
+function resumeNote(file, stored) {
+  const bytes = stored.reduce((sum, part) => sum + part.size, 0);
+  return `Resuming: ${formatBytes(bytes)} of ${formatBytes(file.size)} already uploaded`;
+}
+
+/** Tells, as soon as a file is picked, that it will carry on where it stopped. */
+async function announceResume(file) {
+  startButton.textContent = 'Upload';
+  let resume = null;
+  try {
+    resume = await findResume(file);
+  } catch { /* offline: the upload will say so */ }
+  if (!resume || fileInput.files[0] !== file || upload) return;
+  // The video exists already: show the name it was begun with, unless the user typed one.
+  if (nameInput.value === autoName) {
+    nameInput.value = resume.record.name;
+    autoName = resume.record.name;
+  }
+  document.getElementById('upload-visibility').value = resume.record.visibility;
+  startButton.textContent = 'Resume upload';
+  setStatus(`${resumeNote(file, resume.stored)}. “Resume upload” sends the rest.`);
 }
 
 fileInput.addEventListener('change', () => chose(fileInput.files[0]));
@@ -347,6 +393,33 @@ function put(grant, file) {
   });
 }
 
+/** Shows a multipart upload's progress: one bar over the whole file, the speed over the
+ *  last few seconds and the time left at that speed. */
+function showParts({ done, total, speed: rate, eta: left }) {
+  const share = Math.floor((done / total) * 100);
+  progress.value = share;
+  percent.textContent = `${share}%`;
+  speed.textContent = rate == null ? '' : formatSpeed(rate);
+  eta.textContent = left == null ? '' : `${formatDuration(left)} left`;
+}
+
+/** Sends `file` in parts for `record`'s upload, skipping the `stored` ones, with Pause
+ *  and Resume shown while it runs; resolves with the completed video. */
+async function sendParts(file, record, stored) {
+  if (upload.cancelled) throw new Cancelled('cancelled');
+  const parts = new PartUploader(file, record, stored, showParts);
+  upload.parts = parts;
+  pauseButton.hidden = false;
+  try {
+    return await parts.run();
+  } catch (e) {
+    throw e instanceof Stopped && upload.cancelled ? new Cancelled('cancelled') : e;
+  } finally {
+    pauseButton.hidden = true;
+    resumeButton.hidden = true;
+  }
+}
+
 class Rejected extends Error {}
 
 /** Polls the video until the storage has told the server its bytes landed and the
@@ -370,11 +443,13 @@ function setBusy(busy) {
   nameInput.disabled = busy;
   cancelButton.hidden = !busy;
   cancelButton.disabled = false;
+  if (!busy) startButton.textContent = 'Upload';
 }
 
-// Leaving the page would silently drop an upload in flight: ask first.
+// Leaving the page would silently drop a single PUT in flight: ask first. An upload in
+// parts is remembered and resumes when the same file is picked again: no need.
 window.addEventListener('beforeunload', (event) => {
-  if (upload) event.preventDefault();
+  if (upload && !upload.parts) event.preventDefault();
 });
 
 form.addEventListener('submit', async (event) => {
@@ -387,7 +462,8 @@ form.addEventListener('submit', async (event) => {
     return;
   }
   const name = nameInput.value.trim() || file.name;
-  const current = { xhr: null, cancelled: false };
+  const visibility = document.getElementById('upload-visibility').value;
+  const current = { xhr: null, parts: null, cancelled: false };
   upload = current;
   const checkCancelled = () => { if (current.cancelled) throw new Cancelled('cancelled'); };
   setBusy(true);
@@ -395,19 +471,40 @@ form.addEventListener('submit', async (event) => {
   progress.value = 0;
   percent.textContent = '0%';
   speed.textContent = '';
+  eta.textContent = '';
   setStatus(`Uploading “${name}”…`);
   let video = null;
   let landed = false;
+  let record = null; // the multipart upload, once there is one
   try {
-    const visibility = document.getElementById('upload-visibility').value;
-    video = await api('POST', `${userPath}/videos`, { name, visibility });
+    const resume = await findResume(file);
     checkCancelled();
-    const grant = await api('POST', `/upload/${encodeURIComponent(video.id)}`, { size: file.size, content_type: file.type });
-    checkCancelled();
-    // The poster is made while the bytes travel, and sent once they have landed.
-    const poster = capturePoster(file);
-    await put(grant, file);
+    let poster;
+    if (resume) {
+      ({ record } = resume);
+      video = { id: record.video_id };
+      setStatus(`${resumeNote(file, resume.stored)}. Uploading the rest of “${name}”…`);
+      await renameIfChanged(record, name, visibility);
+      poster = capturePoster(file);
+      await sendParts(file, record, resume.stored);
+    } else {
+      video = await api('POST', `${userPath}/videos`, { name, visibility });
+      checkCancelled();
+      const grant = await api('POST', `/upload/${encodeURIComponent(video.id)}`, { size: file.size, content_type: file.type });
+      checkCancelled();
+      // The poster is made while the bytes travel, and sent once they have landed.
+      poster = capturePoster(file);
+      if (grant.upload_id) {
+        // Above the server's threshold: in parts, remembered so a closed tab can resume.
+        record = { video_id: video.id, upload_id: grant.upload_id, part_size: grant.part_size, part_count: grant.part_count, name, visibility };
+        remember(file, record);
+        await sendParts(file, record, []);
+      } else {
+        await put(grant, file);
+      }
+    }
     landed = true;
+    forget(file);
     cancelButton.disabled = true; // the bytes are stored: nothing left to cancel
     setStatus('Processing…');
     await sendPoster(video.id, poster);
@@ -417,10 +514,17 @@ form.addEventListener('submit', async (event) => {
     await loadVideos(true);
     setStatus(`Ready — “${ready.name}” is in your videos.`, 'ok');
   } catch (e) {
-    // Do not leave an empty, never-ready video behind; if even that fails, say so and
-    // show it in the list, where it can be deleted by hand.
+    // An upload in parts that failed is kept, to resume by picking the file again;
+    // cancelled, it is aborted and forgotten. Otherwise do not leave an empty,
+    // never-ready video behind; if even that fails, say so and show it in the list,
+    // where it can be deleted by hand.
+    const resumable = record && !(e instanceof Cancelled) && !(e instanceof Rejected);
+    if (record && !resumable) {
+      forget(file);
+      if (e instanceof Cancelled) await abortUpload(record);
+    }
     let leftover = false;
-    if (video && !landed) {
+    if (video && !landed && !resumable) {
       leftover = await api('DELETE', videoPath(video.id)).then(() => false, () => true);
       if (leftover) loadVideos(true);
     }
@@ -433,6 +537,8 @@ form.addEventListener('submit', async (event) => {
     } else if (e instanceof Cancelled) {
       setStatus(leftover ? `Upload cancelled.${note}` : 'Upload cancelled. Nothing was kept.', leftover ? 'error' : '');
       progressRow.hidden = true;
+    } else if (resumable) {
+      setStatus(`Upload stopped: ${e.message.replace(/\.$/, '')}. What was sent is kept: choose the same file again to resume.`, 'error');
     } else {
       setStatus(`Upload failed: ${e.message.replace(/\.$/, '')}.${note}`, 'error');
     }
@@ -448,6 +554,37 @@ cancelButton.addEventListener('click', () => {
   cancelButton.disabled = true;
   setStatus('Cancelling…');
   upload.xhr?.abort();
+  upload.parts?.cancel();
 });
+
+// Pause starts no new part and aborts those in flight (they are sent again on resume).
+pauseButton.addEventListener('click', () => {
+  if (!upload?.parts) return;
+  upload.parts.pause();
+  pauseButton.hidden = true;
+  resumeButton.hidden = false;
+  speed.textContent = '';
+  eta.textContent = '';
+  setStatus(`Paused at ${percent.textContent}. Resume sends the rest.`);
+  resumeButton.focus();
+});
+
+resumeButton.addEventListener('click', () => {
+  if (!upload?.parts) return;
+  upload.parts.resume();
+  resumeButton.hidden = true;
+  pauseButton.hidden = false;
+  setStatus('Uploading…');
+  pauseButton.focus();
+});
+
+/** A resumed upload's video keeps the name and visibility it was begun with unless the
+ *  form now says otherwise. */
+async function renameIfChanged(record, name, visibility) {
+  const changes = {};
+  if (name !== record.name) changes.name = name;
+  if (visibility !== record.visibility) changes.visibility = visibility;
+  if (Object.keys(changes).length) await api('PATCH', `/videos/${encodeURIComponent(record.video_id)}`, changes);
+}
 
 loadVideos(true);
