@@ -36,16 +36,16 @@ const WRITE_BUDGET: usize = 3;
 /// were left to the dispatcher's sweep.) Today only multipart uploads are, each by the
 /// S3 calls it exists for:
 const OVER_BUDGET_TODAY: &[(&str, usize)] = &[
-    // The session and video (1), the byte quota's query (1) and the grant noted (1),
-    // as a single PUT's grant; then S3's CreateMultipartUpload (1) and the video's
-    // conditional record of the upload (1).
-    ("begin multipart upload", 5),
+    // The session and video (1), the byte quota's query (1), S3's
+    // CreateMultipartUpload (1), and the video's conditional record of the upload with
+    // its grant (1).
+    ("begin multipart upload", 4),
     // The session and video (1), ListParts (1: the parts checked before anything is
     // assembled), CompleteMultipartUpload (1), then in the request what video-events
     // does for a single PUT: HeadObject, DeleteObjectTagging, the header's ranged
-    // GetObject (1 for the sample), mark_ready's read and transaction (2); and the video
-    // read for the answer (1).
-    ("complete multipart upload (settled: ready)", 9),
+    // GetObject (1 for the sample), mark_ready's read and transaction (2). The answer
+    // is the video read first, as settling left it (no read).
+    ("complete multipart upload (settled: ready)", 8),
     // A video's deletion (3), and AbortMultipartUpload of its upload in progress (1).
     ("delete video (multipart upload in progress)", 4),
 ];

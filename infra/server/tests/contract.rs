@@ -1770,6 +1770,12 @@ pub async fn multipart_uploads_list_their_parts_and_complete_whole(p: Ports) {
     let now = Timestamp::now();
     let upload = begin_upload(&p, &v, bytes.len() as u64, now).await;
     assert_eq!(upload.plan.part_count(), 2);
+    let usage = p.videos.pending_usage(&alice.id, None).await.unwrap();
+    assert_eq!(
+        usage.granted_bytes,
+        bytes.len() as u64,
+        "beginning notes the grant"
+    );
     // One upload at a time: another is refused while this one is in progress.
     let mut other = upload.clone();
     other.id = UploadId::parse("another-upload").unwrap();

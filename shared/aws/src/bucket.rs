@@ -16,7 +16,8 @@ pub const CORS_EXPOSED_HEADERS: [&str; 4] =
     ["Accept-Ranges", "Content-Range", "Content-Length", "ETag"];
 pub const CORS_MAX_AGE_SECS: i32 = 3600;
 
-/// Lifecycle rule: multipart uploads never completed are removed after a day.
+/// Lifecycle rule: multipart uploads never completed are removed two days after they
+/// began (`MULTIPART_LIFETIME_SECS`: then another upload of the video may begin).
 pub const ABORT_INCOMPLETE_UPLOADS: &str = "AbortIncompleteUploads";
 /// Lifecycle rule: objects still tagged `reel-state=pending` (their video was never
 /// confirmed ready) expire after [`UNCONFIRMED_UPLOAD_DAYS`] (see `PENDING_TAG`).

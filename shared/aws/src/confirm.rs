@@ -14,9 +14,17 @@ use reel_core::domain::{
     Audience, Limit, MediaInfo, MultipartUpload, Page, Poster, Timestamp, UploadId, UserId, Video,
     VideoChanges, VideoContentType, VideoId, VideoStatus,
 };
-use reel_core::media::{settle_poster, settle_upload, Settled};
+use reel_core::media::{as_settled, settle_poster, settle_upload, Settled};
 use reel_core::ports::{BeginMultipart, Blobs, PendingUsage, SortKey, StoreResult, Videos};
 use std::sync::Arc;
+
+/// What [`ConfirmingVideos::confirm`] found and made of a landed object.
+#[derive(Debug)]
+pub struct Confirmed {
+    pub size: u64,
+    pub content_type: VideoContentType,
+    pub settled: Settled,
+}
 
 pub struct ConfirmingVideos {
     inner: Arc<DynamoVideos>,
@@ -39,7 +47,7 @@ impl ConfirmingVideos {
     /// rejected. `None` while there is no object. An object of a type that is not
     /// `video/*` is left alone (the signed upload makes that impossible, so it would
     /// not be ours).
-    pub async fn confirm(&self, id: &VideoId) -> anyhow::Result<Option<(u64, Settled)>> {
+    pub async fn confirm(&self, id: &VideoId) -> anyhow::Result<Option<Confirmed>> {
         let Some(info) = self.blobs.head(id).await? else {
             return Ok(None);
         };
@@ -66,7 +74,11 @@ impl ConfirmingVideos {
             now,
         )
         .await?;
-        Ok(Some((info.size, settled)))
+        Ok(Some(Confirmed {
+            size: info.size,
+            content_type,
+            settled,
+        }))
     }
 
     /// A poster object has landed: checked, and recorded under the grant's time (the
@@ -92,19 +104,8 @@ impl ConfirmingVideos {
 
     async fn confirmed(&self, mut video: Video) -> anyhow::Result<Video> {
         if video.status == VideoStatus::Pending {
-            if let Some((size, settled)) = self.confirm(&video.id).await? {
-                video.size = size;
-                match settled {
-                    Settled::Ready(media) => {
-                        video.status = VideoStatus::Ready;
-                        video.media = Some(media);
-                    }
-                    Settled::Rejected(why) => {
-                        video.status = VideoStatus::Rejected;
-                        video.reason = Some(why.reason());
-                    }
-                    Settled::Gone => {}
-                }
+            if let Some(c) = self.confirm(&video.id).await? {
+                video = as_settled(video, c.size, &c.content_type, &c.settled);
             }
         }
         let now = Timestamp::now();

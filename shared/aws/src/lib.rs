@@ -41,7 +41,7 @@ mod videos;
 
 pub use blobs::{object_key, poster_key, video_of_key, video_of_poster_key, S3Blobs, PENDING_TAG};
 pub use comments::DynamoComments;
-pub use confirm::ConfirmingVideos;
+pub use confirm::{Confirmed, ConfirmingVideos};
 pub use deletions::DynamoDeletions;
 pub use multipart::S3Multipart;
 pub use provision::provision;

@@ -144,7 +144,7 @@ impl MultipartStore for S3Multipart {
             // Completed already (a repeat after an answer that was lost, or a failure
             // after S3 assembled it): the object is there, and settling is idempotent.
             Err(e) if no_such_upload(&e) => {
-                return Ok(self.confirming.confirm(video).await?.map(|(_, s)| s))
+                return Ok(self.confirming.confirm(video).await?.map(|c| c.settled))
             }
             Err(e) => {
                 return Err(anyhow::Error::new(e)
@@ -152,12 +152,12 @@ impl MultipartStore for S3Multipart {
                     .into())
             }
         }
-        let (_, settled) = self
+        let confirmed = self
             .confirming
             .confirm(video)
             .await?
             .context("the completed object is not there")?;
-        Ok(Some(settled))
+        Ok(Some(confirmed.settled))
     }
 
     async fn abort(&self, video: &VideoId, upload: &UploadId) -> StoreResult<()> {

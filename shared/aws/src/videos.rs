@@ -626,8 +626,8 @@ impl Videos for DynamoVideos {
         }
     }
 
-    /// One conditional update: the upload set while the video is pending and has none
-    /// in progress; on a failed condition, one read says which it was.
+    /// One conditional update: the upload (and the grant, its size) set while the video
+    /// is pending and has none in progress; on a failed condition, one read says which.
     async fn begin_multipart(
         &self,
         video: &VideoId,
@@ -642,7 +642,7 @@ impl Videos for DynamoVideos {
             .update_item()
             .table_name(&self.db.videos)
             .key("video_id", s(video.to_string()))
-            .update_expression("SET #upload = :upload")
+            .update_expression("SET #upload = :upload, granted = :size")
             .condition_expression(
                 "#status = :pending AND (attribute_not_exists(#upload) OR #upload.#expires <= :now)",
             )
@@ -650,6 +650,7 @@ impl Videos for DynamoVideos {
             .expression_attribute_names("#upload", "upload")
             .expression_attribute_names("#expires", "expires")
             .expression_attribute_values(":upload", item)
+            .expression_attribute_values(":size", AttributeValue::N(upload.plan.size().to_string()))
             .expression_attribute_values(":pending", s(VideoStatus::Pending.as_str()))
             .expression_attribute_values(":now", n(now.unix_seconds()))
             .send()

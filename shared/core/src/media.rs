@@ -3,7 +3,9 @@
 //! the video becomes ready with its metadata or rejected with a reason. A poster is
 //! checked by its first bytes the same way.
 
-use crate::domain::{MediaInfo, Poster, PosterType, Timestamp, VideoContentType, VideoId};
+use crate::domain::{
+    MediaInfo, Poster, PosterType, Timestamp, Video, VideoContentType, VideoId, VideoStatus,
+};
 use crate::ports::{Blobs, Videos};
 use anyhow::Context;
 use reel_media::poster::{self, PosterError};
@@ -49,6 +51,31 @@ pub async fn probe_object(
     })
     .await
     .context("the header probe's task")?
+}
+
+/// `video` as [`settle_upload`] left it in the store, its `size` bytes of `content_type`
+/// settled as `settled` says: what a caller that read it before shows without reading
+/// it again.
+pub fn as_settled(
+    mut video: Video,
+    size: u64,
+    content_type: &VideoContentType,
+    settled: &Settled,
+) -> Video {
+    match settled {
+        Settled::Ready(media) => {
+            video.status = VideoStatus::Ready;
+            video.media = Some(media.clone());
+        }
+        Settled::Rejected(why) => {
+            video.status = VideoStatus::Rejected;
+            video.reason = Some(why.reason());
+        }
+        Settled::Gone => return video,
+    }
+    video.size = size;
+    video.content_type = Some(content_type.as_str().to_owned());
+    video
 }
 
 /// The video's bytes (`size` of them, uploaded as `content_type`) have landed: reads

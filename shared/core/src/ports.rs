@@ -221,6 +221,7 @@ pub trait Videos: Send + Sync {
     async fn record_grant(&self, video: &VideoId, size: u64) -> StoreResult<bool>;
     /// Notes the multipart upload begun for a pending video's bytes, unless another is
     /// in progress at `now` ([`MultipartUpload::in_progress`]): one at a time per video.
+    /// Its size is noted as the video's grant in the same write ([`Videos::record_grant`]).
     async fn begin_multipart(
         &self,
         video: &VideoId,

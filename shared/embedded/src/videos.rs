@@ -303,7 +303,7 @@ impl Videos for SqliteStore {
             let begun = conn
                 .execute_cached(
                     "UPDATE videos SET upload_id = ?2, upload_size = ?3, upload_part_size = ?4, \
-                     upload_type = ?5, upload_expires = ?6 \
+                     upload_type = ?5, upload_expires = ?6, granted_bytes = ?3 \
                      WHERE id = ?1 AND status = 'pending' \
                      AND (upload_expires IS NULL OR upload_expires <= ?7)",
                     params![

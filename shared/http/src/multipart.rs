@@ -20,7 +20,7 @@ use reel_core::domain::{
     check_completion, MultipartUpload, PartPlan, Timestamp, UploadId, Video, VideoContentType,
     VideoId, VideoStatus,
 };
-use reel_core::media::Settled;
+use reel_core::media::{as_settled, Settled};
 use reel_core::metrics::{self, Metric};
 use reel_core::ports::BeginMultipart;
 
@@ -249,11 +249,7 @@ pub async fn complete_upload(
     if settled == Settled::Gone {
         return Err(ApiError::NotFound("video"));
     }
-    let video = state
-        .videos
-        .get(&video.id)
-        .await?
-        .ok_or(ApiError::NotFound("video"))?;
+    let video = as_settled(video, upload.plan.size(), &upload.content_type, &settled);
     let views = VideoViews::new(urls.as_ref(), &origin, state.clock.now());
     Ok(Reply(StatusCode::OK, views.of(video).await?))
 }

@@ -23,14 +23,15 @@ pub(crate) async fn check_room_for_a_video(state: &AppState, me: &UserId) -> Res
     Ok(())
 }
 
-/// Room for an upload of `size` bytes to `video` (whose earlier grant it replaces), then
-/// the grant noted for the next check. `false` when the video is no longer pending.
-pub(crate) async fn reserve_upload(
+/// Room for an upload of `size` bytes to `video` (whose earlier grant it replaces). The
+/// grant is then noted for the next check: by [`reserve_upload`], or for a multipart
+/// upload by `Videos::begin_multipart` in the same write that records the upload.
+pub(crate) async fn check_room_for_upload(
     state: &AppState,
     me: &UserId,
     video: &VideoId,
     size: u64,
-) -> Result<bool, ApiError> {
+) -> Result<(), ApiError> {
     let others = state.videos.pending_usage(me, Some(video)).await?;
     let max = state.config.api.max_pending_upload_bytes.get();
     if others.granted_bytes.saturating_add(size) > max {
@@ -38,5 +39,17 @@ pub(crate) async fn reserve_upload(
             "your uploads in progress would exceed your upload quota; finish or delete some first",
         ));
     }
+    Ok(())
+}
+
+/// [`check_room_for_upload`], then the grant noted. `false` when the video is no longer
+/// pending.
+pub(crate) async fn reserve_upload(
+    state: &AppState,
+    me: &UserId,
+    video: &VideoId,
+    size: u64,
+) -> Result<bool, ApiError> {
+    check_room_for_upload(state, me, video, size).await?;
     Ok(state.videos.record_grant(video, size).await?)
 }

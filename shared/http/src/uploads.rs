@@ -74,23 +74,25 @@ pub async fn grant_upload(
     let plan = UploadPlan::for_size(body.size, threshold).ok_or(ApiError::PayloadTooLarge(
         "size is over the largest upload storage takes",
     ))?;
-    if !crate::quota::reserve_upload(&state, &me.id, &video.id, body.size).await? {
-        // Its bytes landed, or it was deleted, since it was read.
-        return Err(ApiError::Conflict(
-            "the video is no longer waiting for its bytes",
-        ));
-    }
     let answer = match plan {
         UploadPlan::Single => {
+            if !crate::quota::reserve_upload(&state, &me.id, &video.id, body.size).await? {
+                // Its bytes landed, or it was deleted, since it was read.
+                return Err(ApiError::Conflict(
+                    "the video is no longer waiting for its bytes",
+                ));
+            }
             let request = urls
                 .presign_put(&video.id, body.size, &content_type, state.clock.now())
                 .await?;
             metrics::count(Metric::UploadGrants, 1);
             UploadAnswer::Single(grant(request, &origin))
         }
-        UploadPlan::Multipart(plan) => UploadAnswer::Multipart(
-            crate::multipart::begin(&state, &parts, &video, plan, content_type).await?,
-        ),
+        UploadPlan::Multipart(plan) => {
+            crate::quota::check_room_for_upload(&state, &me.id, &video.id, body.size).await?;
+            let begun = crate::multipart::begin(&state, &parts, &video, plan, content_type);
+            UploadAnswer::Multipart(begun.await?)
+        }
     };
     Ok(Reply(StatusCode::OK, answer))
 }

@@ -29,7 +29,7 @@ pub async fn on_objects_created(videos: &ConfirmingVideos, event: S3Event) -> an
             );
             continue;
         };
-        match videos.confirm(&video).await? {
+        match videos.confirm(&video).await?.map(|c| (c.size, c.settled)) {
             Some((size, Settled::Ready(media))) => {
                 tracing::info!(%video, size, codec = media.video_codec.as_deref(), "video ready");
                 metrics::count(Metric::UploadsCompleted, 1);
