@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-functions=(users sessions videos comments stream web)
+functions=(users sessions videos uploads comments stream web)
 # The event-driven functions answer their own kind of event (cheap ones: a key outside
 # videos/, an empty batch, a tick over an empty deletions table).
 events=(video-events@infra/testkit/events/s3-not-a-video.json

@@ -6,7 +6,7 @@
 # The pinned aws-sam-cli, cargo-lambda and ziglang install into .venv-deploy
 # (scripts/deploy-tools.sh). `sam deploy --guided` deploys what this leaves in .aws-sam/.
 #
-#   bash scripts/package-functions.sh                         # all nine functions
+#   bash scripts/package-functions.sh                         # all ten functions
 #   bash scripts/package-functions.sh --arch x86_64           # force an architecture
 #   bash scripts/package-functions.sh UsersFunction DeletionWorkerFunction   # some
 #

@@ -50,7 +50,7 @@ bash scripts/fuzz.sh 60
 # built with the release profile (arm64 where the aarch64 standard library is installed,
 # else x86_64) and checked. Every function goes through the same builder, so one proves
 # the toolchain; a second would add minutes of release build to CI's 20
-# (scripts/package-functions.sh builds all nine the same way).
+# (scripts/package-functions.sh builds all ten the same way).
 step "sam validate --lint; sam build SessionsFunction"
 bash scripts/package-functions.sh SessionsFunction
 

@@ -46,8 +46,6 @@ const OVER_BUDGET_TODAY: &[(&str, usize)] = &[
     // GetObject (1 for the sample), mark_ready's read and transaction (2). The answer
     // is the video read first, as settling left it (no read).
     ("complete multipart upload (settled: ready)", 8),
-    // A video's deletion (3), and AbortMultipartUpload of its upload in progress (1).
-    ("delete video (multipart upload in progress)", 4),
 ];
 
 /// The moto server and its access log.
@@ -125,7 +123,7 @@ fn requests(lines: &[String]) -> usize {
         .count()
 }
 
-/// The six HTTP functions, as their binaries build them, on this test's resources.
+/// The seven HTTP functions, as their binaries build them, on this test's resources.
 struct Site {
     aws: AwsFunction,
 }
@@ -145,7 +143,9 @@ impl Site {
             ("DELETE", ["user", _, "session"]) => Function::Sessions,
             (_, ["user", _]) => Function::Users,
             (_, ["user", _, "videos", ..]) => Function::Videos,
-            (_, ["upload", ..]) => Function::Videos,
+            ("POST", ["upload", _, "parts"]) => Function::Videos,
+            ("POST", ["upload", _, "poster"]) => Function::Videos,
+            (_, ["upload", ..]) => Function::Uploads,
             (_, ["videos", _, "info"]) => Function::Videos,
             (_, ["videos", _, "comments", ..]) => Function::Comments,
             (_, ["videos"]) => Function::Videos,

@@ -238,6 +238,7 @@ fn function_of(dir: &str) -> Function {
         "users" => Function::Users,
         "sessions" => Function::Sessions,
         "videos" => Function::Videos,
+        "uploads" => Function::Uploads,
         "comments" => Function::Comments,
         "stream" => Function::Stream,
         "web" => Function::Web,
@@ -945,6 +946,10 @@ fn grants_needed(
                     };
                     (op, format!("bucket/{}/*", key.split('/').next().unwrap()))
                 }
+                // IAM's name for listing a bucket's multipart uploads.
+                ("ListMultipartUploads", None) => {
+                    ("ListBucketMultipartUploads", "bucket".to_owned())
+                }
                 (op, None) => (op, "bucket".to_owned()),
             };
             let mut grants = vec![(action(name), resource.clone())];
@@ -1034,21 +1039,35 @@ fn granted_without_a_call(function: &str) -> Vec<(&'static str, &'static str)> {
         // also read a user by name without a session, which their events exercise.)
         "users" | "comments" => vec![("dynamodb:GetItem", "table/users")],
         // Presigned URLs: S3 checks the signer's rights when the client uses them (a
-        // single PUT, tagged pending; a multipart upload's parts, as PutObject).
+        // multipart upload's parts, as PutObject; posters).
         "videos" => vec![
             ("s3:PutObject", "bucket/videos/*"),
-            ("s3:PutObjectTagging", "bucket/videos/*"),
             ("s3:PutObject", "bucket/posters/*"),
             ("s3:GetObject", "bucket/posters/*"),
         ],
+        // A single PUT's URL, tagged pending; the video's poster URL in a completion's
+        // answer; the account check of a session whose id names no account (as users
+        // and comments); mark_rejected's deletion record, when a completed upload is not
+        // a video (the events complete a real one).
+        "uploads" => vec![
+            ("s3:PutObject", "bucket/videos/*"),
+            ("s3:PutObjectTagging", "bucket/videos/*"),
+            ("s3:GetObject", "bucket/posters/*"),
+            ("dynamodb:GetItem", "table/users"),
+            ("dynamodb:PutItem", "table/deletions"),
+        ],
         // The pages' poster URLs.
         "web" => vec![("s3:GetObject", "bucket/posters/*")],
+        // AbortMultipartUpload only when a gone video had an upload in progress.
+        "video-events" => vec![("s3:AbortMultipartUpload", "bucket/videos/*")],
         "stream" => vec![
             ("dynamodb:GetItem", "table/users"),
             ("s3:GetObject", "bucket/videos/*"),
         ],
-        // Lambda's event source mapping polls and deletes with the function's role.
+        // Lambda's event source mapping polls and deletes with the function's role;
+        // AbortMultipartUpload only when a deleted video had an upload in progress.
         "deletion-worker" => vec![
+            ("s3:AbortMultipartUpload", "bucket/videos/*"),
             ("sqs:ReceiveMessage", "queue/deletions"),
             ("sqs:DeleteMessage", "queue/deletions"),
             ("sqs:GetQueueAttributes", "queue/deletions"),
@@ -1075,7 +1094,7 @@ async fn each_function_is_granted_exactly_what_its_code_calls() {
             .instrument(scope(&function))
             .await;
     }
-    // videos: a completion whose video was deleted meanwhile (after the route read it,
+    // uploads: a completion whose video was deleted meanwhile (after the route read it,
     // before it settles): S3 assembles the object, settling finds no video, and the
     // bytes and poster are removed at once (`settle_upload`'s `Gone`). One event cannot
     // interleave the two, so the function's multipart store is called as the route
@@ -1094,7 +1113,7 @@ async fn each_function_is_granted_exactly_what_its_code_calls() {
     let multipart = host.function().upload_state().unwrap().parts.0;
     let settled = multipart
         .complete(&uploading, &upload, &parts)
-        .instrument(scope("videos"))
+        .instrument(scope("uploads"))
         .await
         .unwrap();
     assert!(
@@ -1361,6 +1380,7 @@ async fn the_templates_routes_are_the_routers_routes() {
         Function::Users,
         Function::Sessions,
         Function::Videos,
+        Function::Uploads,
         Function::Comments,
         Function::Stream,
         Function::Web,
@@ -1421,11 +1441,20 @@ fn every_function_gets_the_environment_its_code_reads() {
             "REEL_METRICS_NAMESPACE",
             "REEL_LOG_FORMAT",
         ];
-        let http = ["users", "sessions", "videos", "comments", "stream", "web"];
+        let http = [
+            "users", "sessions", "videos", "uploads", "comments", "stream", "web",
+        ];
         if http.contains(&function) {
             needed.push("REEL_CURSOR_KEY");
         }
-        if ["videos", "stream", "video-events", "deletion-worker"].contains(&function) {
+        let buckets = [
+            "videos",
+            "uploads",
+            "stream",
+            "video-events",
+            "deletion-worker",
+        ];
+        if buckets.contains(&function) {
             needed.push("REEL_BUCKET");
         }
         if function == "deletion-dispatcher" {

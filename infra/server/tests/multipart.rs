@@ -14,11 +14,29 @@ use support::{Api, Server, Store};
 
 const MIB: usize = 1 << 20;
 
-/// `store`, with files over 1 MiB sent in parts: small files test the protocol fast.
+/// `store`, with files over 1 MiB sent in parts (small files test the protocol fast)
+/// and deletions carried out a second after they are asked for.
 fn in_parts_over_1_mib(mut store: Store) -> Store {
-    let threshold = ("REEL_MULTIPART_THRESHOLD_BYTES".to_owned(), MIB.to_string());
-    store.env.push(threshold);
+    for (k, v) in [
+        ("REEL_MULTIPART_THRESHOLD_BYTES", MIB.to_string()),
+        ("REEL_DELETION_GRACE_SECS", "1".to_owned()),
+    ] {
+        store.env.push((k.to_owned(), v));
+    }
     store
+}
+
+/// Waits until `gone` says so (the deletion pipeline runs every few seconds).
+async fn eventually<F, Fut>(what: &str, mut gone: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !gone().await {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 /// A multipart upload of `file` begun for a new video of alice's.
@@ -204,7 +222,8 @@ async fn on_s3_a_file_arrives_whole_in_parts() {
     a_large_file_arrives_whole_in_parts(&in_parts_over_1_mib(Store::aws()), 20 * MIB + 12345).await;
 }
 
-/// Abort, a new upload after it, and a deleted pending video's parts gone with it.
+/// Abort, a new upload after it, and a deleted pending video's parts gone with it
+/// (by the deletion pipeline, with its bytes).
 async fn uploads_are_aborted_and_go_with_their_video(store: &Store) -> (Server, Upload) {
     let server = Server::start(store, &[]);
     let api = Api::new(&server);
@@ -248,7 +267,10 @@ async fn uploads_are_aborted_and_go_with_their_video_locally() {
     let store = in_parts_over_1_mib(Store::local());
     let (server, up) = uploads_are_aborted_and_go_with_their_video(&store).await;
     let parts = store.path().join("uploads").join(&up.vid);
-    assert!(!parts.exists(), "the deleted video's parts are gone");
+    eventually("the deleted video's parts are gone", || async {
+        !parts.exists()
+    })
+    .await;
     server.stop();
 }
 
@@ -257,18 +279,12 @@ async fn uploads_are_aborted_and_go_with_their_video_on_s3() {
     let store = in_parts_over_1_mib(Store::aws());
     let (server, up) = uploads_are_aborted_and_go_with_their_video(&store).await;
     let host = store.aws_host().await;
-    let uploads = host
-        .clients
-        .s3
-        .list_multipart_uploads()
-        .bucket(&host.config.aws.bucket)
-        .prefix(format!("videos/{}", up.vid))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        uploads.uploads().is_empty(),
-        "the deleted video's upload is aborted"
-    );
+    let (s3, bucket) = (&host.clients.s3, &host.config.aws.bucket);
+    eventually("the deleted video's upload is aborted", || async {
+        let listed = s3.list_multipart_uploads().bucket(bucket);
+        let listed = listed.prefix(format!("videos/{}", up.vid)).send().await;
+        listed.unwrap().uploads().is_empty()
+    })
+    .await;
     server.stop();
 }

@@ -443,10 +443,11 @@ fn the_bucket_serves_multipart_uploads() {
     assert!(strings(&cors["AllowedMethods"]).contains(&"PUT".to_owned()));
 }
 
-/// The multipart routes are the videos function's (as `POST /upload/{vid}`, which
-/// begins an upload, is), and it gets the threshold setting.
+/// The routes that call S3's multipart uploads (and `POST /upload/{vid}`, which
+/// begins one) are the uploads function's, the one HTTP function with an S3 client, and
+/// it gets the threshold setting; the videos function signs the parts' URLs offline.
 #[test]
-fn the_multipart_routes_are_the_videos_functions() {
+fn the_multipart_calls_to_s3_are_the_uploads_functions() {
     let t = template();
     let mut routes = std::collections::BTreeMap::new();
     for (logical, resource) in t["Resources"].as_mapping().unwrap() {
@@ -464,22 +465,22 @@ fn the_multipart_routes_are_the_videos_functions() {
             routes.insert(route, logical.as_str().unwrap().to_owned());
         }
     }
-    for (method, path) in [
-        ("POST", "/upload/{vid}"),
-        ("DELETE", "/upload/{vid}"),
-        ("POST", "/upload/{vid}/parts"),
-        ("GET", "/upload/{vid}/parts"),
-        ("POST", "/upload/{vid}/complete"),
+    for (method, path, function) in [
+        ("POST", "/upload/{vid}", "UploadsFunction"),
+        ("DELETE", "/upload/{vid}", "UploadsFunction"),
+        ("POST", "/upload/{vid}/parts", "VideosFunction"),
+        ("GET", "/upload/{vid}/parts", "UploadsFunction"),
+        ("POST", "/upload/{vid}/complete", "UploadsFunction"),
     ] {
         assert_eq!(
             routes
                 .get(&(method.to_owned(), path.to_owned()))
                 .map(String::as_str),
-            Some("VideosFunction"),
+            Some(function),
             "{method} {path}"
         );
     }
-    let env = &t["Resources"]["VideosFunction"]["Properties"]["Environment"]["Variables"];
+    let env = &t["Resources"]["UploadsFunction"]["Properties"]["Environment"]["Variables"];
     assert_eq!(
         untagged(&env["REEL_MULTIPART_THRESHOLD_BYTES"]).as_str(),
         Some("MultipartThresholdBytes")

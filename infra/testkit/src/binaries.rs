@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// Every function crate (`functions/<name>`, package `reel-<name>`).
-pub const FUNCTIONS: [&str; 9] = [
+pub const FUNCTIONS: [&str; 10] = [
     "users",
     "sessions",
     "videos",
+    "uploads",
     "comments",
     "stream",
     "web",

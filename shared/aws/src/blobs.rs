@@ -4,6 +4,7 @@
 
 use anyhow::Context;
 use async_trait::async_trait;
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use reel_core::domain::{Timestamp, VideoId};
 use reel_core::ports::{Blobs, StoreResult};
 
@@ -46,6 +47,43 @@ pub struct ObjectInfo {
 }
 
 impl S3Blobs {
+    /// Aborts the multipart uploads of the video's object: one `ListMultipartUploads`
+    /// (a video has at most one at a time; the first page holds it), then an
+    /// `AbortMultipartUpload` for each found.
+    async fn abort_uploads(&self, video: &VideoId) -> anyhow::Result<()> {
+        let key = object_key(video);
+        let listed = self
+            .client
+            .list_multipart_uploads()
+            .bucket(&self.bucket)
+            .prefix(&key)
+            .send()
+            .await
+            .context("listing a video's multipart uploads")?;
+        for upload in listed.uploads() {
+            let (Some(found), Some(id)) = (upload.key(), upload.upload_id()) else {
+                continue;
+            };
+            if found != key {
+                continue;
+            }
+            let aborted = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&key)
+                .upload_id(id)
+                .send()
+                .await;
+            match aborted {
+                Ok(_) => {}
+                Err(e) if e.code() == Some("NoSuchUpload") => {}
+                Err(e) => return Err(e).context("aborting a video's multipart upload"),
+            }
+        }
+        Ok(())
+    }
+
     pub fn new(client: aws_sdk_s3::Client, bucket: &str) -> Self {
         Self {
             client,
@@ -170,13 +208,17 @@ impl Blobs for S3Blobs {
     }
 
     /// The video's object and its poster (S3 deletes of absent keys succeed).
+    /// The object, its poster, and any multipart upload of it in progress (deleting a
+    /// pending video aborts its upload; the bucket's lifecycle rule is the backstop).
     async fn delete(&self, video: &VideoId) -> StoreResult<()> {
-        let (object, poster) = tokio::join!(
+        let (object, poster, uploads) = tokio::join!(
             self.delete_key(object_key(video)),
-            self.delete_key(poster_key(video))
+            self.delete_key(poster_key(video)),
+            self.abort_uploads(video)
         );
         object?;
         poster?;
+        uploads?;
         Ok(())
     }
     // `delete_many` deletes one by one, concurrently (the port's own): S3's bulk

@@ -139,9 +139,16 @@ pub mod function_routes {
     pub fn sessions() -> Router<AppState> {
         sessions::router()
     }
-    /// Video metadata, upload grants and multipart uploads.
-    pub fn videos() -> Router<UploadState> {
-        videos::router().merge(uploads::router())
+    /// Video metadata, poster grants and multipart uploads' part URLs: signing only.
+    pub fn videos() -> Router<ByteState> {
+        videos::router()
+            .merge(uploads::poster_router())
+            .merge(multipart::signing_router())
+    }
+    /// Upload grants (a multipart upload begins in storage) and the multipart calls to
+    /// storage: the one HTTP function with an S3 client.
+    pub fn uploads() -> Router<UploadState> {
+        uploads::grant_router().merge(multipart::storage_router())
     }
     pub fn comments() -> Router<AppState> {
         comments::router()

@@ -14,7 +14,7 @@ use crate::state::{AppState, BlobUrlSigner, PartStore};
 use crate::views::VideoViews;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use reel_core::domain::{
     check_completion, MultipartUpload, PartPlan, Timestamp, UploadId, Video, VideoContentType,
@@ -28,7 +28,20 @@ use reel_core::ports::BeginMultipart;
 /// than the API's usual 64 KiB.
 const COMPLETE_BODY_LIMIT: usize = 1 << 20;
 
-pub fn router<S>() -> Router<S>
+/// Signing part URLs: offline work, no call to storage (on AWS the `videos` function,
+/// which carries no S3 client).
+pub fn signing_router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AppState: axum::extract::FromRef<S>,
+    BlobUrlSigner: axum::extract::FromRef<S>,
+{
+    Router::new().route("/upload/{vid}/parts", post(sign_parts))
+}
+
+/// The calls to storage's multipart uploads: list, complete, abort (on AWS the
+/// `uploads` function, with the S3 client).
+pub fn storage_router<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     AppState: axum::extract::FromRef<S>,
@@ -37,7 +50,7 @@ where
 {
     Router::new()
         .route("/upload/{vid}", axum::routing::delete(abort_upload))
-        .route("/upload/{vid}/parts", post(sign_parts).get(list_parts))
+        .route("/upload/{vid}/parts", get(list_parts))
         .route(
             "/upload/{vid}/complete",
             post(complete_upload).layer(DefaultBodyLimit::max(COMPLETE_BODY_LIMIT)),
@@ -88,10 +101,10 @@ pub(crate) async fn begin(
     }
 }
 
-/// Discards an upload nobody will finish (refused, or its video deleted), best effort:
-/// should it fail, the parts go two days after the upload began (the bucket's
-/// lifecycle rule on S3, the embedded store's sweep).
-pub(crate) async fn discard(parts: &PartStore, video: &VideoId, upload: &UploadId) {
+/// Discards an upload nobody will finish (a refused begin), best effort: should it
+/// fail, the parts go two days after the upload began (the bucket's lifecycle rule on
+/// S3, the embedded store's sweep).
+async fn discard(parts: &PartStore, video: &VideoId, upload: &UploadId) {
     if let Err(e) = parts.0.abort(video, upload).await {
         tracing::warn!(%video, cause = format!("{e:#}"), "discarding an upload failed");
     }

@@ -14,6 +14,7 @@ use reel_core::domain::{Poster, PosterType, UploadPlan, VideoContentType, VideoS
 use reel_core::metrics::{self, Metric};
 use reel_core::ports::PresignedRequest;
 
+/// Every upload route: grants, posters and multipart uploads (the local site).
 pub fn router<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
@@ -21,10 +22,32 @@ where
     BlobUrlSigner: axum::extract::FromRef<S>,
     PartStore: axum::extract::FromRef<S>,
 {
-    Router::new()
-        .route("/upload/{vid}", post(grant_upload))
-        .route("/upload/{vid}/poster", post(grant_poster_upload))
-        .merge(crate::multipart::router())
+    grant_router()
+        .merge(poster_router())
+        .merge(crate::multipart::signing_router())
+        .merge(crate::multipart::storage_router())
+}
+
+/// `POST /upload/{vid}`: a signed PUT, or a multipart upload begun in storage (so it
+/// needs the store's multipart client: on AWS the `uploads` function).
+pub fn grant_router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AppState: axum::extract::FromRef<S>,
+    BlobUrlSigner: axum::extract::FromRef<S>,
+    PartStore: axum::extract::FromRef<S>,
+{
+    Router::new().route("/upload/{vid}", post(grant_upload))
+}
+
+/// `POST /upload/{vid}/poster`: signing only.
+pub fn poster_router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AppState: axum::extract::FromRef<S>,
+    BlobUrlSigner: axum::extract::FromRef<S>,
+{
+    Router::new().route("/upload/{vid}/poster", post(grant_poster_upload))
 }
 
 /// Get a URL to upload a pending video's bytes to, or (above the single-PUT threshold)

@@ -8,7 +8,7 @@ use crate::extract::{viewer_of, Origin};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, AuthUser, AuthVideo, Owner};
 use crate::extract::{PathUser, ReadableVideo};
 use crate::reply::Reply;
-use crate::state::{AppState, BlobUrlSigner, PartStore};
+use crate::state::{AppState, BlobUrlSigner};
 use crate::views::VideoViews;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,8 +16,7 @@ use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use reel_core::domain::{
-    Audience, Listing, User, Video, VideoChanges, VideoDescription, VideoId, VideoName,
-    VideoStatus, Visibility,
+    Audience, Listing, User, Video, VideoChanges, VideoDescription, VideoId, VideoName, Visibility,
 };
 
 pub fn router<S>() -> Router<S>
@@ -25,7 +24,6 @@ where
     S: Clone + Send + Sync + 'static,
     AppState: axum::extract::FromRef<S>,
     BlobUrlSigner: axum::extract::FromRef<S>,
-    PartStore: axum::extract::FromRef<S>,
 {
     Router::new()
         .route(
@@ -294,7 +292,6 @@ pub async fn edit_video(
     ))]
 pub async fn delete_video(
     State(state): State<AppState>,
-    State(parts): State<PartStore>,
     Owner(me): Owner,
     ApiPath((_user, vid)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
@@ -307,11 +304,5 @@ pub async fn delete_video(
         return Err(ApiError::NotFound("video"));
     }
     tracing::info!(video = %video.id, "video deleted");
-    if let Some(upload) = video
-        .upload
-        .filter(|_| video.status == VideoStatus::Pending)
-    {
-        crate::multipart::discard(&parts, &video.id, &upload.id).await;
-    }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,9 +1,9 @@
 //! What one Lambda function builds at init: the SDK configuration once, the DynamoDB
 //! client every function uses, and then only the other clients and adapters its own code
 //! calls, so its binary links (and its cold start builds) nothing else. Only the
-//! functions that call S3 (`video-events`, `deletion-worker`, and `videos` for
-//! multipart uploads) carry the S3 SDK, the heaviest of the three; the stream and page
-//! routes only sign URLs ([`S3Urls`]).
+//! functions that call S3 (`uploads`, for multipart uploads; `video-events`;
+//! `deletion-worker`) carry the S3 SDK, the heaviest of the three; the videos, stream
+//! and page routes only sign URLs ([`S3Urls`]).
 //! `AwsHost` is the whole-site counterpart, for `reel serve --backend aws`.
 
 use anyhow::Context;
@@ -57,8 +57,8 @@ impl AwsFunction {
         Ok(ByteState::new(self.state()?, Arc::new(urls)))
     }
 
-    /// The handlers' state for the videos function, whose upload routes also begin,
-    /// list, complete and abort multipart uploads: with the S3 client for those.
+    /// The handlers' state for the uploads function, whose routes also begin, list,
+    /// complete and abort multipart uploads: with the S3 client for those.
     pub fn upload_state(&self) -> anyhow::Result<UploadState> {
         let parts = S3Multipart::new(self.blobs(), Arc::new(self.confirming_videos()));
         Ok(UploadState::new(self.object_state()?, Arc::new(parts)))

@@ -25,7 +25,7 @@ pub async fn serve_objects(routes: Router<ByteState>) -> Result<(), lambda_http:
     run_http(routes, AwsFunction::object_state).await
 }
 
-/// [`serve_objects`] for the function whose routes take uploads (videos).
+/// [`serve_objects`] for the function whose routes call S3's multipart uploads (uploads).
 pub async fn serve_uploads(routes: Router<UploadState>) -> Result<(), lambda_http::Error> {
     run_http(routes, AwsFunction::upload_state).await
 }

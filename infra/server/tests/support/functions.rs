@@ -11,8 +11,10 @@ use reel_lambda::{http_app, AwsFunction};
 pub enum Function {
     Users,
     Sessions,
-    /// Video metadata, upload grants and multipart uploads.
+    /// Video metadata, poster grants and part URLs (signed offline).
     Videos,
+    /// Upload grants and the multipart calls to S3.
+    Uploads,
     Comments,
     Stream,
     /// Pages, static assets and the OpenAPI document.
@@ -28,7 +30,8 @@ impl Function {
         match self {
             Function::Users => http_app(function_routes::users(), metadata()),
             Function::Sessions => http_app(function_routes::sessions(), metadata()),
-            Function::Videos => http_app(function_routes::videos(), aws.upload_state().unwrap()),
+            Function::Videos => http_app(function_routes::videos(), objects()),
+            Function::Uploads => http_app(function_routes::uploads(), aws.upload_state().unwrap()),
             Function::Comments => http_app(function_routes::comments(), metadata()),
             Function::Stream => http_app(function_routes::stream(), objects()),
             Function::Web => http_app(function_routes::web(), objects()),
