@@ -178,6 +178,8 @@ async fn the_http_functions_work_end_to_end_on_moto() {
         spawn("reel-stream").await,
         spawn("reel-video-events").await,
     );
+    // Upload grants (and multipart uploads' calls to S3) are the uploads function's.
+    let mut uploads = spawn("reel-uploads").await;
     let credentials = json!({"user_name": "alice", "pwd": "correct horse"});
 
     let signed_up = users
@@ -254,7 +256,7 @@ async fn the_http_functions_work_end_to_end_on_moto() {
     // notification reaches video-events (moto sends none: the test delivers it), and the
     // stream function then redirects to S3.
     const MP4: &[u8] = include_bytes!("../../server/tests/fixtures/sample.mp4");
-    let grant = videos
+    let grant = uploads
         .invoke_json(&http_event(
             "POST",
             &format!("/upload/{vid}"),
