@@ -416,6 +416,54 @@ impl MultipartStore for LocalMultipart {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reel_core::signing::Signer;
+
+    #[tokio::test]
+    async fn uploads_begun_two_days_ago_are_swept_and_newer_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = LocalBlobs::open(dir.path(), Signer::new([1; 32]), 60, 60).unwrap();
+        let now = Timestamp::from_unix_seconds(1_800_000_000);
+        let (old_video, new_video) = (VideoId::new(), VideoId::new());
+        let old = blobs
+            .create_upload(&old_video, now.plus_seconds(-MULTIPART_LIFETIME_SECS))
+            .await
+            .unwrap();
+        let new = blobs
+            .create_upload(&new_video, now.plus_seconds(-60))
+            .await
+            .unwrap();
+        let part = PartNumber::signed(1);
+        let body =
+            || futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"abc"))]);
+        blobs
+            .write_part(&old_video, &old, part, 3, body())
+            .await
+            .unwrap()
+            .unwrap();
+        blobs
+            .write_part(&new_video, &new, part, 3, body())
+            .await
+            .unwrap()
+            .unwrap();
+
+        assert_eq!(blobs.sweep_uploads(now).await.unwrap(), 1);
+        assert!(blobs.part_files(&old_video, &old).await.unwrap().is_none());
+        assert!(!dir
+            .path()
+            .join("uploads")
+            .join(old_video.to_string())
+            .exists());
+        assert_eq!(
+            blobs
+                .part_files(&new_video, &new)
+                .await
+                .unwrap()
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(blobs.sweep_uploads(now).await.unwrap(), 0);
+    }
 
     #[test]
     fn only_names_this_store_wrote_are_parts_or_ids() {
