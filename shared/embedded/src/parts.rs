@@ -277,9 +277,10 @@ impl LocalBlobs {
     }
 
     /// Discards the uploads begun more than two days before `now`
-    /// ([`MULTIPART_LIFETIME_SECS`], as the bucket's lifecycle rule does on S3), and
-    /// the `.tmp-*` leftovers of parts whose PUT a crash interrupted in them. Returns
-    /// how many uploads went.
+    /// ([`MULTIPART_LIFETIME_SECS`], as the bucket's lifecycle rule does on S3), with
+    /// everything in their directories (the `.tmp-*` leftovers of part PUTs a crash
+    /// interrupted included: those go with their upload, here or when it completes or
+    /// is aborted). Returns how many uploads went.
     pub async fn sweep_uploads(&self, now: Timestamp) -> anyhow::Result<u64> {
         let root = self.uploads.clone();
         let cutoff = now.unix_seconds() - MULTIPART_LIFETIME_SECS;
